@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# One-command set-up: a virtual environment in .venv/, the workbench with what the demo and the
+# tests need, then the demo on the bundled corpora (results in out/demo/).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PYTHON="${PYTHON:-python3}"
+"$PYTHON" -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed; set PYTHON=/path/to/python3.11")'
+if [ ! -x .venv/bin/python ]; then
+    "$PYTHON" -m venv .venv
+fi
+.venv/bin/python -m pip install --quiet --upgrade pip
+.venv/bin/python -m pip install --quiet -e ".[dev]"
+.venv/bin/workbench demo --out out/demo

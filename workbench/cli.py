@@ -1,0 +1,179 @@
+"""``workbench`` — the command line. Every command is a thin wrapper over a headless function.
+
+    workbench init study.db
+    workbench ingest corpora/interviews --study study.db --meta corpora/metadata.csv
+    workbench excerpts --study study.db --format csv > excerpts.csv
+    workbench demo
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Sequence
+
+from . import __version__
+from .errors import WorkbenchError
+from .ingest import READERS, CallLogColumns, Metadata, ReadOptions
+from .nlp import SegmentSettings
+from .pipeline import ingest_paths
+from .store import Store
+
+EXCERPT_COLUMNS = ["excerpt_id", "source_id", "source_name", "speaker", "role", "participant", "segment",
+                   "channel", "language", "start", "end", "text"]
+
+
+def _study(path: str) -> Store:
+    return Store.open(path)
+
+
+def cmd_init(args: argparse.Namespace) -> int:
+    store = Store.create(args.study, name=args.name)
+    store.close()
+    print(f"Created study {args.study}. Next: workbench ingest FILES --study {args.study}")
+    return 0
+
+
+def _read_options(args: argparse.Namespace) -> ReadOptions:
+    return ReadOptions(
+        encoding=args.encoding, max_file_mb=args.max_file_mb, interviewers=set(args.interviewer or []),
+        columns=CallLogColumns(conversation=args.conversation_column, speaker=args.speaker_column,
+                               role=args.role_column, text=args.text_column, timestamp=args.timestamp_column),
+        layout=args.layout, delimiter=args.delimiter)
+
+
+def cmd_ingest(args: argparse.Namespace) -> int:
+    paths = [Path(p) for p in args.paths]
+    metadata = Metadata.load(Path(args.meta)) if args.meta else None
+    flags = {"segment": args.segment, "participant": args.participant, "channel": args.channel,
+             "language": args.language, "date": args.date}
+    store = _study(args.study)
+    try:
+        result = ingest_paths(store, paths, kind=args.kind, options=_read_options(args), metadata=metadata,
+                              flags=flags, segment=SegmentSettings(pipeline=args.pipeline), skip_bad=args.skip_bad,
+                              progress=None if not args.no_progress else False)
+    finally:
+        store.close()
+    for r in result.reports:
+        print(r.message)
+    for e in result.errors:
+        print(f"error: {e}", file=sys.stderr)
+    return 0 if result.ok else 1
+
+
+def cmd_sources(args: argparse.Namespace) -> int:
+    with _study(args.study) as store:
+        df = store.sources()
+    cols = ["source_id", "name", "kind", "language", "mixed_language", "participant", "segment", "channel", "n_chars"]
+    _emit(df[cols], args.format, args.out)
+    return 0
+
+
+def cmd_excerpts(args: argparse.Namespace) -> int:
+    with _study(args.study) as store:
+        df = store.excerpts()
+    if args.role:
+        df = df[df["role"].isin(args.role.split(","))]
+    _emit(df[EXCERPT_COLUMNS], args.format, args.out)
+    return 0
+
+
+def _emit(df, fmt: str, out: str | None) -> None:
+    if fmt == "table":
+        text = df.to_string(index=False, max_colwidth=60) if len(df) else "(none)"
+        _write(text + "\n", out)
+    elif fmt == "csv":
+        _write(df.to_csv(index=False, lineterminator="\n"), out)
+    elif fmt == "jsonl":
+        _write("".join(json.dumps(rec, ensure_ascii=False) + "\n" for rec in df.to_dict(orient="records")), out)
+
+
+def _write(text: str, out: str | None) -> None:
+    if out:
+        Path(out).parent.mkdir(parents=True, exist_ok=True)
+        Path(out).write_text(text, encoding="utf-8")
+        print(f"Wrote {out}", file=sys.stderr)
+    else:
+        sys.stdout.write(text)
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from .demo import run_demo
+
+    summary = run_demo(Path(args.corpora) if args.corpora else None, Path(args.out), progress=not args.no_progress)
+    print(summary)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="workbench", description="Journey Workbench: qualitative sources → evidence-linked journey maps.")
+    p.add_argument("--version", action="version", version=f"workbench {__version__}")
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    s = sub.add_parser("init", help="create a new, empty study database")
+    s.add_argument("study", help="path of the study file to create, e.g. study.db")
+    s.add_argument("--name", help="study name (default: the file name)")
+    s.set_defaults(fn=cmd_init)
+
+    s = sub.add_parser("ingest", help="import transcripts, subtitles, Word files, call logs or usability notes")
+    s.add_argument("paths", nargs="+", help="files or folders (folders are searched recursively)")
+    s.add_argument("--study", required=True, help="the study database (create it with `workbench init`)")
+    s.add_argument("--kind", help=f"reader to use instead of guessing from the extension: {', '.join(sorted(READERS))}")
+    s.add_argument("--meta", help="sidecar metadata (CSV or YAML): file, participant, segment, channel, date, language, interviewers")
+    s.add_argument("--segment", help="persona/segment for every source in this import (overrides the data)")
+    s.add_argument("--participant", help="participant id for every source in this import")
+    s.add_argument("--channel", help="channel for every source in this import (phone, chat, in person…)")
+    s.add_argument("--language", help="declare the language (e.g. en, es) instead of detecting it")
+    s.add_argument("--date", help="date of the sessions (YYYY-MM-DD)")
+    s.add_argument("--interviewer", action="append", help="a speaker name who is an interviewer (repeatable)")
+    s.add_argument("--encoding", help="text encoding if detection gets it wrong (utf-8, utf-16, cp1252, latin-1…)")
+    s.add_argument("--max-file-mb", type=float, default=None, help="refuse files larger than this (default 200, or $WORKBENCH_MAX_FILE_MB)")
+    s.add_argument("--text-column", help="call logs: column with the utterance text")
+    s.add_argument("--conversation-column", help="call logs: column with the conversation/call/ticket id")
+    s.add_argument("--speaker-column", help="call logs: column with the speaker name")
+    s.add_argument("--role-column", help="call logs: column with the speaker role (agent/customer/bot)")
+    s.add_argument("--timestamp-column", help="call logs: column with the utterance time")
+    s.add_argument("--layout", choices=("auto", "utterance", "call"), default="auto",
+                   help="call logs: one row per utterance or one row per call (default: auto)")
+    s.add_argument("--delimiter", help="CSV delimiter if not detected (e.g. ';')")
+    s.add_argument("--pipeline", default="auto", help="spaCy pipeline for sentences: auto (trained if installed), blank, or a package name")
+    s.add_argument("--skip-bad", action="store_true", help="import the readable files and report the others (default: import nothing if any file is bad)")
+    s.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    s.set_defaults(fn=cmd_ingest)
+
+    for name, fn, helptext in (("sources", cmd_sources, "list the study's sources"),
+                               ("excerpts", cmd_excerpts, "export the study's excerpts with offsets")):
+        s = sub.add_parser(name, help=helptext)
+        s.add_argument("--study", required=True)
+        s.add_argument("--format", choices=("table", "csv", "jsonl"), default="table" if name == "sources" else "csv")
+        s.add_argument("--out", help="write to this file instead of standard output")
+        if name == "excerpts":
+            s.add_argument("--role", help="only these roles, comma-separated (e.g. participant,customer)")
+        s.set_defaults(fn=fn)
+
+    s = sub.add_parser("demo", help="run the whole pipeline on the bundled sample corpora into out/demo/")
+    s.add_argument("--corpora", help="folder with the sample corpora (default: ./corpora)")
+    s.add_argument("--out", default="out/demo", help="output folder (default: out/demo)")
+    s.add_argument("--no-progress", action="store_true")
+    s.set_defaults(fn=cmd_demo)
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.fn(args)
+    except WorkbenchError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return e.exit_code
+    except KeyboardInterrupt:
+        print("interrupted: nothing from the unfinished file was stored.", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

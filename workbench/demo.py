@@ -1,0 +1,101 @@
+"""``workbench demo``: the main job on the bundled sample corpora, end to end.
+
+Today: ingest (every reader) → segment → a summary of what is in the study. Later stages (coding,
+maps, report) append to this as they land. The demo study is rebuilt from scratch on every run
+into a temporary file that replaces the old one only when complete.
+"""
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+from .errors import InputError
+from .ingest import Metadata
+from .pipeline import ingest_paths
+from .store import Store
+
+PARTS = ("interviews", "call_logs", "usability")
+
+
+def find_corpora(explicit: Path | None = None) -> Path:
+    candidates = [explicit] if explicit else [Path.cwd() / "corpora", Path(__file__).resolve().parent.parent / "corpora"]
+    for c in candidates:
+        if c and all((c / p).is_dir() for p in PARTS):
+            return c
+    raise InputError(f"Cannot find the sample corpora (looked in {', '.join(str(c) for c in candidates if c)}). "
+                     "Run the demo from the repository root, or pass --corpora DIR.")
+
+
+def summarise(store: Store) -> dict:
+    src = store.sources()
+    ex = store.excerpts()
+    voice = ex[ex["role"].isin(["participant", "customer"])]
+    return {
+        "study": store.info().get("name"),
+        "counts": store.counts(),
+        "sources_by_kind": src["kind"].value_counts().sort_index().to_dict(),
+        "sources_by_language": src["language"].value_counts().sort_index().to_dict(),
+        "mixed_language_sources": sorted(src.loc[src["mixed_language"], "name"].tolist()),
+        "sources_by_segment": src["segment"].fillna("(none)").value_counts().sort_index().to_dict(),
+        "excerpts_by_role": ex["role"].value_counts().sort_index().to_dict(),
+        "excerpts_by_language": ex["language"].value_counts().sort_index().to_dict(),
+        "customer_voice_excerpts": int(len(voice)),
+        "call_log_conversations": int((src["kind"] == "call_log").sum()),
+    }
+
+
+def render(summary: dict, out: Path) -> str:
+    c = summary["counts"]
+    lines = [
+        f"# Demo study: {summary['study']}",
+        "",
+        f"{c['sources']} sources from {c['imports']} files; {c['turns']} speaker turns; {c['excerpts']} excerpts "
+        f"({summary['customer_voice_excerpts']} in the customer's or participant's own words).",
+        "",
+        "| sources by kind | n |", "|---|---|",
+        *[f"| {k} | {v} |" for k, v in summary["sources_by_kind"].items()],
+        "",
+        "| sources by segment | n |", "|---|---|",
+        *[f"| {k} | {v} |" for k, v in summary["sources_by_segment"].items()],
+        "",
+        "| excerpts by language | n |", "|---|---|",
+        *[f"| {k} | {v} |" for k, v in summary["excerpts_by_language"].items()],
+        "",
+        "| excerpts by role | n |", "|---|---|",
+        *[f"| {k} | {v} |" for k, v in summary["excerpts_by_role"].items()],
+        "",
+        "Mixed-language sources: " + (", ".join(summary["mixed_language_sources"]) or "none"),
+        "",
+        f"Files: {out / 'study.db'} (the study), {out / 'excerpts.csv'} (every excerpt with offsets), "
+        f"{out / 'summary.json'}.",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def run_demo(corpora: Path | None, out: Path, progress: bool = True) -> str:
+    corpora = find_corpora(corpora)
+    out.mkdir(parents=True, exist_ok=True)
+    final = out / "study.db"
+    tmp = out / "study.db.partial"
+    for f in (tmp, Path(f"{tmp}-wal"), Path(f"{tmp}-shm")):
+        f.unlink(missing_ok=True)
+    store = Store.create(tmp, name="Horizonte current account (sample corpora)")
+    try:
+        meta_path = corpora / "metadata.csv"
+        metadata = Metadata.load(meta_path) if meta_path.exists() else None
+        result = ingest_paths(store, [corpora / p for p in PARTS], metadata=metadata, progress=progress)
+        for r in result.reports:
+            if r.status != "imported":
+                raise InputError(r.message)
+        store.excerpts().to_csv(out / "excerpts.csv", index=False, lineterminator="\n")
+        summary = summarise(store)
+    finally:
+        store.close()
+    for suffix in ("-wal", "-shm"):
+        Path(f"{final}{suffix}").unlink(missing_ok=True)
+    os.replace(tmp, final)
+    (out / "summary.json").write_text(json.dumps(summary, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    text = render(summary, out)
+    (out / "summary.md").write_text(text, encoding="utf-8")
+    return text

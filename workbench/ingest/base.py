@@ -1,0 +1,165 @@
+"""The reader registry and what every reader shares.
+
+A reader is one module with one registered function::
+
+    @register("vtt", version=1, extensions=(".vtt",), kind="interview")
+    def read_vtt(data: bytes, path: Path, options: ReadOptions) -> list[Source]: ...
+
+so a new format is one file in ``workbench/ingest/`` plus an import in ``__init__``. The
+versioned name (``"vtt@1"``) is stored on every source it produced.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+from ..errors import InputError
+from ..language import UNDETERMINED, detect, summarise
+from ..model import Source, Turn
+from .decode import decode
+
+
+@dataclass
+class CallLogColumns:
+    """Which columns of a call log hold what. ``None`` means: guess from common names."""
+
+    conversation: str | None = None
+    speaker: str | None = None
+    role: str | None = None
+    text: str | None = None
+    timestamp: str | None = None
+
+
+@dataclass
+class ReadOptions:
+    """Everything a reader may need besides the bytes; all optional."""
+
+    encoding: str | None = None
+    max_file_mb: float | None = None
+    interviewers: set[str] = field(default_factory=set)
+    columns: CallLogColumns = field(default_factory=CallLogColumns)
+    layout: str = "auto"  # call logs: "utterance" (one row per utterance), "call" (one row per call) or auto
+    delimiter: str | None = None
+
+
+ReadFn = Callable[[bytes, Path, ReadOptions], list[Source]]
+
+
+@dataclass(frozen=True)
+class ReaderSpec:
+    name: str
+    version: int
+    extensions: tuple[str, ...]
+    kind: str
+    fn: ReadFn
+    binary: bool = False
+    sniff: Callable[[str], bool] | None = None  # prefers this reader for a matching text
+
+    @property
+    def id(self) -> str:
+        return f"{self.name}@{self.version}"
+
+
+READERS: dict[str, ReaderSpec] = {}
+
+
+def register(
+    name: str,
+    *,
+    version: int,
+    extensions: tuple[str, ...],
+    kind: str,
+    binary: bool = False,
+    sniff: Callable[[str], bool] | None = None,
+) -> Callable[[ReadFn], ReadFn]:
+    def deco(fn: ReadFn) -> ReadFn:
+        if name in READERS:
+            raise ValueError(f"Reader {name!r} is registered twice.")
+        READERS[name] = ReaderSpec(name, version, extensions, kind, fn, binary, sniff)
+        return fn
+
+    return deco
+
+
+def reader_for(path: Path, kind: str | None, text_head: str | None) -> ReaderSpec:
+    """Pick the reader: the one named by ``kind``, else by extension (and content sniffing)."""
+    if kind:
+        spec = READERS.get(kind)
+        if spec is None:
+            raise InputError(f"Unknown --kind {kind!r}; choose one of: {', '.join(sorted(READERS))}.")
+        return spec
+    ext = path.suffix.lower()
+    matches = [s for s in READERS.values() if ext in s.extensions]
+    if not matches:
+        known = ", ".join(sorted({e for s in READERS.values() for e in s.extensions}))
+        raise InputError(
+            f"Cannot read {path}: no reader for {ext or 'files without an extension'}. "
+            f"Known extensions: {known}; or pass --kind ({', '.join(sorted(READERS))})."
+        )
+    if text_head is not None:
+        for s in matches:
+            if s.sniff and s.sniff(text_head):
+                return s
+    plain = [s for s in matches if s.sniff is None]
+    return (plain or matches)[0]
+
+
+def decode_text(data: bytes, path: Path, options: ReadOptions) -> str:
+    return decode(data, path, options.encoding).text
+
+
+def finish(source: Source) -> Source:
+    """Detect language per turn and per source; drop empty turns; validate spans."""
+    source.turns = [t for t in source.turns if source.text[t.start:t.end].strip()]
+    if not source.turns:
+        raise InputError(
+            f"Cannot read {source.name}: found no speaker turns or text in it. "
+            "Check the speaker labels (e.g. 'Interviewer:', 'P1:') or pass the right --kind."
+        )
+    parts: list[tuple[str, int]] = []
+    for t in source.turns:
+        seg = source.text[t.start:t.end]
+        t.language = detect(seg).language
+        parts.append((t.language, len(seg)))
+    lang, shares, mixed = summarise(parts)
+    source.language, source.languages, source.mixed_language = lang, shares, mixed
+    for t in source.turns:
+        if t.language == UNDETERMINED:
+            t.language = lang
+    source.validate()
+    return source
+
+
+def strip_span(text: str, start: int, end: int) -> tuple[int, int]:
+    """Shrink ``[start, end)`` so it neither starts nor ends with whitespace."""
+    while start < end and text[start].isspace():
+        start += 1
+    while end > start and text[end - 1].isspace():
+        end -= 1
+    return start, end
+
+
+class TextBuilder:
+    """Builds a source text from pieces while recording spans, so offsets are exact by construction."""
+
+    def __init__(self) -> None:
+        self._parts: list[str] = []
+        self._len = 0
+
+    def add(self, piece: str) -> tuple[int, int]:
+        start = self._len
+        self._parts.append(piece)
+        self._len += len(piece)
+        return start, self._len
+
+    def text(self) -> str:
+        return "".join(self._parts)
+
+
+def rendered_turn(builder: TextBuilder, speaker: str, role: str, utterance: str, **kw: Any) -> Turn:
+    """Append ``"Speaker: utterance\\n"`` to ``builder`` and return the turn spanning the utterance."""
+    builder.add(f"{speaker}: ")
+    start, end = builder.add(utterance)
+    builder.add("\n")
+    return Turn(speaker=speaker, role=role, start=start, end=end, **kw)

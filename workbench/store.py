@@ -1,0 +1,384 @@
+"""The study store: one SQLite file per study.
+
+Why SQLite: one file a researcher can copy, transactional and crash-safe (WAL), readable by
+pandas and DuckDB, in the standard library. Rules this module keeps:
+
+* every write happens inside one ``BEGIN IMMEDIATE … COMMIT``; an exception rolls it back, and a
+  killed process leaves only uncommitted WAL frames that SQLite discards, so a file import is
+  all-or-nothing;
+* re-importing identical content (same bytes, or the same normalised texts) changes nothing;
+* the schema version lives in ``PRAGMA user_version`` and older studies are migrated forward on
+  open, in a transaction; a study from a newer workbench is refused, not damaged;
+* readers (a notebook) and a writer (the CLI) can work at once: WAL plus a busy timeout;
+* human codings are never overwritten by machine suggestions.
+
+Query helpers return pandas DataFrames; they are views for analysis, the tables are the truth.
+
+    >>> store = Store.create("study.db")             # doctest: +SKIP
+    >>> store.excerpts().head()                       # doctest: +SKIP
+"""
+from __future__ import annotations
+
+import contextlib
+import datetime as _dt
+import hashlib
+import json
+import sqlite3
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterable, Iterator
+
+import pandas as pd
+
+from . import __version__
+from .errors import StoreError
+from .model import Coding, Excerpt, Source
+
+SCHEMA_VERSION = 1
+
+_V1 = """
+CREATE TABLE study (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE imports (
+    import_id   INTEGER PRIMARY KEY,
+    path        TEXT NOT NULL,
+    file_hash   TEXT NOT NULL UNIQUE,
+    reader      TEXT NOT NULL,
+    n_sources   INTEGER NOT NULL,
+    n_turns     INTEGER NOT NULL,
+    n_excerpts  INTEGER NOT NULL,
+    settings    TEXT NOT NULL,
+    created_at  TEXT NOT NULL
+);
+CREATE TABLE sources (
+    source_id      TEXT PRIMARY KEY,
+    import_id      INTEGER NOT NULL REFERENCES imports(import_id),
+    name           TEXT NOT NULL,
+    key            TEXT NOT NULL DEFAULT '',
+    kind           TEXT NOT NULL,
+    reader         TEXT NOT NULL,
+    language       TEXT NOT NULL,
+    languages      TEXT NOT NULL,
+    mixed_language INTEGER NOT NULL,
+    participant    TEXT,
+    segment        TEXT,
+    channel        TEXT,
+    date           TEXT,
+    meta           TEXT NOT NULL,
+    content_hash   TEXT NOT NULL,
+    n_chars        INTEGER NOT NULL,
+    text           TEXT NOT NULL
+);
+CREATE INDEX sources_hash ON sources(content_hash);
+CREATE TABLE turns (
+    source_id  TEXT NOT NULL REFERENCES sources(source_id),
+    turn_index INTEGER NOT NULL,
+    speaker    TEXT NOT NULL,
+    role       TEXT NOT NULL,
+    start      INTEGER NOT NULL,
+    "end"      INTEGER NOT NULL,
+    language   TEXT NOT NULL,
+    t_start    REAL,
+    t_end      REAL,
+    meta       TEXT NOT NULL,
+    PRIMARY KEY (source_id, turn_index)
+) WITHOUT ROWID;
+CREATE TABLE excerpts (
+    excerpt_id    TEXT PRIMARY KEY,
+    source_id     TEXT NOT NULL REFERENCES sources(source_id),
+    turn_index    INTEGER NOT NULL,
+    excerpt_index INTEGER NOT NULL,
+    start         INTEGER NOT NULL,
+    "end"         INTEGER NOT NULL,
+    language      TEXT NOT NULL,
+    CHECK (start <= "end")
+);
+CREATE INDEX excerpts_source ON excerpts(source_id, excerpt_index);
+CREATE TABLE codings (
+    coding_id  INTEGER PRIMARY KEY,
+    excerpt_id TEXT NOT NULL REFERENCES excerpts(excerpt_id),
+    dimension  TEXT NOT NULL,
+    code_id    TEXT NOT NULL,
+    coder      TEXT NOT NULL,
+    confidence REAL NOT NULL CHECK (confidence BETWEEN 0 AND 1),
+    rationale  TEXT NOT NULL DEFAULT '',
+    status     TEXT NOT NULL CHECK (status IN ('suggested', 'accepted', 'rejected')),
+    start      INTEGER,
+    "end"      INTEGER,
+    value      REAL,
+    memo       TEXT NOT NULL DEFAULT '',
+    created_at TEXT NOT NULL
+);
+CREATE INDEX codings_excerpt ON codings(excerpt_id, dimension);
+"""
+
+#: Forward migrations: ``MIGRATIONS[v]`` takes a study from schema v to v + 1, inside the
+#: opening transaction. A new schema appends SQL (or a function of the connection) here and bumps
+#: SCHEMA_VERSION; old studies are upgraded when opened.
+MIGRATIONS: list[str | Callable[[sqlite3.Connection], None]] = [_V1]
+assert SCHEMA_VERSION == len(MIGRATIONS)
+
+
+def _now() -> str:
+    return _dt.datetime.now(_dt.timezone.utc).replace(microsecond=0).isoformat()
+
+
+def source_id_for(source: Source) -> str:
+    """Deterministic id from content and key: the same input always gets the same id."""
+    return "S" + hashlib.sha256(f"{source.key}\0{source.content_hash}".encode()).hexdigest()[:11]
+
+
+@dataclass
+class ImportReport:
+    path: str
+    status: str  # "imported" or "skipped"
+    message: str
+    import_id: int | None = None
+    source_ids: list[str] = field(default_factory=list)
+    n_turns: int = 0
+    n_excerpts: int = 0
+
+
+class Store:
+    """A study database. Open with :meth:`open` (existing) or :meth:`create` (new)."""
+
+    def __init__(self, path: Path, con: sqlite3.Connection) -> None:
+        self.path = path
+        self.con = con
+
+    # ----------------------------------------------------------------- lifecycle
+    @classmethod
+    def create(cls, path: str | Path, name: str | None = None) -> "Store":
+        path = Path(path)
+        if path.exists():
+            raise StoreError(f"A study already exists at {path}; open it with --study {path} or choose a new name.")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        store = cls._connect(path)
+        with store.transaction():
+            store.con.execute("INSERT INTO study VALUES ('name', ?), ('created_at', ?), ('created_by', ?)",
+                              (name or path.stem, _now(), f"workbench {__version__}"))
+        return store
+
+    @classmethod
+    def open(cls, path: str | Path) -> "Store":
+        path = Path(path)
+        if not path.exists():
+            raise StoreError(f"No study at {path}. Create one with `workbench init {path}`.")
+        with open(path, "rb") as fh:
+            head = fh.read(16)
+            if head and head != b"SQLite format 3\x00":  # an empty file is a new, schema-0 database
+                raise StoreError(f"{path} is not a workbench study (not a SQLite database). Check the --study path.")
+        return cls._connect(path)
+
+    @classmethod
+    def _connect(cls, path: Path) -> "Store":
+        con = sqlite3.connect(path, isolation_level=None, timeout=30.0, check_same_thread=False)
+        con.execute("PRAGMA busy_timeout = 30000")
+        version = con.execute("PRAGMA user_version").fetchone()[0]
+        if version > SCHEMA_VERSION:  # checked before anything (even the journal mode) is written
+            con.close()
+            raise StoreError(f"{path} was written by a newer workbench (schema {version}, this one knows up to "
+                             f"{SCHEMA_VERSION}). Upgrade the workbench: pip install -U journey-workbench.")
+        mode = con.execute("PRAGMA journal_mode").fetchone()[0]
+        if mode != "wal":
+            con.execute("PRAGMA journal_mode = WAL")
+        con.execute("PRAGMA synchronous = NORMAL")
+        con.execute("PRAGMA foreign_keys = ON")
+        store = cls(path, con)
+        store._migrate()
+        return store
+
+    def _migrate(self) -> None:
+        version = self.con.execute("PRAGMA user_version").fetchone()[0]
+        while version < SCHEMA_VERSION:
+            with self.transaction():
+                current = self.con.execute("PRAGMA user_version").fetchone()[0]
+                if current != version:  # another process migrated meanwhile
+                    version = current
+                    continue
+                step = MIGRATIONS[version]
+                if isinstance(step, str):
+                    for stmt in _statements(step):  # not executescript: it would commit midway
+                        self.con.execute(stmt)
+                else:
+                    step(self.con)
+                self.con.execute(f"PRAGMA user_version = {version + 1}")
+            version += 1
+
+    def close(self) -> None:
+        self.con.close()
+
+    def __enter__(self) -> "Store":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """``BEGIN IMMEDIATE`` … ``COMMIT``; any exception rolls everything back."""
+        self.con.execute("BEGIN IMMEDIATE")
+        try:
+            yield self.con
+        except BaseException:
+            self.con.execute("ROLLBACK")
+            raise
+        else:
+            self.con.execute("COMMIT")
+
+    # ----------------------------------------------------------------- writing
+    def import_sources(
+        self,
+        path: str,
+        file_hash: str,
+        reader: str,
+        sources: list[Source],
+        segment: Callable[[Source], list[Excerpt]],
+        settings: dict[str, Any] | None = None,
+        progress: Callable[[int], None] | None = None,
+    ) -> ImportReport:
+        """Store one file's sources, turns and excerpts in a single transaction.
+
+        ``segment`` turns a source into excerpts (ids are assigned here). Nothing is written if
+        the file's bytes, or all its texts, are already in the study.
+        """
+        with self.transaction() as con:
+            row = con.execute("SELECT import_id, path, created_at FROM imports WHERE file_hash = ?", (file_hash,)).fetchone()
+            if row:
+                return ImportReport(path, "skipped", f"{path}: already imported (as {row[1]} on {row[2][:10]}, "
+                                                     f"import #{row[0]}); nothing changed.", row[0])
+            ids = [source_id_for(s) for s in sources]
+            existing = {r[0] for r in _chunked_in(con, "SELECT source_id FROM sources WHERE source_id IN ({})", ids)}
+            if existing and len(existing) == len(set(ids)):
+                return ImportReport(path, "skipped", f"{path}: the same text is already in the study "
+                                                     f"(source {sorted(existing)[0]}); nothing changed.")
+            cur = con.execute(
+                "INSERT INTO imports (path, file_hash, reader, n_sources, n_turns, n_excerpts, settings, created_at) "
+                "VALUES (?, ?, ?, 0, 0, 0, ?, ?)",
+                (path, file_hash, reader, json.dumps(settings or {}, sort_keys=True), _now()))
+            import_id = cur.lastrowid
+            n_turns = n_excerpts = 0
+            stored: list[str] = []
+            for source, sid in zip(sources, ids):
+                if sid in existing or sid in stored:
+                    continue
+                con.execute(
+                    "INSERT INTO sources VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (sid, import_id, source.name, source.key, source.kind, source.reader, source.language,
+                     json.dumps(source.languages), int(source.mixed_language), source.participant, source.segment,
+                     source.channel, source.date, json.dumps(source.meta, sort_keys=True, default=str),
+                     source.content_hash, len(source.text), source.text))
+                con.executemany(
+                    'INSERT INTO turns VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+                    [(sid, i, t.speaker, t.role, t.start, t.end, t.language, t.t_start, t.t_end,
+                      json.dumps(t.meta, sort_keys=True, default=str)) for i, t in enumerate(source.turns)])
+                excerpts = segment(source)
+                rows = []
+                for k, ex in enumerate(excerpts):
+                    ex.source_id = sid
+                    ex.excerpt_id = f"{sid}-{k:05d}"
+                    rows.append((ex.excerpt_id, sid, ex.turn_index, k, ex.start, ex.end, ex.language))
+                con.executemany("INSERT INTO excerpts VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
+                n_turns += len(source.turns)
+                n_excerpts += len(rows)
+                stored.append(sid)
+                if progress:
+                    progress(1)
+            con.execute("UPDATE imports SET n_sources = ?, n_turns = ?, n_excerpts = ? WHERE import_id = ?",
+                        (len(stored), n_turns, n_excerpts, import_id))
+        skipped = len(sources) - len(stored)
+        note = f" ({skipped} already in the study)" if skipped else ""
+        return ImportReport(path, "imported", f"{path}: imported {len(stored)} source(s){note}, {n_turns} turns, "
+                                              f"{n_excerpts} excerpts.", import_id, stored, n_turns, n_excerpts)
+
+    def add_codings(self, codings: Iterable[Coding]) -> int:
+        """Store codings; a machine coder's re-run replaces its own earlier *suggestions* only.
+
+        A machine suggestion for an excerpt and dimension that a human has already decided is
+        not stored: the human decision wins and is never overwritten. Returns how many were stored.
+        """
+        codings = list(codings)
+        now = _now()
+        stored = 0
+        with self.transaction() as con:
+            known = set()
+            ids = sorted({c.excerpt_id for c in codings})
+            for r in _chunked_in(con, "SELECT excerpt_id FROM excerpts WHERE excerpt_id IN ({})", ids):
+                known.add(r[0])
+            missing = [i for i in ids if i not in known]
+            if missing:
+                raise StoreError(f"Unknown excerpt id {missing[0]!r} ({len(missing)} unknown in all); "
+                                 "list valid ids with `workbench excerpts --study STUDY`.")
+            human = {(r[0], r[1]) for r in _chunked_in(
+                con, "SELECT excerpt_id, dimension FROM codings WHERE excerpt_id IN ({}) AND coder LIKE 'human:%'", ids)}
+            for c in codings:
+                if not c.is_human:
+                    if (c.excerpt_id, c.dimension) in human:
+                        continue
+                    con.execute("DELETE FROM codings WHERE excerpt_id = ? AND dimension = ? AND coder = ? "
+                                "AND status = 'suggested'", (c.excerpt_id, c.dimension, c.coder))
+                con.execute(
+                    'INSERT INTO codings (excerpt_id, dimension, code_id, coder, confidence, rationale, status, start, "end", value, memo, created_at) '
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (c.excerpt_id, c.dimension, c.code_id, c.coder, c.confidence, c.rationale, c.status,
+                     c.start, c.end, c.value, c.memo, c.created_at or now))
+                stored += 1
+        return stored
+
+    # ----------------------------------------------------------------- reading
+    def info(self) -> dict[str, str]:
+        return dict(self.con.execute("SELECT key, value FROM study").fetchall())
+
+    def query(self, sql: str, params: tuple | list = ()) -> pd.DataFrame:
+        return pd.read_sql_query(sql, self.con, params=params)
+
+    def sources(self, with_text: bool = False) -> pd.DataFrame:
+        cols = ("source_id, name, kind, reader, language, languages, mixed_language, participant, segment, channel, "
+                "date, meta, n_chars, content_hash, import_id")
+        df = self.query(f"SELECT {cols}{', text' if with_text else ''} FROM sources ORDER BY name, source_id")
+        df["mixed_language"] = df["mixed_language"].astype(bool)
+        return df
+
+    def source_text(self, source_id: str) -> str:
+        row = self.con.execute("SELECT text FROM sources WHERE source_id = ?", (source_id,)).fetchone()
+        if row is None:
+            raise StoreError(f"No source {source_id!r} in {self.path}; list them with `workbench sources`.")
+        return row[0]
+
+    def turns(self) -> pd.DataFrame:
+        return self.query(
+            'SELECT t.source_id, t.turn_index, t.speaker, t.role, t.start, t."end", t.language, t.t_start, t.t_end, '
+            't.meta, substr(s.text, t.start + 1, t."end" - t.start) AS text '
+            "FROM turns t JOIN sources s USING (source_id) ORDER BY s.name, t.source_id, t.turn_index")
+
+    def excerpts(self, source_id: str | None = None) -> pd.DataFrame:
+        """Excerpts with speaker, role, segment and the quote (a view into the source text)."""
+        where = "WHERE e.source_id = ?" if source_id else ""
+        return self.query(
+            "SELECT e.excerpt_id, e.source_id, s.name AS source_name, e.turn_index, t.speaker, t.role, "
+            's.participant, s.segment, s.channel, e.language, e.start, e."end", '
+            'substr(s.text, e.start + 1, e."end" - e.start) AS text '
+            "FROM excerpts e JOIN sources s USING (source_id) "
+            "JOIN turns t ON t.source_id = e.source_id AND t.turn_index = e.turn_index "
+            f"{where} ORDER BY s.name, e.source_id, e.excerpt_index", (source_id,) if source_id else ())
+
+    def codings(self) -> pd.DataFrame:
+        return self.query(
+            'SELECT coding_id, excerpt_id, dimension, code_id, coder, confidence, rationale, status, start, "end", '
+            "value, memo, created_at FROM codings ORDER BY excerpt_id, dimension, coding_id")
+
+    def imports(self) -> pd.DataFrame:
+        return self.query("SELECT * FROM imports ORDER BY import_id")
+
+    def counts(self) -> dict[str, int]:
+        return {t: self.con.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
+                for t in ("imports", "sources", "turns", "excerpts", "codings")}
+
+
+def _statements(script: str) -> list[str]:
+    return [s.strip() for s in script.split(";") if s.strip()]
+
+
+def _chunked_in(con: sqlite3.Connection, sql: str, values: list[str], size: int = 500) -> Iterator[tuple]:
+    for i in range(0, len(values), size):
+        chunk = values[i:i + size]
+        yield from con.execute(sql.format(",".join("?" * len(chunk))), chunk)
