@@ -91,9 +91,15 @@ class Segmenter:
             else:
                 slow.append(i)
         if slow:
-            docs = nlp.pipe((texts[i] for i in slow), batch_size=batch_size)
-            for i, doc in zip(slow, docs):
-                out[i] = self._post(texts[i], [(s.start_char, s.end_char) for s in doc.sents])
+            # Very long turns (a monologue, a pasted document) are cut into chunks at line or
+            # sentence ends first: spaCy refuses texts over nlp.max_length.
+            pieces = [(i, off, chunk) for i in slow for off, chunk in _chunks(texts[i], CHUNK_CHARS)]
+            docs = nlp.pipe((chunk for _, _, chunk in pieces), batch_size=batch_size)
+            sents: dict[int, list[tuple[int, int]]] = {i: [] for i in slow}
+            for (i, off, _), doc in zip(pieces, docs):
+                sents[i].extend((off + s.start_char, off + s.end_char) for s in doc.sents)
+            for i in slow:
+                out[i] = self._post(texts[i], sents[i])
         return [o or [] for o in out]
 
     def _post(self, text: str, sents: Iterable[tuple[int, int]]) -> list[tuple[int, int]]:
@@ -103,6 +109,22 @@ class Segmenter:
         for s, e in spans:
             out.extend(_split_long(text, s, e, self.settings.max_chars))
         return out
+
+
+CHUNK_CHARS = 100_000
+
+
+def _chunks(text: str, limit: int) -> list[tuple[int, str]]:
+    """Cut ``text`` into pieces of at most ``limit`` chars at a newline or sentence end."""
+    out, start = [], 0
+    while len(text) - start > limit:
+        window = text[start:start + limit]
+        cut = max(window.rfind("\n"), window.rfind(". "), window.rfind("? "), window.rfind("! "))
+        cut = cut + 1 if cut > limit // 2 else limit
+        out.append((start, text[start:start + cut]))
+        start += cut
+    out.append((start, text[start:]))
+    return out
 
 
 def _one_sentence(text: str) -> bool:
