@@ -96,3 +96,36 @@ def test_store_quotes_are_views_of_source_text(tmp_path_factory, utterances):
                 assert text[row.start:row.end] == row.text
     finally:
         store.close()
+
+
+@FAST
+@given(st.lists(st.text(ALPHABET, max_size=12) | st.sampled_from(
+    [".", "!", "?", "...", "Mr.", " e.g. ", "3.5", "\"", ")", "¿", "¡", "。", " ", "\n", "?!", "…"]), max_size=40).map("".join))
+def test_sentencizer_rule_matches_spacy_sentencizer(text):
+    """Our array-based reading of the sentencizer rule gives exactly spaCy's sentences."""
+    from workbench.nlp import _punct_orths, sentencizer_spans
+
+    for lang in ("en", "es"):
+        seg = Segmenter(SegmentSettings(pipeline="blank"))
+        nlp = seg.pipeline(lang)
+        doc = nlp(text)
+        assert sentencizer_spans(nlp.make_doc(text), _punct_orths(nlp)) == [(s.start_char, s.end_char) for s in doc.sents]
+
+
+def test_worker_processes_give_the_same_study_as_one_process(tmp_path, monkeypatch):
+    """Parallel preparation is an optimisation only: same rows, same ids, same order."""
+    import workbench.pipeline as pipeline
+
+    rows = "".join(f"C{i // 6},{'agent' if i % 2 else 'customer'},\"Línea {i}. Still waiting, day {i % 9}! OK.\"\n"
+                   for i in range(3000))
+    log = tmp_path / "calls.csv"
+    log.write_text("conversation_id,role,text\n" + rows, encoding="utf-8")
+    monkeypatch.setattr(pipeline, "PARALLEL_MIN_TURNS", 100)
+    monkeypatch.setattr(pipeline, "CHUNK_SOURCES", 37)
+    dumps = []
+    for workers in (1, 2):
+        store = Store.create(tmp_path / f"w{workers}.db")
+        ingest_paths(store, [log], progress=False, workers=workers)
+        dumps.append({t: store.query(f"SELECT * FROM {t}").to_csv() for t in ("sources", "turns", "excerpts")})
+        store.close()
+    assert dumps[0] == dumps[1]

@@ -52,8 +52,14 @@ _WORDS: dict[str, str] = {
         allora perché quando dove come ho hai ha""",
 }
 _LEXICON: dict[str, frozenset[str]] = {lang: frozenset(ws.split()) for lang, ws in _WORDS.items()}
+#: word → the languages whose function words include it (one dict lookup per word).
+_WORD_LANGS: dict[str, tuple[str, ...]] = {}
+for _lang, _lex in _LEXICON.items():
+    for _w in _lex:
+        _WORD_LANGS[_w] = _WORD_LANGS.get(_w, ()) + (_lang,)
 _MARKS = {"es": "ñ¿¡", "pt": "ãõç", "fr": "çèêëàâîïôûœ", "de": "äöüß", "it": "ò"}
-_ACCENTS_ES = set("áéíóú")
+_ACCENTS_ES = "áéíóú"
+_ANY_MARK = re.compile("[" + "".join(sorted(set("".join(_MARKS.values()) + _ACCENTS_ES))) + "]")
 _WORD_RE = re.compile(r"[^\W\d_]+(?:'[^\W\d_]+)?", re.UNICODE)
 
 
@@ -66,33 +72,34 @@ class Detection:
 
 def detect(text: str, languages: tuple[str, ...] | None = None, min_evidence: float = 2.0) -> Detection:
     """Detect the language of ``text``; ``"und"`` when there is not enough evidence."""
-    words = _WORD_RE.findall(text.lower())
-    scores: Counter[str] = Counter()
-    for w in words:
-        for lang, lex in _LEXICON.items():
-            if w in lex:
-                scores[lang] += 1.0
     lower = text.lower()
-    for lang, marks in _MARKS.items():
-        hits = sum(lower.count(m) for m in marks)
-        if hits:
-            scores[lang] += 1.5 * min(hits, 4)
-    acc = sum(1 for ch in lower if ch in _ACCENTS_ES)
-    if acc:
-        scores["es"] += 0.5 * min(acc, 6)
+    words = _WORD_RE.findall(lower)
+    scores: dict[str, float] = {}
+    get = _WORD_LANGS.get
+    for w in words:
+        for lang in get(w, ()):
+            scores[lang] = scores.get(lang, 0.0) + 1.0
+    if _ANY_MARK.search(lower):
+        for lang, marks in _MARKS.items():
+            hits = sum(lower.count(m) for m in marks)
+            if hits:
+                scores[lang] = scores.get(lang, 0.0) + 1.5 * min(hits, 4)
+        acc = sum(lower.count(ch) for ch in _ACCENTS_ES)
+        if acc:
+            scores["es"] = scores.get("es", 0.0) + 0.5 * min(acc, 6)
     if languages:
-        scores = Counter({k: v for k, v in scores.items() if k in languages})
+        scores = {k: v for k, v in scores.items() if k in languages}
     if not scores:
         return Detection(UNDETERMINED, 0.0, {})
-    ranked = scores.most_common()
+    ranked = sorted(scores.items(), key=lambda kv: (-kv[1], kv[0]))
     best, top = ranked[0]
     second = ranked[1][1] if len(ranked) > 1 else 0.0
     if top < min_evidence and not (words and top >= 1 and len(words) <= 2 and second == 0):
-        return Detection(UNDETERMINED, 0.0, dict(scores))
+        return Detection(UNDETERMINED, 0.0, scores)
     if top == second:
-        return Detection(UNDETERMINED, 0.0, dict(scores))
+        return Detection(UNDETERMINED, 0.0, scores)
     confidence = round((top - second) / top, 3)
-    return Detection(best, confidence, dict(scores))
+    return Detection(best, confidence, scores)
 
 
 def summarise(parts: list[tuple[str, int]], mixed_share: float = 0.15) -> tuple[str, dict[str, float], bool]:

@@ -4,43 +4,65 @@
 """
 from __future__ import annotations
 
+import multiprocessing as mp
+import os
 import sys
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Iterator
 
 from .errors import InputError
 from .ingest import Metadata, ReadOptions, ReadResult, iter_files, read_path
+from .ingest.base import finish
+from .ingest.metadata import apply as apply_meta
 from .language import UNDETERMINED, detect
 from .model import Excerpt, Source
 from .nlp import Segmenter, SegmentSettings
-from .store import ImportReport, Store
+from .store import ImportReport, Rows, Store, rows_for
+
+
+def segment_spans(sources: list[Source], segmenter: Segmenter) -> list[list[tuple[int, int, int, str]]]:
+    """``(turn_index, start, end, language)`` of every excerpt of every source, in order.
+
+    Turns of all sources are batched per language through one spaCy call, which is what makes
+    large call logs fast; the result is the same as segmenting one source at a time.
+    """
+    by_lang: dict[str, list[tuple[int, int]]] = defaultdict(list)
+    for si, source in enumerate(sources):
+        for ti, t in enumerate(source.turns):
+            lang = t.language if t.language != UNDETERMINED else source.language
+            by_lang[lang if lang != UNDETERMINED else "xx"].append((si, ti))
+    per_turn: list[list[list[tuple[int, int]]]] = [[[] for _ in s.turns] for s in sources]
+    for lang, keys in by_lang.items():
+        texts = [sources[si].text[sources[si].turns[ti].start:sources[si].turns[ti].end] for si, ti in keys]
+        for (si, ti), sp in zip(keys, segmenter.spans_many(texts, lang)):
+            per_turn[si][ti] = sp
+    out: list[list[tuple[int, int, int, str]]] = []
+    for source, turns_spans in zip(sources, per_turn):
+        rows = []
+        for ti, (turn, spans) in enumerate(zip(source.turns, turns_spans)):
+            base, lang = turn.start, turn.language
+            for s, e in spans:
+                if source.mixed_language:  # code-switching: each excerpt gets its own language
+                    d = detect(source.text[base + s:base + e])
+                    rows.append((ti, base + s, base + e,
+                                 d.language if d.language != UNDETERMINED and d.confidence >= 0.3 else lang))
+                else:
+                    rows.append((ti, base + s, base + e, lang))
+        out.append(rows)
+    return out
+
+
+def segment_sources(sources: list[Source], segmenter: Segmenter) -> list[list[Excerpt]]:
+    """Excerpts of every source (ids are assigned by the store); see :func:`segment_spans`."""
+    return [[Excerpt("", "", ti, a, b, source.text[a:b], lang) for ti, a, b, lang in rows]
+            for source, rows in zip(sources, segment_spans(sources, segmenter))]
 
 
 def segment_source(source: Source, segmenter: Segmenter) -> list[Excerpt]:
-    """Split every turn of ``source`` into excerpts; ids are assigned by the store."""
-    by_lang: dict[str, list[int]] = defaultdict(list)
-    for i, t in enumerate(source.turns):
-        by_lang[t.language if t.language != UNDETERMINED else source.language].append(i)
-    spans: dict[int, list[tuple[int, int]]] = {}
-    for lang, idx in by_lang.items():
-        lang = lang if lang != UNDETERMINED else "xx"
-        texts = [source.text[source.turns[i].start:source.turns[i].end] for i in idx]
-        for i, sp in zip(idx, segmenter.spans_many(texts, lang)):
-            spans[i] = sp
-    out: list[Excerpt] = []
-    for i, turn in enumerate(source.turns):
-        for s, e in spans[i]:
-            start, end = turn.start + s, turn.start + e
-            text = source.text[start:end]
-            lang = turn.language
-            if source.mixed_language:
-                d = detect(text)
-                if d.language != UNDETERMINED and d.confidence >= 0.3:
-                    lang = d.language
-            out.append(Excerpt(excerpt_id="", source_id="", turn_index=i, start=start, end=end, text=text, language=lang))
-    return out
+    """Excerpts of one source; see :func:`segment_sources`."""
+    return segment_sources([source], segmenter)[0]
 
 
 @dataclass
@@ -54,8 +76,7 @@ class IngestResult:
 
 
 def read_all(paths: list[Path], kind: str | None, options: ReadOptions, metadata: Metadata | None,
-             flags: dict[str, Any], skip_bad: bool = False,
-             on_file: Callable[[Path], None] | None = None) -> tuple[list[ReadResult], list[str]]:
+             flags: dict[str, Any], skip_bad: bool = False, analyse: bool = True) -> tuple[list[ReadResult], list[str]]:
     """Read and validate every file before anything is written (so one bad file changes nothing)."""
     exclude = {Path(metadata.origin)} if metadata and metadata.origin else set()
     files = list(iter_files(paths, exclude))
@@ -64,15 +85,57 @@ def read_all(paths: list[Path], kind: str | None, options: ReadOptions, metadata
                          "Supported: .txt .md .vtt .srt .docx .csv .tsv .jsonl.")
     results, errors = [], []
     for f in files:
-        if on_file:
-            on_file(f)
         try:
-            results.append(read_path(f, kind, options, metadata, flags))
+            results.append(read_path(f, kind, options, metadata, flags, analyse=analyse))
         except InputError as e:
             if not skip_bad:
                 raise
             errors.append(str(e))
     return results, errors
+
+
+# ---------------------------------------------------------------- parallel preparation
+CHUNK_SOURCES = 500     # sources per unit of work
+PARALLEL_MIN_TURNS = 20_000  # below this, worker processes cost more than they save
+_JOB: tuple | None = None  # inherited by forked workers: (chunks, segmenter, sidecar, flags)
+
+
+def _prepare_chunk(i: int) -> list[Rows]:
+    """Language, metadata and sentences for one chunk of sources, returned as table rows.
+
+    Runs in a worker process for big files; it sends back plain tuples only, because pickling
+    Source/Excerpt objects would cost more than the work itself.
+    """
+    chunks, segmenter, sidecar, flags = _JOB  # type: ignore[misc]
+    items = chunks[i]
+    sources = [apply_meta(finish(s), sidecar, flags) for s, _, _, _ in items]
+    return [rows_for(s, sid, chash, import_id, spans)
+            for (s, sid, chash, import_id), spans in zip(items, segment_spans(sources, segmenter))]
+
+
+def prepare(items: list[tuple[Source, str, str, int]], segmenter: Segmenter, sidecar: dict, flags: dict,
+            workers: int = 0) -> Iterator[list[Rows]]:
+    """Detect languages, apply metadata, segment and build rows, chunk by chunk, in order.
+
+    Large files (many turns) are prepared by forked worker processes, one per core, while the
+    caller stores the chunks already done; the result does not depend on the number of workers.
+    """
+    global _JOB
+    chunks = [items[i:i + CHUNK_SOURCES] for i in range(0, len(items), CHUNK_SOURCES)]
+    workers = workers or os.cpu_count() or 1
+    n_turns = sum(len(s.turns) for s, _, _, _ in items)
+    _JOB = (chunks, segmenter, sidecar, flags)
+    try:
+        if workers < 2 or n_turns < PARALLEL_MIN_TURNS or "fork" not in mp.get_all_start_methods():
+            for i in range(len(chunks)):
+                yield _prepare_chunk(i)
+            return
+        for lang in ("en", "es"):
+            segmenter.pipeline(lang)  # load before the fork, so workers inherit it
+        with mp.get_context("fork").Pool(workers) as pool:
+            yield from pool.imap(_prepare_chunk, range(len(chunks)))
+    finally:
+        _JOB = None
 
 
 def ingest_paths(
@@ -85,6 +148,7 @@ def ingest_paths(
     segment: SegmentSettings | None = None,
     skip_bad: bool = False,
     progress: bool | None = None,
+    workers: int = 0,
 ) -> IngestResult:
     """Read, segment and store files; each file in its own all-or-nothing transaction.
 
@@ -94,19 +158,21 @@ def ingest_paths(
     from tqdm.auto import tqdm
 
     options = options or ReadOptions()
+    flags = flags or {}
     segmenter = Segmenter(segment)
     show = sys.stderr.isatty() if progress is None else progress
-    results, errors = read_all([Path(p) for p in paths], kind, options, metadata, flags or {}, skip_bad)
+    results, errors = read_all([Path(p) for p in paths], kind, options, metadata, flags, skip_bad, analyse=False)
     out = IngestResult(errors=errors)
     total = sum(len(r.sources) for r in results)
     with tqdm(total=total, desc="Importing", unit="source", disable=not show) as bar:
         for r in results:
             settings = {"segmentation": segmenter.settings.as_dict(), "reader": r.reader.id,
-                        "flags": {k: v for k, v in (flags or {}).items() if v}}
+                        "flags": {k: v for k, v in flags.items() if v}}
             report = store.import_sources(
                 str(r.path), r.file_hash, r.reader.id, r.sources,
-                lambda s: segment_source(s, segmenter),
-                settings=settings | {"pipelines": segmenter.used}, progress=bar.update)
+                lambda items, r=r: prepare(items, segmenter, r.sidecar, flags, workers),
+                settings=lambda: settings | {"pipelines": dict(sorted(segmenter.used.items()))},
+                progress=bar.update)
             if report.status == "skipped":
                 bar.update(len(r.sources))
             out.reports.append(report)

@@ -91,8 +91,7 @@ CREATE TABLE excerpts (
     "end"         INTEGER NOT NULL,
     language      TEXT NOT NULL,
     CHECK (start <= "end")
-);
-CREATE INDEX excerpts_source ON excerpts(source_id, excerpt_index);
+) WITHOUT ROWID;
 CREATE TABLE codings (
     coding_id  INTEGER PRIMARY KEY,
     excerpt_id TEXT NOT NULL REFERENCES excerpts(excerpt_id),
@@ -118,13 +117,36 @@ MIGRATIONS: list[str | Callable[[sqlite3.Connection], None]] = [_V1]
 assert SCHEMA_VERSION == len(MIGRATIONS)
 
 
+_JSON = json.JSONEncoder(sort_keys=True, default=str, ensure_ascii=False)
+
+
 def _now() -> str:
     return _dt.datetime.now(_dt.timezone.utc).replace(microsecond=0).isoformat()
 
 
-def source_id_for(source: Source) -> str:
+def source_id_for(source: Source, content_hash: str | None = None) -> str:
     """Deterministic id from content and key: the same input always gets the same id."""
-    return "S" + hashlib.sha256(f"{source.key}\0{source.content_hash}".encode()).hexdigest()[:11]
+    chash = content_hash or source.content_hash
+    return "S" + hashlib.sha256(f"{source.key}\0{chash}".encode()).hexdigest()[:11]
+
+
+Rows = tuple[tuple, list[tuple], list[tuple]]
+
+
+def rows_for(source: Source, source_id: str, content_hash: str, import_id: int,
+             excerpts: Iterable[tuple[int, int, int, str]]) -> Rows:
+    """The table rows of one analysed source and its excerpts ``(turn_index, start, end, language)``.
+
+    Plain tuples, so worker processes can build them and send them back cheaply. Excerpt ids are
+    ``<source_id>-<index>``: stable for the same input and settings, and sorted by position.
+    """
+    src_row = (source_id, import_id, source.name, source.key, source.kind, source.reader, source.language,
+               _JSON.encode(source.languages), int(source.mixed_language), source.participant, source.segment,
+               source.channel, source.date, _JSON.encode(source.meta), content_hash, len(source.text), source.text)
+    turn_rows = [(source_id, i, t.speaker, t.role, t.start, t.end, t.language, t.t_start, t.t_end,
+                  _JSON.encode(t.meta) if t.meta else "{}") for i, t in enumerate(source.turns)]
+    ex_rows = [(f"{source_id}-{k:05d}", source_id, ti, k, a, b, lang) for k, (ti, a, b, lang) in enumerate(excerpts)]
+    return src_row, turn_rows, ex_rows
 
 
 @dataclass
@@ -232,63 +254,61 @@ class Store:
         file_hash: str,
         reader: str,
         sources: list[Source],
-        segment: Callable[[Source], list[Excerpt]],
-        settings: dict[str, Any] | None = None,
+        prepare: Callable[[list[tuple[Source, str, str, int]]], Iterable[list[Rows]]],
+        settings: dict[str, Any] | Callable[[], dict[str, Any]] | None = None,
         progress: Callable[[int], None] | None = None,
     ) -> ImportReport:
         """Store one file's sources, turns and excerpts in a single transaction.
 
-        ``segment`` turns a source into excerpts (ids are assigned here). Nothing is written if
-        the file's bytes, or all its texts, are already in the study.
+        ``prepare([(source, source_id, content_hash, import_id), …])`` yields chunks of
+        :func:`rows_for` results — language detection and segmentation happen there, possibly
+        in worker processes — and the chunks are written as they arrive, all inside one
+        transaction: the file is imported whole or not at all. Nothing is written if the file's bytes, or all its texts, are already in
+        the study. ``settings`` (or a function returning them, called at the end) is recorded.
         """
         with self.transaction() as con:
             row = con.execute("SELECT import_id, path, created_at FROM imports WHERE file_hash = ?", (file_hash,)).fetchone()
             if row:
                 return ImportReport(path, "skipped", f"{path}: already imported (as {row[1]} on {row[2][:10]}, "
                                                      f"import #{row[0]}); nothing changed.", row[0])
-            ids = [source_id_for(s) for s in sources]
+            hashes = [s.content_hash for s in sources]
+            ids = [source_id_for(s, h) for s, h in zip(sources, hashes)]
             existing = {r[0] for r in _chunked_in(con, "SELECT source_id FROM sources WHERE source_id IN ({})", ids)}
             if existing and len(existing) == len(set(ids)):
                 return ImportReport(path, "skipped", f"{path}: the same text is already in the study "
                                                      f"(source {sorted(existing)[0]}); nothing changed.")
-            cur = con.execute(
+            import_id = con.execute(
                 "INSERT INTO imports (path, file_hash, reader, n_sources, n_turns, n_excerpts, settings, created_at) "
-                "VALUES (?, ?, ?, 0, 0, 0, ?, ?)",
-                (path, file_hash, reader, json.dumps(settings or {}, sort_keys=True), _now()))
-            import_id = cur.lastrowid
-            n_turns = n_excerpts = 0
-            stored: list[str] = []
-            for source, sid in zip(sources, ids):
-                if sid in existing or sid in stored:
-                    continue
-                con.execute(
-                    "INSERT INTO sources VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    (sid, import_id, source.name, source.key, source.kind, source.reader, source.language,
-                     json.dumps(source.languages), int(source.mixed_language), source.participant, source.segment,
-                     source.channel, source.date, json.dumps(source.meta, sort_keys=True, default=str),
-                     source.content_hash, len(source.text), source.text))
-                con.executemany(
-                    'INSERT INTO turns VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
-                    [(sid, i, t.speaker, t.role, t.start, t.end, t.language, t.t_start, t.t_end,
-                      json.dumps(t.meta, sort_keys=True, default=str)) for i, t in enumerate(source.turns)])
-                excerpts = segment(source)
-                rows = []
-                for k, ex in enumerate(excerpts):
-                    ex.source_id = sid
-                    ex.excerpt_id = f"{sid}-{k:05d}"
-                    rows.append((ex.excerpt_id, sid, ex.turn_index, k, ex.start, ex.end, ex.language))
-                con.executemany("INSERT INTO excerpts VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
-                n_turns += len(source.turns)
-                n_excerpts += len(rows)
-                stored.append(sid)
+                "VALUES (?, ?, ?, 0, 0, 0, '{}', ?)", (path, file_hash, reader, _now())).lastrowid
+            todo: list[tuple[Source, str, str]] = []
+            seen = set(existing)
+            for source, sid, chash in zip(sources, ids, hashes):
+                if sid not in seen:  # a conversation repeated verbatim in one file is stored once
+                    seen.add(sid)
+                    todo.append((source, sid, chash))
+            n_turns = n_excerpts = done = 0
+            for chunk in prepare([(s, sid, chash, import_id) for s, sid, chash in todo]):
+                turn_rows = [r for _, turns, _ in chunk for r in turns]
+                ex_rows = [r for _, _, excerpts in chunk for r in excerpts]
+                con.executemany("INSERT INTO sources VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                                [src for src, _, _ in chunk])
+                con.executemany("INSERT INTO turns VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", turn_rows)
+                con.executemany("INSERT INTO excerpts VALUES (?, ?, ?, ?, ?, ?, ?)", ex_rows)
+                n_turns += len(turn_rows)
+                n_excerpts += len(ex_rows)
+                done += len(chunk)
                 if progress:
-                    progress(1)
-            con.execute("UPDATE imports SET n_sources = ?, n_turns = ?, n_excerpts = ? WHERE import_id = ?",
-                        (len(stored), n_turns, n_excerpts, import_id))
-        skipped = len(sources) - len(stored)
+                    progress(len(chunk))
+            if done != len(todo):
+                raise RuntimeError(f"prepare() returned {done} sources for {len(todo)}; nothing was stored.")
+            recorded = settings() if callable(settings) else settings or {}
+            con.execute("UPDATE imports SET n_sources = ?, n_turns = ?, n_excerpts = ?, settings = ? WHERE import_id = ?",
+                        (done, n_turns, n_excerpts, json.dumps(recorded, sort_keys=True), import_id))
+        skipped = len(sources) - done
         note = f" ({skipped} already in the study)" if skipped else ""
-        return ImportReport(path, "imported", f"{path}: imported {len(stored)} source(s){note}, {n_turns} turns, "
-                                              f"{n_excerpts} excerpts.", import_id, stored, n_turns, n_excerpts)
+        return ImportReport(path, "imported", f"{path}: imported {done} source(s){note}, {n_turns} turns, "
+                                              f"{n_excerpts} excerpts.", import_id, [sid for _, sid, _ in todo],
+                            n_turns, n_excerpts)
 
     def add_codings(self, codings: Iterable[Coding]) -> int:
         """Store codings; a machine coder's re-run replaces its own earlier *suggestions* only.
@@ -352,14 +372,15 @@ class Store:
 
     def excerpts(self, source_id: str | None = None) -> pd.DataFrame:
         """Excerpts with speaker, role, segment and the quote (a view into the source text)."""
-        where = "WHERE e.source_id = ?" if source_id else ""
+        # excerpt ids are "<source_id>-<index>", so one source's excerpts are a primary-key range
+        where = "WHERE e.excerpt_id > ? AND e.excerpt_id < ?" if source_id else ""
         return self.query(
             "SELECT e.excerpt_id, e.source_id, s.name AS source_name, e.turn_index, t.speaker, t.role, "
             's.participant, s.segment, s.channel, e.language, e.start, e."end", '
             'substr(s.text, e.start + 1, e."end" - e.start) AS text '
             "FROM excerpts e JOIN sources s USING (source_id) "
             "JOIN turns t ON t.source_id = e.source_id AND t.turn_index = e.turn_index "
-            f"{where} ORDER BY s.name, e.source_id, e.excerpt_index", (source_id,) if source_id else ())
+            f"{where} ORDER BY s.name, e.excerpt_id", (f"{source_id}-", f"{source_id}-~") if source_id else ())
 
     def codings(self) -> pd.DataFrame:
         return self.query(

@@ -6,18 +6,19 @@ One module per format registers itself in :data:`READERS`; :func:`read_path` pic
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator
 
 from ..errors import InputError
 from ..model import Source
 from . import calllog, docx, subtitles, transcript, usability  # noqa: F401  (registers the readers)
-from .base import READERS, CallLogColumns, ReaderSpec, ReadOptions, finish, reader_for
+from .base import READERS, CallLogColumns, ReaderSpec, ReadOptions, drop_empty_turns, finish, reader_for
 from .decode import read_bytes
 from .metadata import Metadata, apply, interviewers_of
 
-__all__ = ["READERS", "CallLogColumns", "ReadOptions", "ReadResult", "Metadata", "read_path", "iter_files"]
+__all__ = ["READERS", "CallLogColumns", "ReadOptions", "ReadResult", "Metadata", "read_path", "iter_files",
+           "analyse_source"]
 
 
 @dataclass
@@ -26,6 +27,7 @@ class ReadResult:
     reader: ReaderSpec
     sources: list[Source]
     file_hash: str  # SHA-256 of the file's bytes: re-importing identical content is a no-op
+    sidecar: dict = field(default_factory=dict)  # the metadata records that matched this file
 
 
 def iter_files(paths: list[Path], exclude: set[Path] | None = None) -> Iterator[Path]:
@@ -51,8 +53,12 @@ def _head_text(data: bytes) -> str:
 
 
 def read_path(path: Path, kind: str | None = None, options: ReadOptions | None = None,
-              metadata: Metadata | None = None, flags: dict | None = None) -> ReadResult:
-    """Read one file into sources (decoded, normalised, split into turns, language detected)."""
+              metadata: Metadata | None = None, flags: dict | None = None, analyse: bool = True) -> ReadResult:
+    """Read one file into sources (decoded, normalised, split into turns, language detected).
+
+    With ``analyse=False`` language detection and metadata are left to :func:`analyse`, so a
+    caller can run that part in worker processes (see :mod:`workbench.pipeline`).
+    """
     options = options or ReadOptions()
     data = read_bytes(path, options.max_file_mb)
     spec = reader_for(path, kind, None if kind else _head_text(data))
@@ -62,12 +68,19 @@ def read_path(path: Path, kind: str | None = None, options: ReadOptions | None =
         opts = ReadOptions(**{**options.__dict__, "interviewers": options.interviewers | interviewers_of(sidecar)})
     try:
         sources = spec.fn(data, path, opts)
-    except InputError:
-        raise
     except RecursionError:
         raise InputError(f"Cannot read {path}: the file is nested too deeply to parse.") from None
     for s in sources:
         s.reader = spec.id
-        finish(s)
-        apply(s, sidecar, flags or {})
-    return ReadResult(path=path, reader=spec, sources=sources, file_hash=hashlib.sha256(data).hexdigest())
+        drop_empty_turns(s)
+        if analyse:
+            analyse_source(s, sidecar, flags or {})
+    return ReadResult(path=path, reader=spec, sources=sources, file_hash=hashlib.sha256(data).hexdigest(),
+                      sidecar=sidecar)
+
+
+def analyse_source(source: Source, sidecar: dict, flags: dict) -> Source:
+    """Language per turn and source, empty turns dropped, then metadata (sidecar, flags)."""
+    finish(source)
+    apply(source, sidecar, flags)
+    return source

@@ -109,14 +109,20 @@ def decode_text(data: bytes, path: Path, options: ReadOptions) -> str:
     return decode(data, path, options.encoding).text
 
 
-def finish(source: Source) -> Source:
-    """Detect language per turn and per source; drop empty turns; validate spans."""
+def drop_empty_turns(source: Source) -> Source:
+    """Remove turns with no text; a source left with none cannot be imported."""
     source.turns = [t for t in source.turns if source.text[t.start:t.end].strip()]
     if not source.turns:
         raise InputError(
             f"Cannot read {source.name}: found no speaker turns or text in it. "
             "Check the speaker labels (e.g. 'Interviewer:', 'P1:') or pass the right --kind."
         )
+    source.validate()
+    return source
+
+
+def finish(source: Source) -> Source:
+    """Detect language per turn and per source."""
     parts: list[tuple[str, int]] = []
     for t in source.turns:
         seg = source.text[t.start:t.end]
@@ -127,7 +133,6 @@ def finish(source: Source) -> Source:
     for t in source.turns:
         if t.language == UNDETERMINED:
             t.language = lang
-    source.validate()
     return source
 
 
@@ -159,7 +164,6 @@ class TextBuilder:
 
 def rendered_turn(builder: TextBuilder, speaker: str, role: str, utterance: str, **kw: Any) -> Turn:
     """Append ``"Speaker: utterance\\n"`` to ``builder`` and return the turn spanning the utterance."""
-    builder.add(f"{speaker}: ")
-    start, end = builder.add(utterance)
-    builder.add("\n")
+    start = builder.add(f"{speaker}: ")[1]
+    end = builder.add(f"{utterance}\n")[1] - 1
     return Turn(speaker=speaker, role=role, start=start, end=end, **kw)

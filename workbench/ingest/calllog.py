@@ -146,6 +146,8 @@ def _jsonl_rows(text: str, path: Path) -> tuple[list[str], list[tuple[int, dict[
 
 
 def _str(v: Any) -> str:
+    if type(v) is str:  # the common case (every CSV cell): keep it cheap, it runs per cell
+        return v
     if v is None:
         return ""
     if isinstance(v, float) and v.is_integer():
@@ -206,7 +208,9 @@ def _read(data: bytes, path: Path, options: ReadOptions, fmt: str) -> list[Sourc
                     src_meta[c] = v
         varying = [c for c in extra if c not in src_meta and any(_str(r.get(c)).strip() for _, r in items)]
         for n, row in items:
-            utterance = normalise(_str(row.get(text_col)))
+            raw = row.get(text_col)
+            # CSV cells are slices of the already-normalised file text; JSON strings may hold escapes.
+            utterance = raw.rstrip() if fmt != "jsonl" and type(raw) is str else normalise(_str(raw))
             if not utterance.strip():
                 continue
             speaker = _str(row.get(speaker_col)).strip() if speaker_col else ""

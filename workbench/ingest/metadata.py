@@ -89,7 +89,7 @@ def interviewers_of(meta: dict[str, Any]) -> set[str]:
     return {x.strip() for x in str(v).replace(";", ",").split(",") if x.strip()}
 
 
-def apply(source: Source, sidecar: dict[str, Any], flags: dict[str, Any]) -> None:
+def apply(source: Source, sidecar: dict[str, Any], flags: dict[str, Any]) -> Source:
     """Fill the source's metadata: flags override, then the reader's values, then the sidecar."""
     for f in FIELDS:
         flag = flags.get(f)
@@ -113,3 +113,4 @@ def apply(source: Source, sidecar: dict[str, Any], flags: dict[str, Any]) -> Non
         voices = sorted({t.speaker for t in source.turns if t.role == "participant"})
         if len(voices) == 1:
             source.participant = voices[0]
+    return source
