@@ -13,6 +13,7 @@ from spaCy's ``start_char``/``end_char`` on the turn text plus the turn's offset
 """
 from __future__ import annotations
 
+import importlib
 import importlib.util
 import re
 from dataclasses import dataclass
@@ -66,7 +67,9 @@ class Segmenter:
             candidates = (choice,)
         for pkg in candidates:
             if importlib.util.find_spec(pkg) is not None:
-                nlp = spacy.load(pkg, exclude=["ner", "lemmatizer", "attribute_ruler", "tagger", "morphologizer"])
+                # what spacy.load does for an installed package, without requiring pip metadata
+                nlp = importlib.import_module(pkg).load(
+                    exclude=["ner", "lemmatizer", "attribute_ruler", "tagger", "morphologizer"])
                 return nlp, f"{pkg}@{nlp.meta.get('version', '?')}"
             if choice not in ("auto", "blank"):
                 raise ValueError(f"spaCy pipeline {pkg!r} is not installed; install it or use --pipeline blank.")
