@@ -73,13 +73,14 @@ def main() -> None:
         store.close()
     n_turns = report.n_turns
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    child_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     print(f"file: {args.utterances:,} utterances, {len(result.sources):,} conversations, {size_mb:.1f} MB CSV")
     print(f"pipeline: {segmenter.used}")
     print(f"decode+parse: {t1 - t0:.2f} s; language+segment+store (one transaction, {args.workers or 'all'} "
           f"worker processes): {t3 - t1:.2f} s")
     print(f"excerpts: {report.n_excerpts:,}")
     print(f"throughput: {n_turns / (t3 - t0):,.0f} utterances/s (ingest + segmentation + store, end to end)")
-    print(f"peak memory (max RSS): {peak_mb:,.0f} MB")
+    print(f"peak memory (max RSS): {peak_mb:,.0f} MB main process, {child_mb:,.0f} MB largest worker")
 
 
 if __name__ == "__main__":
