@@ -19,7 +19,8 @@ PARTS = ("interviews", "call_logs", "usability")
 
 
 def find_corpora(explicit: Path | None = None) -> Path:
-    candidates = [explicit] if explicit else [Path.cwd() / "corpora", Path(__file__).resolve().parent.parent / "corpora"]
+    candidates = [explicit] if explicit else list(dict.fromkeys(
+        [Path.cwd() / "corpora", Path(__file__).resolve().parent.parent / "corpora"]))
     for c in candidates:
         if c and all((c / p).is_dir() for p in PARTS):
             return c
