@@ -100,7 +100,7 @@ PARALLEL_MIN_TURNS = 20_000  # below this, worker processes cost more than they 
 _JOB: tuple | None = None  # inherited by forked workers: (chunks, segmenter, sidecar, flags)
 
 
-def _prepare_chunk(i: int) -> list[Rows]:
+def _prepare_chunk(i: int) -> tuple[list[Rows], dict[str, str]]:
     """Language, metadata and sentences for one chunk of sources, returned as table rows.
 
     Runs in a worker process for big files; it sends back plain tuples only, because pickling
@@ -109,8 +109,9 @@ def _prepare_chunk(i: int) -> list[Rows]:
     chunks, segmenter, sidecar, flags = _JOB  # type: ignore[misc]
     items = chunks[i]
     sources = [apply_meta(finish(s), sidecar, flags) for s, _, _, _ in items]
-    return [rows_for(s, sid, chash, import_id, spans)
+    rows = [rows_for(s, sid, chash, import_id, spans)
             for (s, sid, chash, import_id), spans in zip(items, segment_spans(sources, segmenter))]
+    return rows, dict(segmenter.used)  # the pipelines a worker loaded, for provenance
 
 
 def prepare(items: list[tuple[Source, str, str, int]], segmenter: Segmenter, sidecar: dict, flags: dict,
@@ -128,12 +129,14 @@ def prepare(items: list[tuple[Source, str, str, int]], segmenter: Segmenter, sid
     try:
         if workers < 2 or n_turns < PARALLEL_MIN_TURNS or "fork" not in mp.get_all_start_methods():
             for i in range(len(chunks)):
-                yield _prepare_chunk(i)
+                yield _prepare_chunk(i)[0]
             return
         for lang in ("en", "es"):
             segmenter.pipeline(lang)  # load before the fork, so workers inherit it
         with mp.get_context("fork").Pool(workers) as pool:
-            yield from pool.imap(_prepare_chunk, range(len(chunks)))
+            for rows, used in pool.imap(_prepare_chunk, range(len(chunks))):
+                segmenter.used.update(used)
+                yield rows
     finally:
         _JOB = None
 
