@@ -102,7 +102,7 @@ def detect(text: str, languages: tuple[str, ...] | None = None, min_evidence: fl
     return Detection(best, confidence, scores)
 
 
-def summarise(parts: list[tuple[str, int]], mixed_share: float = 0.15) -> tuple[str, dict[str, float], bool]:
+def summarise(parts: list[tuple[str, int]], mixed_share: float = 0.10) -> tuple[str, dict[str, float], bool]:
     """Combine per-turn detections ``(language, n_chars)`` into a source-level answer.
 
     Returns the dominant language, the share of characters per language, and whether the source

@@ -2,9 +2,9 @@
 
     python corpora/tools/build_docx.py
 
-Two layouts researchers receive: p07 as paragraphs (``Speaker: text`` per paragraph, with a
-title and notes first), p08 and p10 as a transcription-service table (Speaker | Text per row)
-under a title paragraph and a small metadata table. The .docx files are committed; this script
+Two layouts researchers receive: paragraphs (``Speaker: text`` per paragraph, with a title and
+notes first) for sources without tabs, and a transcription-service table (Speaker | Text per row,
+from ``Speaker<TAB>text`` lines) under a title paragraph and a small metadata table. The .docx files are committed; this script
 documents how they were made and regenerates them deterministically (fixed core properties).
 """
 from __future__ import annotations
@@ -56,16 +56,25 @@ def table_doc(src: Path, dst: Path, title: str, meta: list[tuple[str, str]]) -> 
     d.save(dst)
 
 
+TABLE_HEADERS = {
+    "p08_en_young_professional": ("Interview P08 — Marco (Barcelona)", [("Date", "2026-03-11"), ("Mode", "Remote, video")]),
+    "p10_en_small_business": ("Interview P10 — Grace (Alicante)", [("Date", "2026-03-13"), ("Mode", "In person")]),
+    "p19_en_young_professional": ("Interview P19 — Hannah (Madrid)", [("Date", "2026-03-21"), ("Mode", "Remote, video")]),
+}
+
+
 def main() -> None:
-    src = HERE / "docx_src"
-    paragraphs_doc(src / "p07_es_small_business.txt", OUT / "p07_es_small_business.docx")
-    table_doc(src / "p08_en_young_professional.txt", OUT / "p08_en_young_professional.docx",
-              "Interview P08 — Marco (Barcelona)", [("Date", "2026-03-11"), ("Mode", "Remote, video"),
-                                                    ("Transcribed by", "service export, lightly cleaned")])
-    table_doc(src / "p10_en_small_business.txt", OUT / "p10_en_small_business.docx",
-              "Interview P10 — Grace (Alicante)", [("Date", "2026-03-13"), ("Mode", "In person, academy office"),
-                                                   ("Transcribed by", "service export, lightly cleaned")])
-    print("wrote", ", ".join(p.name for p in sorted(OUT.glob("*.docx"))))
+    """Every docx_src/*.txt becomes interviews/<same name>.docx: tab-separated lines → a table."""
+    written = []
+    for src in sorted((HERE / "docx_src").glob("*.txt")):
+        dst = OUT / f"{src.stem}.docx"
+        if "\t" in src.read_text(encoding="utf-8"):
+            title, meta = TABLE_HEADERS.get(src.stem, (f"Interview {src.stem[:3].upper()}", []))
+            table_doc(src, dst, title, meta + [("Transcribed by", "service export, lightly cleaned")])
+        else:
+            paragraphs_doc(src, dst)
+        written.append(dst.name)
+    print("wrote", ", ".join(written))
 
 
 if __name__ == "__main__":
