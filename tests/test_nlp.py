@@ -59,3 +59,10 @@ def test_unknown_language_falls_back_to_multilingual_blank():
     seg = Segmenter(SegmentSettings(pipeline="blank"))
     assert seg.spans("Ein Satz hier. Noch ein Satz dort.", "zz")
     assert seg.used["zz"].startswith("blank:xx")
+
+
+def test_spanish_opening_marks_stay_with_their_sentence():
+    seg = Segmenter(SegmentSettings(pipeline="blank", min_chars=1))
+    text = "Vale, eso me lo han explicado bien. ¿Qué papeles necesito? ¡Gracias! «Perfecto», dijo."
+    assert [text[a:b] for a, b in seg.spans(text, "es")] == [
+        "Vale, eso me lo han explicado bien.", "¿Qué papeles necesito?", "¡Gracias!", "«Perfecto», dijo."]

@@ -125,7 +125,7 @@ class Segmenter:
         return [self._post(t, sp) for t, sp in zip(texts, sents)]
 
     def _post(self, text: str, sents: Iterable[tuple[int, int]]) -> list[tuple[int, int]]:
-        spans = [se for se in (_strip(text, s, e) for s, e in sents) if se[1] > se[0]]
+        spans = _move_openers([se for se in (_strip(text, s, e) for s, e in sents) if se[1] > se[0]], text)
         spans = _merge_short(text, spans, self.settings.min_chars)
         out: list[tuple[int, int]] = []
         for s, e in spans:
@@ -211,6 +211,28 @@ def _strip(text: str, s: int, e: int) -> tuple[int, int]:
         return s, s
     lead = len(piece) - len(piece.lstrip())
     return s + lead, s + lead + len(core)
+
+
+_OPENERS = "¿¡«“‘([{"
+
+
+def _move_openers(spans: list[tuple[int, int]], text: str) -> list[tuple[int, int]]:
+    """Give opening marks back to the sentence they open.
+
+    spaCy's sentencizer keeps punctuation that follows a full stop with the sentence before it
+    (right for closing quotes), which strands Spanish "¿"/"¡" and opening quotes at the end of
+    the previous sentence: "Vale. ¿Y luego?" would become "Vale. ¿" + "Y luego?".
+    """
+    out = list(spans)
+    for i in range(len(out) - 1):
+        s, e = out[i]
+        k = e
+        while k > s and text[k - 1] in _OPENERS:
+            k -= 1
+        if k < e:
+            out[i] = _strip(text, s, k)
+            out[i + 1] = (k, out[i + 1][1])
+    return [se for se in out if se[1] > se[0]]
 
 
 def _merge_short(text: str, spans: list[tuple[int, int]], min_chars: int) -> list[tuple[int, int]]:

@@ -4,7 +4,7 @@
 
 Ingests corpora/ into a temporary study exactly as `workbench demo` does, takes every excerpt in
 the customer's own voice (roles participant and customer), and draws a seeded sample stratified
-by source (proportional, at least 8 per source). Writes corpora/gold/to_code.csv with the turn
+by source file (proportional, at least 8 per file). Writes corpora/gold/to_code.csv with the turn
 before and after as context; coders fill the label columns following CODING-GUIDE.md, and the
 coded rows become corpora/gold/gold_excerpts.csv.
 """
@@ -41,7 +41,8 @@ def draw(ex: pd.DataFrame, n: int, seed: int) -> pd.DataFrame:
     rng = random.Random(seed)
     picked = []
     total = len(ex)
-    for name, group in sorted(ex.groupby("source_name"), key=lambda kv: kv[0]):
+    files = ex["source_name"].str.split("#").str[0]  # a call log's conversations form one stratum
+    for name, group in sorted(ex.groupby(files), key=lambda kv: kv[0]):
         k = min(len(group), max(8, math.ceil(n * len(group) / total)))
         ids = sorted(group["excerpt_id"])
         picked.extend(rng.sample(ids, k))
