@@ -31,14 +31,17 @@ class ReadResult:
 
 
 def iter_files(paths: list[Path], exclude: set[Path] | None = None) -> Iterator[Path]:
-    """Expand folders (recursively, sorted) into the files a reader knows; keep files as given."""
+    """Expand folders (recursively, sorted) into the files a reader knows; keep files as given.
+
+    Inside folders, hidden files, README files and the metadata sidecar itself are skipped.
+    """
     exts = {e for s in READERS.values() for e in s.extensions}
     exclude = {p.resolve() for p in (exclude or set())}
     for p in paths:
         if p.is_dir():
             for f in sorted(p.rglob("*")):
                 if (f.is_file() and f.suffix.lower() in exts and not any(part.startswith(".") for part in f.parts)
-                        and f.resolve() not in exclude and not f.name.lower().startswith(("readme", "metadata"))):
+                        and f.resolve() not in exclude and not f.name.lower().startswith("readme")):
                     yield f
         else:
             yield p
