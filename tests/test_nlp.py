@@ -6,6 +6,7 @@ import textwrap
 
 import pytest
 
+from workbench.errors import WorkbenchError
 from workbench.nlp import Segmenter, SegmentSettings
 import workbench.nlp as nlp_mod
 
@@ -27,9 +28,13 @@ def test_spanish_inverted_marks():
         "¿Cuánto tardó la tarjeta?", "Doce días, y nadie me avisó. ¡Increíble!"]
 
 
-def test_missing_named_pipeline_is_a_clear_error():
-    with pytest.raises(ValueError, match="not installed; install it or use --pipeline blank"):
-        Segmenter(SegmentSettings(pipeline="xx_no_such_pipeline")).spans("Hello there. Bye now.", "en")
+def test_missing_named_pipeline_is_a_clear_error(tmp_path, cli, study):
+    with pytest.raises(WorkbenchError, match="not installed; install it .* or use --pipeline blank"):
+        Segmenter(SegmentSettings(pipeline="xx_no_such_pipeline"))
+    p = tmp_path / "p.txt"
+    p.write_text("Interviewer: Hi?\nP1: Hello.\n")
+    code, _, err = cli("ingest", p, "--study", study, "--pipeline", "xx_no_such_pipeline")
+    assert code == 2 and err.startswith("error: spaCy pipeline 'xx_no_such_pipeline' is not installed")
 
 
 def test_trained_pipeline_is_used_when_installed(tmp_path, monkeypatch):

@@ -1,7 +1,6 @@
 """Readers: the formats researchers actually have, with speakers, roles, timestamps and metadata."""
 from __future__ import annotations
 
-import io
 import json
 from pathlib import Path
 

@@ -25,6 +25,8 @@ from spacy.language import Language
 from spacy.tokens import Doc
 from spacy.pipeline.sentencizer import Sentencizer
 
+from .errors import WorkbenchError
+
 TRAINED = {"en": ("en_core_web_sm", "en_core_web_md", "en_core_web_lg"),
            "es": ("es_core_news_sm", "es_core_news_md", "es_core_news_lg")}
 _PUNCT = frozenset(Sentencizer.default_punct_chars)
@@ -46,8 +48,14 @@ class SegmentSettings:
 
 
 class Segmenter:
+    """Splits turn texts into excerpt spans; loads one spaCy pipeline per language, lazily."""
+
     def __init__(self, settings: SegmentSettings | None = None) -> None:
         self.settings = settings or SegmentSettings()
+        choice = self.settings.pipeline
+        if choice not in ("auto", "blank") and importlib.util.find_spec(choice) is None:
+            raise WorkbenchError(f"spaCy pipeline {choice!r} is not installed; install it "
+                                 f"(pip install {choice}) or use --pipeline blank.")
         self._pipes: dict[str, Language] = {}
         self.used: dict[str, str] = {}  # language → pipeline actually used (for provenance)
 
@@ -71,8 +79,6 @@ class Segmenter:
                 nlp = importlib.import_module(pkg).load(
                     exclude=["ner", "lemmatizer", "attribute_ruler", "tagger", "morphologizer"])
                 return nlp, f"{pkg}@{nlp.meta.get('version', '?')}"
-            if choice not in ("auto", "blank"):
-                raise ValueError(f"spaCy pipeline {pkg!r} is not installed; install it or use --pipeline blank.")
         try:
             nlp = spacy.blank(lang)
         except Exception:
@@ -88,7 +94,7 @@ class Segmenter:
         """Excerpt spans (relative to each text) for many texts of one language."""
         out: list[list[tuple[int, int]] | None] = [None] * len(texts)
         slow: list[int] = []
-        nlp = self.pipeline(lang)
+        self.pipeline(lang)
         # The sentencizer only splits after a token that is a sentence-punctuation character, so
         # a text with none before its end is one sentence: skip spaCy for it (same result, faster).
         fast = self.used[lang].startswith("blank:")

@@ -174,7 +174,7 @@ def ingest_paths(
             report = store.import_sources(
                 str(r.path), r.file_hash, r.reader.id, r.sources,
                 lambda items, r=r: prepare(items, segmenter, r.sidecar, flags, workers),
-                settings=lambda: settings | {"pipelines": dict(sorted(segmenter.used.items()))},
+                settings=lambda settings=settings: settings | {"pipelines": dict(sorted(segmenter.used.items()))},
                 progress=bar.update)
             if report.status == "skipped":
                 bar.update(len(r.sources))

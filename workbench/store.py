@@ -32,7 +32,7 @@ import pandas as pd
 
 from . import __version__
 from .errors import StoreError
-from .model import Coding, Excerpt, Source
+from .model import Coding, Source
 
 SCHEMA_VERSION = 1
 

@@ -42,7 +42,7 @@ def draw(ex: pd.DataFrame, n: int, seed: int) -> pd.DataFrame:
     picked = []
     total = len(ex)
     files = ex["source_name"].str.split("#").str[0]  # a call log's conversations form one stratum
-    for name, group in sorted(ex.groupby(files), key=lambda kv: kv[0]):
+    for _, group in sorted(ex.groupby(files), key=lambda kv: kv[0]):
         k = min(len(group), max(8, math.ceil(n * len(group) / total)))
         ids = sorted(group["excerpt_id"])
         picked.extend(rng.sample(ids, k))
