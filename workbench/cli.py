@@ -98,6 +98,28 @@ def _write(text: str, out: str | None) -> None:
         sys.stdout.write(text)
 
 
+def cmd_codebooks(args: argparse.Namespace) -> int:
+    import pandas as pd
+
+    from .codebook import builtin_names, resolve
+
+    if not args.codebook:
+        rows = []
+        for name in builtin_names():
+            cb = resolve(name)
+            rows.append({"codebook": name, "dimension": cb.dimension, "kind": cb.kind or "-", "version": cb.version,
+                         "codes": len(cb.codes), "languages": ",".join(sorted({k for c in cb.codes for k in c.cues}))})
+        _emit(pd.DataFrame(rows), "table", None)
+        return 0
+    cb = resolve(args.codebook)  # validates: a broken file raises CodebookError with file and line
+    rows = [{"id": c.code_id, "label": c.label, "order": c.order if c.order is not None else "",
+             **({"family": c.attributes["family"], "valence": c.attributes["valence"]} if "family" in c.attributes else {}),
+             "cues_en": len(c.cues.get("en", ())), "cues_es": len(c.cues.get("es", ()))} for c in cb.ordered]
+    print(f"{cb.name} v{cb.version} ({cb.dimension}{', ' + cb.kind if cb.kind else ''}): {len(cb.codes)} codes, valid.")
+    _emit(pd.DataFrame(rows), "table", None)
+    return 0
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from .demo import run_demo
 
@@ -151,6 +173,10 @@ def build_parser() -> argparse.ArgumentParser:
         if name == "excerpts":
             s.add_argument("--role", help="only these roles, comma-separated (e.g. participant,customer)")
         s.set_defaults(fn=fn)
+
+    s = sub.add_parser("codebooks", help="list the shipped codebooks, or show and validate one (name or YAML file)")
+    s.add_argument("codebook", nargs="?", help="a shipped codebook name (e.g. pain_points) or a path to your YAML file")
+    s.set_defaults(fn=cmd_codebooks)
 
     s = sub.add_parser("demo", help="run the whole pipeline on the bundled sample corpora into out/demo/")
     s.add_argument("--corpora", help="folder with the sample corpora (default: ./corpora)")

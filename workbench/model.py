@@ -147,8 +147,8 @@ class Code:
     definition: str = ""
     include: str = ""
     exclude: str = ""
-    examples: tuple[str, ...] = ()
-    cues: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    examples: dict[str, tuple[str, ...]] = field(default_factory=dict)  # language → examples
+    cues: dict[str, tuple[str, ...]] = field(default_factory=dict)      # language → cue phrases
     parent: str | None = None
     order: int | None = None
     attributes: dict[str, Any] = field(default_factory=dict)
@@ -169,6 +169,8 @@ class Codebook:
     version: str
     codes: list[Code] = field(default_factory=list)
     description: str = ""
+    dimension: str = ""
+    kind: str = ""  # "stage_model" for ordered stage codebooks
 
     def __post_init__(self) -> None:
         seen: set[str] = set()
