@@ -120,6 +120,31 @@ def cmd_codebooks(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    from .coding.evaluation import evaluate_files, parse_columns, render, write_reports
+
+    reports = evaluate_files(Path(args.gold), Path(args.pred), parse_columns(args.columns), key=args.key)
+    print(render(reports), end="")
+    if args.out:
+        write_reports(reports, Path(args.out))
+        print(f"Wrote {args.out}/metrics.json and per-dimension CSVs.", file=sys.stderr)
+    return 0
+
+
+def cmd_agreement(args: argparse.Namespace) -> int:
+    from .coding.evaluation import agreement, render, write_reports
+
+    coders = tuple(f"human:{c}" if not c.startswith("human:") else c for c in args.coders.split(",")) if args.coders else None
+    if coders is not None and len(coders) != 2:
+        raise WorkbenchError("--coders takes two names separated by a comma, e.g. --coders ana,luis.")
+    with _study(args.study) as store:
+        reports = agreement(store, coders, args.dimensions.split(",") if args.dimensions else None)
+    print(render(reports), end="")
+    if args.out:
+        write_reports(reports, Path(args.out))
+    return 0
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from .demo import run_demo
 
@@ -177,6 +202,21 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("codebooks", help="list the shipped codebooks, or show and validate one (name or YAML file)")
     s.add_argument("codebook", nargs="?", help="a shipped codebook name (e.g. pain_points) or a path to your YAML file")
     s.set_defaults(fn=cmd_codebooks)
+
+    s = sub.add_parser("evaluate", help="compare predicted codes with gold codes: F1, macro-F1, kappa, alpha, confusion")
+    s.add_argument("--gold", required=True, help="CSV/TSV/JSONL with the gold labels")
+    s.add_argument("--pred", required=True, help="CSV/TSV/JSONL with the predicted labels")
+    s.add_argument("--columns", required=True, help="columns to compare, e.g. stage,pain_point or gold_col=pred_col")
+    s.add_argument("--key", default="excerpt_id", help="column that matches rows (default excerpt_id; else row order)")
+    s.add_argument("--out", help="folder for metrics.json, per-class and confusion CSVs")
+    s.set_defaults(fn=cmd_evaluate)
+
+    s = sub.add_parser("agreement", help="agreement between two human coders in a study (kappa, alpha, disagreements)")
+    s.add_argument("--study", required=True)
+    s.add_argument("--coders", help="two coder names, e.g. ana,luis (default: the two who coded most)")
+    s.add_argument("--dimensions", help="only these dimensions, comma-separated")
+    s.add_argument("--out", help="folder for metrics.json, per-class and confusion CSVs")
+    s.set_defaults(fn=cmd_agreement)
 
     s = sub.add_parser("demo", help="run the whole pipeline on the bundled sample corpora into out/demo/")
     s.add_argument("--corpora", help="folder with the sample corpora (default: ./corpora)")

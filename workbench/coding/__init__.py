@@ -1,0 +1,1 @@
+"""Coding: coders that propose codings with provenance, and the metrics that evaluate them."""

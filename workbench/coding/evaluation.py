@@ -1,0 +1,113 @@
+"""Evaluate predictions against gold labels, or two human coders against each other.
+
+Headless twins of ``workbench evaluate`` and ``workbench agreement``.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+
+from ..errors import InputError
+from ..store import Store
+from .metrics import Report, evaluate, krippendorff_alpha
+
+EMPTY = "none"  # an empty cell means "no code" (e.g. no pain point)
+
+
+def _labels(series: pd.Series) -> list[str]:
+    return [EMPTY if (v is None or (isinstance(v, float) and v != v) or str(v).strip() == "") else str(v).strip()
+            for v in series]
+
+
+def _read_table(path: Path) -> pd.DataFrame:
+    if not path.exists():
+        raise InputError(f"No such file: {path}.")
+    sep = "\t" if path.suffix.lower() in (".tsv", ".tab") else ","
+    try:
+        if path.suffix.lower() in (".jsonl", ".ndjson"):
+            return pd.read_json(path, lines=True, dtype=False)
+        return pd.read_csv(path, sep=sep, dtype=str, keep_default_na=False)
+    except (pd.errors.ParserError, ValueError, UnicodeDecodeError) as e:
+        raise InputError(f"Cannot read {path}: {e}".splitlines()[0]) from None
+
+
+def parse_columns(spec: str) -> list[tuple[str, str]]:
+    """``"stage,emotion_family=emotion"`` → ``[("stage", "stage"), ("emotion_family", "emotion")]``."""
+    out = []
+    for part in spec.split(","):
+        part = part.strip()
+        if part:
+            g, _, p = part.partition("=")
+            out.append((g.strip(), (p or g).strip()))
+    if not out:
+        raise InputError("--columns is empty; name the columns to compare, e.g. --columns stage,pain_point.")
+    return out
+
+
+def evaluate_files(gold_path: Path, pred_path: Path, columns: list[tuple[str, str]],
+                   key: str = "excerpt_id") -> dict[str, Report]:
+    gold, pred = _read_table(gold_path), _read_table(pred_path)
+    for df, path, cols in ((gold, gold_path, [g for g, _ in columns]), (pred, pred_path, [p for _, p in columns])):
+        missing = [c for c in cols if c not in df.columns]
+        if missing:
+            raise InputError(f"{path} has no column {', '.join(missing)}; it has: {', '.join(map(str, df.columns))}.")
+    if key in gold.columns and key in pred.columns:
+        pred = pred.drop_duplicates(subset=[key]).set_index(key)
+        absent = [k for k in gold[key] if k not in pred.index]
+        if absent:
+            raise InputError(f"{pred_path} has no prediction for {len(absent)} of the {len(gold)} gold rows "
+                             f"(e.g. {key} {absent[0]}). Predict every gold row.")
+        pred = pred.loc[gold[key]].reset_index()
+    elif len(gold) != len(pred):
+        raise InputError(f"Without a shared '{key}' column the files are matched row by row, but {gold_path} has "
+                         f"{len(gold)} rows and {pred_path} has {len(pred)}. Add the key column or align the rows.")
+    return {g: evaluate(_labels(gold[g]), _labels(pred[p])) for g, p in columns}
+
+
+def agreement(store: Store, coders: tuple[str, str] | None = None,
+              dimensions: list[str] | None = None) -> dict[str, Report]:
+    """Two human coders on the excerpts both coded, per dimension; alpha uses every human coder."""
+    c = store.codings()
+    c = c[c["coder"].str.startswith("human:") & (c["status"] != "rejected")]
+    if dimensions:
+        c = c[c["dimension"].isin(dimensions)]
+    if c.empty:
+        raise InputError("The study has no human codings to compare. Code excerpts in the review queue first.")
+    out: dict[str, Report] = {}
+    for dim, d in sorted(c.groupby("dimension"), key=lambda kv: kv[0]):
+        d = d.sort_values("coding_id").drop_duplicates(["excerpt_id", "coder"], keep="last")
+        who = coders or tuple(d["coder"].value_counts().index[:2])
+        if len(who) < 2:
+            continue
+        wide = d.pivot(index="excerpt_id", columns="coder", values="code_id")
+        if who[0] not in wide or who[1] not in wide:
+            raise InputError(f"No {dim} codings by {' and '.join(w for w in who if w not in wide)}.")
+        both = wide[[who[0], who[1]]].dropna()
+        if both.empty:
+            continue
+        report = evaluate(list(both[who[0]]), list(both[who[1]]))
+        report.alpha = krippendorff_alpha(wide.apply(lambda r: [v for v in r if isinstance(v, str)], axis=1).tolist())
+        out[dim] = report
+    if not out:
+        raise InputError("No excerpt was coded by two human coders in the same dimension; nothing to compare.")
+    return out
+
+
+def write_reports(reports: dict[str, Report], out: Path) -> None:
+    out.mkdir(parents=True, exist_ok=True)
+    summary = {dim: r.summary() for dim, r in reports.items()}
+    (out / "metrics.json").write_text(json.dumps(summary, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    for dim, r in reports.items():
+        r.per_class.to_csv(out / f"{dim}_per_class.csv", index=False, lineterminator="\n")
+        r.confusion.to_csv(out / f"{dim}_confusion.csv", lineterminator="\n")
+
+
+def render(reports: dict[str, Report]) -> str:
+    table = pd.DataFrame([{"dimension": dim, **r.summary()} for dim, r in reports.items()])
+    parts = [table.to_string(index=False)]
+    for dim, r in reports.items():
+        parts.append(f"\n{dim}: per class\n" + r.per_class.round(3).to_string(index=False))
+        parts.append(f"\n{dim}: confusion (rows gold, columns predicted)\n" + r.confusion.to_string())
+    return "\n".join(parts) + "\n"
