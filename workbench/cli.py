@@ -120,6 +120,27 @@ def cmd_codebooks(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_code(args: argparse.Namespace) -> int:
+    from .coding.run import code_file, code_study, default_coder
+
+    languages = None if args.lang == "auto" else [args.lang]
+    coder = default_coder(args.codebook, languages)
+    if args.study:
+        if args.input:
+            raise WorkbenchError("Give either INPUT (a CSV/TSV/JSONL file) or --study, not both.")
+        with _study(args.study) as store:
+            coded, stored = code_study(store, coder)
+        print(f"Coded {len(coded)} excerpts with {coder.id} ({args.codebook}); stored {stored} suggested codings "
+              "(excerpts a human already coded keep the human decision).")
+        return 0
+    if not args.input or not args.out or not args.text_column:
+        raise WorkbenchError("Usage: workbench code INPUT --text-column COL --out OUT.csv, or workbench code --study STUDY.")
+    n = code_file(coder, Path(args.input), Path(args.out), args.text_column, args.batch_size,
+                  args.group_column, args.context_column, progress=not args.no_progress)
+    print(f"Coded {n} rows with {coder.id} ({args.codebook}) → {args.out}")
+    return 0
+
+
 def cmd_evaluate(args: argparse.Namespace) -> int:
     from .coding.evaluation import evaluate_files, parse_columns, render, write_reports
 
@@ -202,6 +223,19 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("codebooks", help="list the shipped codebooks, or show and validate one (name or YAML file)")
     s.add_argument("codebook", nargs="?", help="a shipped codebook name (e.g. pain_points) or a path to your YAML file")
     s.set_defaults(fn=cmd_codebooks)
+
+    s = sub.add_parser("code", help="code texts (CSV/TSV/JSONL) or a study's excerpts: stage, pain point, emotion, sentiment…")
+    s.add_argument("input", nargs="?", help="CSV, TSV or JSONL file with a text column")
+    s.add_argument("--text-column", help="the column with the text to code")
+    s.add_argument("--out", help="output CSV: every input column, then the codes")
+    s.add_argument("--study", help="code the customer-voice excerpts of this study instead (stored as suggestions)")
+    s.add_argument("--codebook", default="awareness_advocacy", help="stage model: a shipped name or your YAML file")
+    s.add_argument("--lang", choices=("auto", "en", "es"), default="auto", help="cue languages to use (default: both)")
+    s.add_argument("--batch-size", type=int, default=2000, help="rows per batch (memory stays constant)")
+    s.add_argument("--group-column", help="rows of one conversation/interview, in order: stages are smoothed along it")
+    s.add_argument("--context-column", help="a column with the preceding question or turn, used as stage context")
+    s.add_argument("--no-progress", action="store_true")
+    s.set_defaults(fn=cmd_code)
 
     s = sub.add_parser("evaluate", help="compare predicted codes with gold codes: F1, macro-F1, kappa, alpha, confusion")
     s.add_argument("--gold", required=True, help="CSV/TSV/JSONL with the gold labels")

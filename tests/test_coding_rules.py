@@ -1,0 +1,123 @@
+"""The rules coder: what a researcher relies on — cues, negation, sarcasm, complaints without a
+feeling word, stage smoothing, provenance, and human decisions surviving a re-run."""
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from conftest import write
+from workbench.codebook import resolve
+from workbench.coding.cues import CueMatcher
+from workbench.coding.run import OUTPUT_COLUMNS, code_frame, default_coder
+from workbench.model import Coding
+from workbench.pipeline import ingest_paths
+from workbench.store import Store
+
+
+@pytest.fixture(scope="module")
+def coder():
+    return default_coder()
+
+
+def one(coder, text):
+    return code_frame(coder, [text]).iloc[0]
+
+
+@pytest.mark.parametrize("text,pain", [
+    ("@BancoHorizonte still no card, day 12", "waiting"),
+    ("Llevo tres días esperando la tarjeta.", "waiting"),
+    ("Third time I upload my NIE.", "effort_repetition"),
+    ("The selfie check failed three times.", "broken_flow"),
+    ("Me cobraron cinco euros de mantenimiento.", "price_surprise"),
+    ("El chat me dijo que llamara por teléfono.", "channel_switching"),
+    ("It wasn't slow at all, honestly impressed", ""),
+    ("No tardaron nada, la verdad.", ""),
+])
+def test_pain_points_and_negated_complaints(coder, text, pain):
+    row = one(coder, text)
+    assert row["pain_point"] == pain, row["rationale"]
+    if not pain and "slow" in text:
+        assert "negated complaint: 'slow'" in row["rationale"]
+
+
+def test_complaint_without_feeling_word_is_negative_not_neutral(coder):
+    row = one(coder, "still waiting for my bag, 3 hours")
+    assert (row["emotion"], row["emotion_family"], row["sentiment"]) == ("annoyance", "anger", "negative")
+    assert "complaint without a feeling word" in row["rationale"]
+
+
+def test_sarcasm_contrast_negation_and_emoji(coder):
+    assert one(coder, "oh fantastic, another form to fill in")["sentiment"] == "negative"
+    assert one(coder, "The app is amazing but the fees are ridiculous")["emotion"] == "anger"
+    assert one(coder, "I'm not happy with this")["emotion"] == "disapproval"
+    assert one(coder, "Thanks Marc 🙂")["sentiment"] == "positive"
+    assert one(coder, "Qué alivio, de verdad.")["emotion"] == "relief"
+
+
+def test_output_columns_and_valid_codes(coder):
+    df = code_frame(coder, ["I opened the account in the app and the card arrived in three days."])
+    assert list(df.columns) == OUTPUT_COLUMNS
+    row = df.iloc[0]
+    assert row["stage"] in {c.code_id for c in resolve("awareness_advocacy").codes}
+    assert row["emotion_family"] in {"anger", "disgust", "fear", "joy", "sadness", "surprise", "neutral"}
+    assert -1 <= row["valence"] <= 1 and 0 <= row["confidence"] <= 1
+    assert row["touchpoint"] == "app"
+
+
+def test_stage_smoothing_fills_excerpts_without_cues_from_their_neighbours():
+    coder = default_coder("attraction_service")
+    texts = ["I applied in the app on Sunday.", "It asked for lots of things.", "Then the selfie verification failed.",
+             "Now I use Bizum every day.", "Honestly it is fine."]
+    df = code_frame(coder, texts, groups=["s1"] * 5)
+    assert list(df["stage"]) == ["trial", "trial", "trial", "use", "use"]
+    assert df["stage_confidence"].iloc[1] < df["stage_confidence"].iloc[0]
+
+
+def test_cue_matching_ignores_case_and_accents():
+    m = CueMatcher({"consideration": ("cuánto cuesta",)})
+    assert [x.code_id for x in m.find("hola, CUANTO cuesta la cuenta?")] == ["consideration"]
+
+
+def test_code_cli_keeps_input_columns_and_is_deterministic(tmp_path, cli):
+    src = write(tmp_path / "posts.csv", 'id,text,csat\n1,"still no card, day 12",2\n2,"Thanks, great service!",5\n3,"",\n')
+    out1, out2 = tmp_path / "a.csv", tmp_path / "b.csv"
+    assert cli("code", src, "--text-column", "text", "--out", out1, "--batch-size", "2", "--no-progress")[0] == 0
+    assert cli("code", src, "--text-column", "text", "--out", out2, "--no-progress")[0] == 0
+    assert out1.read_bytes() == out2.read_bytes()
+    df = pd.read_csv(out1, dtype=str, keep_default_na=False)
+    assert list(df.columns) == ["id", "text", "csat"] + OUTPUT_COLUMNS
+    assert list(df["pain_point"]) == ["waiting", "", ""] and list(df["sentiment"]) == ["negative", "positive", "neutral"]
+
+
+def test_code_cli_errors_leave_no_partial_output(tmp_path, cli):
+    src = write(tmp_path / "posts.csv", "id,body\n1,hello\n")
+    out = tmp_path / "out.csv"
+    code, _, err = cli("code", src, "--text-column", "text", "--out", out, "--no-progress")
+    assert code == 2 and "has no column 'text'; it has: id, body" in err
+    assert not out.exists() and not (tmp_path / "out.csv.partial").exists()
+    code, _, err = cli("code", src, "--text-column", "body", "--out", out, "--codebook", "pain_points")
+    assert code == 2 and "takes a stage model" in err
+
+
+def test_code_study_stores_suggestions_and_never_overwrites_a_human(tmp_path, cli, study):
+    p = write(tmp_path / "p.txt", "Interviewer: How did you open the account?\nP1: In the app. The selfie check failed "
+              "three times.\nInterviewer: And now?\nP1: Now I use Bizum every day, it's great.\n")
+    with Store.open(study) as s:
+        ingest_paths(s, [p], progress=False)
+    code, out, err = cli("code", "--study", study, "--codebook", "awareness_advocacy")
+    assert code == 0, err
+    with Store.open(study) as s:
+        c = s.codings()
+        first = c[c["dimension"] == "stage"]["excerpt_id"].iloc[0]
+        assert set(c["coder"]) == {"rules@1"} and (c["status"] == "suggested").all()
+        assert c["rationale"].str.len().min() > 0
+        machine_before = c[(c["excerpt_id"] == first) & (c["dimension"] == "stage")]["coding_id"].tolist()
+        s.add_codings([Coding(first, "stage", "retention_advocacy", "human:ana", status="accepted")])
+    assert cli("code", "--study", study)[0] == 0
+    with Store.open(study) as s:
+        c = s.codings()
+        stage = c[(c["excerpt_id"] == first) & (c["dimension"] == "stage")]
+        human = stage[stage["coder"] == "human:ana"]
+        assert list(human["code_id"]) == ["retention_advocacy"] and list(human["status"]) == ["accepted"]
+        # the re-run neither touched the human decision nor refreshed the machine suggestion under it
+        assert stage[stage["coder"] == "rules@1"]["coding_id"].tolist() == machine_before

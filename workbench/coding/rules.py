@@ -1,0 +1,240 @@
+"""Rule coders (``rules@1``): cue phrases from the codebooks, negation, context and sequence.
+
+Transparent by design: every suggestion carries the cue that fired and why. They are the
+always-available baseline; model-based coders (coding issue, later parts) plug in beside them.
+
+* **stage** — cue scores per stage, plus the preceding turn (an interviewer's question names the
+  stage being discussed), then Viterbi smoothing along a source: journeys mostly stay or move
+  forward, so an excerpt without cues inherits its neighbours' stage, and a recalled earlier
+  stage is allowed when its cues are strong.
+* **pain point** — the most specific non-negated cue; severity from blocking or mitigating words.
+* **emotion** — lexicon cues with negation, intensifiers, contrast ("but"/"pero": the clause after
+  wins), emoji and sarcasm markers; a complaint with no feeling word is annoyance (anger family),
+  as in customer-service text most negative experience names no emotion.
+* **touchpoint / actor** — first cue found, or empty.
+"""
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, field
+from typing import Sequence
+
+from ..model import Codebook
+from .cues import NEGATORS, CueMatch, CueMatcher, fold
+
+CODER_ID = "rules@1"
+
+_BLOCKING = re.compile(r"\b(gave up|give up|couldn't|could not|lost (sales|money)|left the bank|close (the|my) account|"
+                       r"never again|me voy|cerrar la cuenta|perdi ventas|no pude|imposible|me rindo)\b")
+_MITIGATED = re.compile(r"\b(but it worked|worked in the end|fair enough|not a big deal|al final funciono|"
+                        r"no pasa nada|bien resuelto|sorted it)\b")
+_INTENSIFIERS = frozenset("very really so super extremely totally absolutely muy tan super realmente totalmente fatal".split())
+_CONTRAST = re.compile(r"\b(but|however|though|pero|aunque|sin embargo)\b")
+_SARCASM = re.compile(r"(oh (great|fantastic|brilliant|wonderful|perfect)|love that for me|\bgreat\.\s*$|"
+                      r"\bthanks a lot\b|\bcomo no\b|pues muy bien|muy bien,? horizonte|^claro\.|genial,? gracias\.?$|"
+                      r"what a surprise|\bsure\.\s*$)")
+_EMOJI = {"🙂": "joy", "😊": "joy", "😀": "joy", "😃": "joy", "😁": "joy", "👍": "approval", "❤": "love", "🎉": "excitement",
+          "😍": "love", "🙏": "gratitude", "😡": "anger", "😠": "anger", "👎": "disapproval", "😢": "sadness",
+          "😞": "disappointment", "😭": "sadness", "😱": "fear", "🤔": "confusion", "😂": "amusement", "🤣": "amusement"}
+
+
+@dataclass
+class Suggestion:
+    dimension: str
+    code_id: str
+    confidence: float
+    rationale: str
+    value: float | None = None          # valence (emotion) or severity (pain point)
+    alternatives: list[tuple[str, float]] = field(default_factory=list)
+
+
+def _cues(cb: Codebook, languages: Sequence[str] | None = None) -> dict[str, tuple[str, ...]]:
+    """Cue phrases per code; only the given languages (plus language-less cues) when set."""
+    keep = None if not languages else set(languages) | {"any"}
+    return {c.code_id: tuple(p for lang, phrases in c.cues.items() if keep is None or lang in keep for p in phrases)
+            for c in cb.codes}
+
+
+class RulesCoder:
+    """Codes excerpts with the given codebooks; ``code`` takes excerpts in source order."""
+
+    id = CODER_ID
+
+    def __init__(self, stages: Codebook, pain_points: Codebook, emotions: Codebook,
+                 touchpoints: Codebook | None = None, actors: Codebook | None = None,
+                 languages: Sequence[str] | None = None) -> None:
+        self.stage_model = stages
+        self.stage_ids = [c.code_id for c in stages.ordered]
+        self.emotions = {c.code_id: c for c in emotions.codes}
+        self.m_stage = CueMatcher(_cues(stages, languages))
+        self.m_pain = CueMatcher(_cues(pain_points, languages))
+        self.m_emotion = CueMatcher(_cues(emotions, languages))
+        self.m_touch = CueMatcher(_cues(touchpoints, languages)) if touchpoints else None
+        self.m_actor = CueMatcher(_cues(actors, languages)) if actors else None
+        self.versions = {cb.name: cb.version for cb in (stages, pain_points, emotions, touchpoints, actors) if cb}
+
+    # ------------------------------------------------------------------ dimensions
+    def pain(self, text: str) -> Suggestion:
+        matches = self.m_pain.find(text)
+        live = [m for m in matches if not m.negated]
+        if not live:
+            why = "no pain cue"
+            if matches:
+                why = "negated complaint: " + ", ".join(f"'{m.cue}'" for m in matches) + " (not counted)"
+            return Suggestion("pain_point", "none", 0.6 if matches else 0.5, why)
+        counts: dict[str, int] = {}
+        for m in live:
+            counts[m.code_id] = counts.get(m.code_id, 0) + 1
+        best = max(counts, key=lambda k: (counts[k], -min(m.start for m in live if m.code_id == k)))
+        folded = fold(text)
+        severity = 3 if _BLOCKING.search(folded) else 1 if _MITIGATED.search(folded) else 2
+        cues = ", ".join(f"'{m.cue}'" for m in live if m.code_id == best)
+        conf = min(0.95, 0.55 + 0.15 * counts[best])
+        alts = sorted(((k, round(min(0.95, 0.55 + 0.15 * v), 2)) for k, v in counts.items() if k != best),
+                      key=lambda kv: -kv[1])
+        return Suggestion("pain_point", best, conf, f"cue {cues} → {best}; severity {severity}", float(severity), alts)
+
+    def emotion(self, text: str, pain: Suggestion | None = None) -> Suggestion:
+        folded = fold(text)
+        # contrast: the clause after the last "but"/"pero" carries the evaluation, if it has cues
+        clause_start = 0
+        for m in _CONTRAST.finditer(folded):
+            clause_start = m.end()
+        matches = self.m_emotion.find(text)
+        tail = [m for m in matches if m.start >= clause_start]
+        used = tail or matches
+        scores: dict[str, float] = {}
+        notes = []
+        words = folded.split()
+        for m in used:
+            code = self.emotions[m.code_id]
+            valence = code.attributes["valence"]
+            emo = m.code_id
+            if m.negated:  # "not happy" → disapproval; "not worried" → neutral-ish relief
+                emo = "disapproval" if valence > 0 else "relief" if valence < -0.3 else "neutral"
+                notes.append(f"negated '{m.cue}'")
+            weight = 1.0
+            idx = len(folded[:m.start].split())
+            if idx > 0 and idx - 1 < len(words) and words[idx - 1] in _INTENSIFIERS:
+                weight = 1.5
+            scores[emo] = scores.get(emo, 0.0) + weight
+            notes.append(f"cue '{m.cue}'")
+        for ch, emo in _EMOJI.items():
+            if ch in text:
+                scores[emo] = scores.get(emo, 0.0) + 1.0
+                notes.append(f"emoji {ch}")
+        sarcasm = _SARCASM.search(folded)
+        if sarcasm and (pain is None or pain.code_id != "none" or any(self.emotions[k].attributes["valence"] > 0 for k in scores if k in self.emotions)):
+            scores = {"annoyance": max(scores.values(), default=0.0) + 1.0}
+            notes = [f"sarcasm marker '{sarcasm.group(0).strip()}'"]
+        if not scores:
+            if pain is not None and pain.code_id != "none":
+                return self._emotion_result("annoyance", 0.55, f"complaint without a feeling word ({pain.code_id}) → annoyance", [])
+            return self._emotion_result("neutral", 0.5, "no emotion cue", [])
+        ranked = sorted(scores.items(), key=lambda kv: (-kv[1], kv[0]))
+        total = sum(scores.values())
+        best, top = ranked[0]
+        conf = round(min(0.95, 0.45 + 0.5 * top / total * min(1.0, top / 2 + 0.5)), 3)
+        alts = [(k, round(v / total, 2)) for k, v in ranked[1:4]]
+        return self._emotion_result(best, conf, "; ".join(dict.fromkeys(notes)), alts, intensity=max(1.0, top))
+
+    def _emotion_result(self, emo: str, conf: float, why: str, alts: list, intensity: float = 1.0) -> Suggestion:
+        valence = self.emotions[emo].attributes["valence"] if emo in self.emotions else 0.0
+        valence = max(-1.0, min(1.0, valence * (1.25 if intensity >= 1.5 else 1.0)))
+        return Suggestion("emotion", emo, conf, why, round(valence, 3), alts)
+
+    def first(self, matcher: CueMatcher | None, dimension: str, text: str) -> Suggestion | None:
+        if matcher is None:
+            return None
+        live = [m for m in matcher.find(text) if not m.negated]
+        if not live:
+            return None
+        return Suggestion(dimension, live[0].code_id, 0.7, f"cue '{live[0].cue}'")
+
+    def stage_scores(self, text: str, context: str = "") -> tuple[dict[str, float], list[CueMatch]]:
+        scores = {s: 0.0 for s in self.stage_ids}
+        own = [m for m in self.m_stage.find(text) if not m.negated]
+        for m in own:
+            scores[m.code_id] += 1.0
+        for m in self.m_stage.find(context):
+            if not m.negated:
+                scores[m.code_id] += 0.5
+        return scores, own
+
+    def stages(self, texts: Sequence[str], contexts: Sequence[str], groups: Sequence[str]) -> list[Suggestion]:
+        """Stage per excerpt, smoothed along each group (source) in order."""
+        out: list[Suggestion | None] = [None] * len(texts)
+        order: dict[str, list[int]] = {}
+        for i, g in enumerate(groups):
+            order.setdefault(g, []).append(i)
+        k = len(self.stage_ids)
+        trans = [[math.log(_transition(a, b, k)) for b in range(k)] for a in range(k)]
+        for idx in order.values():
+            emissions, evidence = [], []
+            for i in idx:
+                scores, own = self.stage_scores(texts[i], contexts[i])
+                total = sum(scores.values())
+                probs = [(scores[s] + 0.25) / (total + 0.25 * k) for s in self.stage_ids]
+                emissions.append([math.log(p) for p in probs])
+                evidence.append((scores, own, total))
+            path = _viterbi(emissions, trans)
+            for pos, (i, state) in enumerate(zip(idx, path)):
+                scores, own, total = evidence[pos]
+                stage = self.stage_ids[state]
+                if own:
+                    why = "cue " + ", ".join(f"'{m.cue}'" for m in own)
+                    conf = 0.5 + 0.4 * scores[stage] / total if total else 0.5
+                    if scores[stage] == 0:
+                        why += f" (for {own[0].code_id}), but the sequence around it says {stage}"
+                        conf = 0.4
+                elif total:
+                    why = "the question or turn before it points to " + max(scores, key=lambda s: scores[s])
+                    conf = 0.45 if scores[stage] else 0.35
+                else:
+                    why = "no cue: inherits the stage of the excerpts around it"
+                    conf = 0.3
+                ranked = sorted(((s, v / total) for s, v in scores.items() if s != stage and v), key=lambda kv: -kv[1]) if total else []
+                out[i] = Suggestion("stage", stage, round(min(conf, 0.95), 3), why, None, [(s, round(v, 2)) for s, v in ranked[:3]])
+        return [o for o in out if o is not None]
+
+
+def _transition(a: int, b: int, k: int) -> float:
+    """Stay 0.80, next stage 0.12, two ahead 0.03, any earlier stage shares 0.05 (a recall)."""
+    if a == b:
+        return 0.80
+    if b == a + 1:
+        return 0.12
+    if b == a + 2:
+        return 0.03
+    if b < a:
+        return 0.05 / a
+    return 0.005
+
+
+def _viterbi(emissions: list[list[float]], trans: list[list[float]]) -> list[int]:
+    k = len(emissions[0])
+    score = list(emissions[0])
+    back: list[list[int]] = []
+    for e in emissions[1:]:
+        ptr, new = [], []
+        for b in range(k):
+            a = max(range(k), key=lambda a: score[a] + trans[a][b])
+            ptr.append(a)
+            new.append(score[a] + trans[a][b] + e[b])
+        back.append(ptr)
+        score = new
+    state = max(range(k), key=lambda s: score[s])
+    path = [state]
+    for ptr in reversed(back):
+        state = ptr[state]
+        path.append(state)
+    return path[::-1]
+
+
+def sentiment(valence: float) -> str:
+    """Three-class sentiment derived from valence, so the two never disagree."""
+    return "positive" if valence > 0.15 else "negative" if valence < -0.15 else "neutral"
+
+
+__all__ = ["RulesCoder", "Suggestion", "sentiment", "CODER_ID", "NEGATORS"]

@@ -1,0 +1,138 @@
+"""Running coders over texts (CSV rows) or over a study's excerpts.
+
+    >>> coder = default_coder()                                              # doctest: +SKIP
+    >>> code_frame(coder, ["Still no card, day 12"]).iloc[0]["pain_point"]   # doctest: +SKIP
+    'waiting'
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Sequence
+
+import pandas as pd
+
+from ..codebook import resolve
+from ..errors import CodebookError
+from ..model import Coding
+from ..store import Store
+from .rules import RulesCoder, sentiment
+
+OUTPUT_COLUMNS = ["stage", "stage_confidence", "pain_point", "pain_severity", "emotion", "emotion_family", "sentiment",
+                  "valence", "touchpoint", "actor", "confidence", "rationale"]
+
+
+def default_coder(stage_model: str = "awareness_advocacy", languages: Sequence[str] | None = None) -> RulesCoder:
+    """The rules coder with the shipped codebooks and a stage model (name or YAML path)."""
+    stages = resolve(stage_model)
+    if stages.dimension != "stage":
+        raise CodebookError(f"'{stage_model}' is a {stages.dimension} codebook; --codebook takes a stage model "
+                            "(e.g. awareness_advocacy, attraction_service, b2b_seven or your YAML file).")
+    return RulesCoder(stages, resolve("pain_points"), resolve("emotions"), resolve("touchpoints"), resolve("actors"),
+                      languages=languages)
+
+
+def code_frame(coder: RulesCoder, texts: Sequence[str], contexts: Sequence[str] | None = None,
+               groups: Sequence[str] | None = None) -> pd.DataFrame:
+    """One row of codes per text, in the ``workbench code`` output columns."""
+    texts = ["" if t is None else str(t) for t in texts]
+    contexts = contexts or [""] * len(texts)
+    groups = groups or [str(i) for i in range(len(texts))]  # no grouping: no smoothing across rows
+    stages = coder.stages(texts, contexts, groups)
+    rows = []
+    for text, st in zip(texts, stages):
+        pain = coder.pain(text)
+        emo = coder.emotion(text, pain)
+        touch = coder.first(coder.m_touch, "touchpoint", text)
+        actor = coder.first(coder.m_actor, "actor", text)
+        family = coder.emotions[emo.code_id].attributes["family"]
+        rows.append({
+            "stage": st.code_id, "stage_confidence": st.confidence,
+            "pain_point": "" if pain.code_id == "none" else pain.code_id,
+            "pain_severity": "" if pain.value is None else int(pain.value),
+            "emotion": emo.code_id, "emotion_family": family, "sentiment": sentiment(emo.value or 0.0),
+            "valence": emo.value, "touchpoint": touch.code_id if touch else "", "actor": actor.code_id if actor else "",
+            "confidence": round(min(st.confidence, pain.confidence, emo.confidence), 3),
+            "rationale": f"stage: {st.rationale} | pain: {pain.rationale} | emotion: {emo.rationale}",
+        })
+    return pd.DataFrame(rows, columns=OUTPUT_COLUMNS)
+
+
+def study_inputs(store: Store, roles: Sequence[str] = ("participant", "customer")) -> pd.DataFrame:
+    """Excerpts to code, each with the previous turn of another speaker as context."""
+    ex = store.excerpts()
+    turns = store.turns()[["source_id", "turn_index", "speaker", "text"]]
+    prev = turns.assign(turn_index=turns["turn_index"] + 1).rename(columns={"text": "context", "speaker": "ctx_speaker"})
+    ex = ex.merge(prev, on=["source_id", "turn_index"], how="left")
+    ex["context"] = ex["context"].where(ex["ctx_speaker"] != ex["speaker"], "").fillna("")
+    return ex[ex["role"].isin(roles)].reset_index(drop=True)
+
+
+def code_study(store: Store, coder: RulesCoder, roles: Sequence[str] = ("participant", "customer")) -> tuple[pd.DataFrame, int]:
+    """Code every customer-voice excerpt and store the suggestions (human decisions are kept)."""
+    ex = study_inputs(store, roles)
+    coded = code_frame(coder, list(ex["text"]), list(ex["context"]), list(ex["source_id"]))
+    codings: list[Coding] = []
+    for (_, e), (_, c) in zip(ex.iterrows(), coded.iterrows()):
+        codings.append(Coding(e.excerpt_id, "stage", c.stage, coder.id, float(c.stage_confidence),
+                              c.rationale.split(" | ")[0]))
+        codings.append(Coding(e.excerpt_id, "pain_point", c.pain_point or "none", coder.id, float(c.confidence),
+                              c.rationale.split(" | ")[1], value=float(c.pain_severity) if c.pain_severity != "" else None))
+        codings.append(Coding(e.excerpt_id, "emotion", c.emotion, coder.id, float(c.confidence),
+                              c.rationale.split(" | ")[2], value=float(c.valence)))
+        for dim in ("touchpoint", "actor"):
+            if c[dim]:
+                codings.append(Coding(e.excerpt_id, dim, c[dim], coder.id, 0.7, f"cue for {c[dim]}"))
+    stored = store.add_codings(codings)
+    return pd.concat([ex[["excerpt_id", "source_id", "text"]], coded], axis=1), stored
+
+
+def code_file(coder: RulesCoder, path: Path, out: Path, text_column: str, batch_size: int = 2000,
+              group_column: str | None = None, context_column: str | None = None, progress: bool = False) -> int:
+    """Stream a CSV/TSV/JSONL file in batches (constant memory); write input columns + codes to ``out``.
+
+    The output is written to a temporary file and moved into place when complete, so a crash
+    never leaves a half-written result. Returns the number of rows coded.
+    """
+    from tqdm.auto import tqdm
+
+    from ..errors import InputError
+
+    if not path.is_file():
+        raise InputError(f"No such file: {path}.")
+    suffix = path.suffix.lower()
+    if suffix in (".jsonl", ".ndjson"):
+        reader = pd.read_json(path, lines=True, chunksize=batch_size, dtype=False)
+    elif suffix in (".csv", ".tsv", ".tab", ".txt"):
+        reader = pd.read_csv(path, sep="\t" if suffix in (".tsv", ".tab") else ",", dtype=str,
+                             keep_default_na=False, chunksize=batch_size)
+    else:
+        raise InputError(f"Cannot code {path}: use a .csv, .tsv or .jsonl file.")
+    tmp = out.with_name(out.name + ".partial")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    n = 0
+    try:
+        with tmp.open("w", encoding="utf-8", newline="") as fh, tqdm(desc="Coding", unit="row", disable=not progress) as bar:
+            for chunk in reader:
+                missing = [c for c in (text_column, group_column, context_column) if c and c not in chunk.columns]
+                if missing:
+                    raise InputError(f"{path} has no column {missing[0]!r}; it has: {', '.join(map(str, chunk.columns))}. "
+                                     "Pass --text-column with one of them.")
+                coded = code_frame(coder, list(chunk[text_column]),
+                                   list(chunk[context_column].astype(str)) if context_column else None,
+                                   list(chunk[group_column].astype(str)) if group_column else None)
+                clash = [c for c in coded.columns if c in chunk.columns]
+                coded.index = chunk.index
+                result = pd.concat([chunk, coded.rename(columns={c: f"{c}_coded" for c in clash})], axis=1)
+                result.to_csv(fh, index=False, header=(n == 0), lineterminator="\n")
+                n += len(chunk)
+                bar.update(len(chunk))
+        if n == 0:
+            raise InputError(f"{path} has no rows to code.")
+        tmp.replace(out)
+    except (pd.errors.ParserError, ValueError, UnicodeDecodeError) as e:
+        tmp.unlink(missing_ok=True)
+        raise InputError(f"Cannot read {path}: {str(e).splitlines()[0]}. Check the quoting, or the encoding (UTF-8).") from None
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return n
