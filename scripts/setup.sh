@@ -10,4 +10,5 @@ if [ ! -x .venv/bin/python ]; then
 fi
 .venv/bin/python -m pip install --quiet --upgrade pip
 .venv/bin/python -m pip install --quiet -e ".[dev]"
+.venv/bin/workbench train            # the offline emotion model, from the shipped GoEmotions data (~30 s, cached)
 .venv/bin/workbench demo --out out/demo

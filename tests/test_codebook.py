@@ -52,7 +52,7 @@ def test_stage_models_are_the_documented_sequences():
 def test_emotions_are_goemotions_with_the_papers_ekman_families():
     cb = resolve("emotions")
     assert len(cb.codes) == 28
-    mapping = json.loads((BUILTIN_DIR / "goemotions_ekman_mapping.json").read_text())
+    mapping = json.loads((BUILTIN_DIR.parent / "data" / "goemotions" / "ekman_mapping.json").read_text())
     family_of = {e: fam for fam, es in mapping.items() for e in es} | {"neutral": "neutral"}
     for c in cb.codes:
         assert c.attributes["family"] == family_of[c.code_id], c.code_id

@@ -97,6 +97,9 @@ def test_code_cli_errors_leave_no_partial_output(tmp_path, cli):
     assert not out.exists() and not (tmp_path / "out.csv.partial").exists()
     code, _, err = cli("code", src, "--text-column", "body", "--out", out, "--codebook", "pain_points")
     assert code == 2 and "takes a stage model" in err
+    ragged = write(tmp_path / "ragged.csv", "text\nstill no card, day 12\n")
+    code, _, err = cli("code", ragged, "--text-column", "text", "--out", out, "--no-progress")
+    assert code == 2 and "Cannot read" in err and "quoting" in err and not out.exists()
 
 
 def test_code_study_stores_suggestions_and_never_overwrites_a_human(tmp_path, cli, study):
@@ -109,7 +112,8 @@ def test_code_study_stores_suggestions_and_never_overwrites_a_human(tmp_path, cl
     with Store.open(study) as s:
         c = s.codings()
         first = c[c["dimension"] == "stage"]["excerpt_id"].iloc[0]
-        assert set(c["coder"]) == {"rules@1"} and (c["status"] == "suggested").all()
+        assert set(c.loc[c["dimension"] != "emotion", "coder"]) == {"rules@1"} and (c["status"] == "suggested").all()
+        assert set(c.loc[c["dimension"] == "emotion", "coder"]) == {"emotion@1"}  # the model, named in provenance
         assert c["rationale"].str.len().min() > 0
         machine_before = c[(c["excerpt_id"] == first) & (c["dimension"] == "stage")]["coding_id"].tolist()
         s.add_codings([Coding(first, "stage", "retention_advocacy", "human:ana", status="accepted")])

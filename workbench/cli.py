@@ -125,19 +125,41 @@ def cmd_code(args: argparse.Namespace) -> int:
 
     languages = None if args.lang == "auto" else [args.lang]
     coder = default_coder(args.codebook, languages)
+    emotion_coder = None
+    if args.emotion == "model":
+        from .coding import emotion_model
+        from .coding.rules import ModelEmotionCoder
+
+        model = emotion_model.load()
+        if model is not None:
+            emotion_coder = ModelEmotionCoder(model, coder, [b for b in (args.mask or "").split(",") if b.strip()])
     if args.study:
         if args.input:
             raise WorkbenchError("Give either INPUT (a CSV/TSV/JSONL file) or --study, not both.")
         with _study(args.study) as store:
-            coded, stored = code_study(store, coder)
+            coded, stored = code_study(store, coder, emotion_coder=emotion_coder)
         print(f"Coded {len(coded)} excerpts with {coder.id} ({args.codebook}); stored {stored} suggested codings "
               "(excerpts a human already coded keep the human decision).")
         return 0
     if not args.input or not args.out or not args.text_column:
         raise WorkbenchError("Usage: workbench code INPUT --text-column COL --out OUT.csv, or workbench code --study STUDY.")
     n = code_file(coder, Path(args.input), Path(args.out), args.text_column, args.batch_size,
-                  args.group_column, args.context_column, progress=not args.no_progress)
+                  args.group_column, args.context_column, progress=not args.no_progress, emotion_coder=emotion_coder)
     print(f"Coded {n} rows with {coder.id} ({args.codebook}) → {args.out}")
+    return 0
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    import time
+
+    from .coding import emotion_model
+
+    t0 = time.perf_counter()
+    model = emotion_model.load()
+    if model is None:
+        return 1
+    print(f"Emotion model {model.id} ready ({model.fingerprint}, cache {emotion_model.cache_dir()}) "
+          f"in {time.perf_counter() - t0:.1f} s.")
     return 0
 
 
@@ -234,8 +256,14 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--batch-size", type=int, default=2000, help="rows per batch (memory stays constant)")
     s.add_argument("--group-column", help="rows of one conversation/interview, in order: stages are smoothed along it")
     s.add_argument("--context-column", help="a column with the preceding question or turn, used as stage context")
+    s.add_argument("--emotion", choices=("model", "lexicon"), default="model",
+                   help="emotion coder: the offline GoEmotions model (default; lexicon if scikit-learn is missing) or the lexicon")
+    s.add_argument("--mask", help="brand names to hide before emotion scoring, comma-separated (@handles and URLs always are)")
     s.add_argument("--no-progress", action="store_true")
     s.set_defaults(fn=cmd_code)
+
+    s = sub.add_parser("train", help="train (or load) the offline emotion model from the shipped GoEmotions data")
+    s.set_defaults(fn=cmd_train)
 
     s = sub.add_parser("evaluate", help="compare predicted codes with gold codes: F1, macro-F1, kappa, alpha, confusion")
     s.add_argument("--gold", required=True, help="CSV/TSV/JSONL with the gold labels")

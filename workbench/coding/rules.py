@@ -20,6 +20,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Sequence
 
+from ..language import detect
 from ..model import Codebook
 from .cues import NEGATORS, CueMatch, CueMatcher, fold
 
@@ -238,3 +239,58 @@ def sentiment(valence: float) -> str:
 
 
 __all__ = ["RulesCoder", "Suggestion", "sentiment", "CODER_ID", "NEGATORS"]
+
+
+_HANDLE = re.compile(r"@\w+")
+_URL = re.compile(r"https?://\S+|www\.\S+")
+FAMILY_DEFAULT = {"anger": "annoyance", "disgust": "disgust", "fear": "nervousness", "joy": "joy",
+                  "sadness": "disappointment", "surprise": "confusion", "neutral": "neutral"}
+
+
+def mask(text: str, brands: Sequence[str] = ()) -> str:
+    """Hide @handles, URLs and brand names before scoring: "United" or "Delta" are not feelings."""
+    text = _URL.sub(" ", _HANDLE.sub(" ", text))
+    for b in brands:
+        text = re.sub(rf"(?i)\b{re.escape(b)}\b", " ", text)
+    return text
+
+
+class ModelEmotionCoder:
+    """``emotion@1``: the GoEmotions family model, with the lexicon for the fine label and the
+    customer-service rule that a complaint naming no feeling is annoyance, not neutral."""
+
+    def __init__(self, model, rules: RulesCoder, brands: Sequence[str] = ()) -> None:
+        self.model = model
+        self.rules = rules
+        self.brands = tuple(brands)
+        self.id = model.id
+
+    def emotions(self, texts: Sequence[str], pains: Sequence[Suggestion]) -> list[Suggestion]:
+        masked = [mask(t, self.brands) for t in texts]
+        probs = self.model.predict_proba(masked)
+        out = []
+        for text, pain, (_, p) in zip(masked, pains, probs.iterrows()):
+            lex = self.rules.emotion(text, pain)
+            if detect(text).language == "es":  # the model learned English only: trust the bilingual lexicon
+                out.append(Suggestion("emotion", lex.code_id, lex.confidence,
+                                      f"Spanish text, lexicon (the {self.id} model is English-only): {lex.rationale}",
+                                      lex.value, lex.alternatives))
+                continue
+            lex_family = self.rules.emotions[lex.code_id].attributes["family"]
+            scores = p.copy()
+            why = f"model {self.id}: " + ", ".join(f"{f} {v:.2f}" for f, v in p.sort_values(ascending=False).iloc[:3].items())
+            if lex.code_id != "neutral":
+                # the lexicon (cues, negation, sarcasm, complaint rule) is evidence on top of the model
+                boost = 1.0 if "sarcasm" in lex.rationale else 0.5 * lex.confidence
+                scores[lex_family] = scores.get(lex_family, 0.0) + boost
+                why += f"; lexicon: {lex.rationale} → {lex_family} +{boost:.2f}"
+            ranked = scores.sort_values(ascending=False)
+            family = str(ranked.index[0])
+            if family == "neutral" and pain.code_id != "none":
+                family, why = "anger", why + f"; a complaint ({pain.code_id}) naming no feeling → annoyance"
+            emotion = lex.code_id if lex_family == family and lex.code_id != "neutral" else FAMILY_DEFAULT[family]
+            share = float(ranked.iloc[0] / ranked.sum())
+            alts = [(str(f), round(float(v / ranked.sum()), 2)) for f, v in ranked.iloc[1:4].items()]
+            valence = self.rules.emotions[emotion].attributes["valence"]
+            out.append(Suggestion("emotion", emotion, round(share, 3), why, round(valence, 3), alts))
+        return out

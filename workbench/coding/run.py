@@ -6,6 +6,7 @@
 """
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 from typing import Sequence
 
@@ -15,7 +16,7 @@ from ..codebook import resolve
 from ..errors import CodebookError
 from ..model import Coding
 from ..store import Store
-from .rules import RulesCoder, sentiment
+from .rules import ModelEmotionCoder, RulesCoder, mask, sentiment
 
 OUTPUT_COLUMNS = ["stage", "stage_confidence", "pain_point", "pain_severity", "emotion", "emotion_family", "sentiment",
                   "valence", "touchpoint", "actor", "confidence", "rationale"]
@@ -32,16 +33,20 @@ def default_coder(stage_model: str = "awareness_advocacy", languages: Sequence[s
 
 
 def code_frame(coder: RulesCoder, texts: Sequence[str], contexts: Sequence[str] | None = None,
-               groups: Sequence[str] | None = None) -> pd.DataFrame:
-    """One row of codes per text, in the ``workbench code`` output columns."""
+               groups: Sequence[str] | None = None, emotion_coder: ModelEmotionCoder | None = None) -> pd.DataFrame:
+    """One row of codes per text, in the ``workbench code`` output columns.
+
+    Emotions come from ``emotion_coder`` (the GoEmotions model) when given, else from the lexicon.
+    """
     texts = ["" if t is None else str(t) for t in texts]
     contexts = contexts or [""] * len(texts)
     groups = groups or [str(i) for i in range(len(texts))]  # no grouping: no smoothing across rows
     stages = coder.stages(texts, contexts, groups)
+    pains = [coder.pain(t) for t in texts]
+    emotions = (emotion_coder.emotions(texts, pains) if emotion_coder
+                else [coder.emotion(mask(t), p) for t, p in zip(texts, pains)])
     rows = []
-    for text, st in zip(texts, stages):
-        pain = coder.pain(text)
-        emo = coder.emotion(text, pain)
+    for text, st, pain, emo in zip(texts, stages, pains, emotions):
         touch = coder.first(coder.m_touch, "touchpoint", text)
         actor = coder.first(coder.m_actor, "actor", text)
         family = coder.emotions[emo.code_id].attributes["family"]
@@ -67,17 +72,19 @@ def study_inputs(store: Store, roles: Sequence[str] = ("participant", "customer"
     return ex[ex["role"].isin(roles)].reset_index(drop=True)
 
 
-def code_study(store: Store, coder: RulesCoder, roles: Sequence[str] = ("participant", "customer")) -> tuple[pd.DataFrame, int]:
+def code_study(store: Store, coder: RulesCoder, roles: Sequence[str] = ("participant", "customer"),
+               emotion_coder: ModelEmotionCoder | None = None) -> tuple[pd.DataFrame, int]:
     """Code every customer-voice excerpt and store the suggestions (human decisions are kept)."""
     ex = study_inputs(store, roles)
-    coded = code_frame(coder, list(ex["text"]), list(ex["context"]), list(ex["source_id"]))
+    coded = code_frame(coder, list(ex["text"]), list(ex["context"]), list(ex["source_id"]), emotion_coder)
     codings: list[Coding] = []
     for (_, e), (_, c) in zip(ex.iterrows(), coded.iterrows()):
         codings.append(Coding(e.excerpt_id, "stage", c.stage, coder.id, float(c.stage_confidence),
                               c.rationale.split(" | ")[0]))
         codings.append(Coding(e.excerpt_id, "pain_point", c.pain_point or "none", coder.id, float(c.confidence),
                               c.rationale.split(" | ")[1], value=float(c.pain_severity) if c.pain_severity != "" else None))
-        codings.append(Coding(e.excerpt_id, "emotion", c.emotion, coder.id, float(c.confidence),
+        codings.append(Coding(e.excerpt_id, "emotion", c.emotion, emotion_coder.id if emotion_coder else coder.id,
+                              float(c.confidence),
                               c.rationale.split(" | ")[2], value=float(c.valence)))
         for dim in ("touchpoint", "actor"):
             if c[dim]:
@@ -87,7 +94,8 @@ def code_study(store: Store, coder: RulesCoder, roles: Sequence[str] = ("partici
 
 
 def code_file(coder: RulesCoder, path: Path, out: Path, text_column: str, batch_size: int = 2000,
-              group_column: str | None = None, context_column: str | None = None, progress: bool = False) -> int:
+              group_column: str | None = None, context_column: str | None = None, progress: bool = False,
+              emotion_coder: ModelEmotionCoder | None = None) -> int:
     """Stream a CSV/TSV/JSONL file in batches (constant memory); write input columns + codes to ``out``.
 
     The output is written to a temporary file and moved into place when complete, so a crash
@@ -104,13 +112,15 @@ def code_file(coder: RulesCoder, path: Path, out: Path, text_column: str, batch_
         reader = pd.read_json(path, lines=True, chunksize=batch_size, dtype=False)
     elif suffix in (".csv", ".tsv", ".tab", ".txt"):
         reader = pd.read_csv(path, sep="\t" if suffix in (".tsv", ".tab") else ",", dtype=str,
-                             keep_default_na=False, chunksize=batch_size)
+                             keep_default_na=False, chunksize=batch_size, index_col=False)
     else:
         raise InputError(f"Cannot code {path}: use a .csv, .tsv or .jsonl file.")
     tmp = out.with_name(out.name + ".partial")
+    saved_filters = list(warnings.filters)
     out.parent.mkdir(parents=True, exist_ok=True)
     n = 0
     try:
+        warnings.simplefilter("error", pd.errors.ParserWarning)  # a ragged row must not be silently cut
         with tmp.open("w", encoding="utf-8", newline="") as fh, tqdm(desc="Coding", unit="row", disable=not progress) as bar:
             for chunk in reader:
                 missing = [c for c in (text_column, group_column, context_column) if c and c not in chunk.columns]
@@ -119,7 +129,7 @@ def code_file(coder: RulesCoder, path: Path, out: Path, text_column: str, batch_
                                      "Pass --text-column with one of them.")
                 coded = code_frame(coder, list(chunk[text_column]),
                                    list(chunk[context_column].astype(str)) if context_column else None,
-                                   list(chunk[group_column].astype(str)) if group_column else None)
+                                   list(chunk[group_column].astype(str)) if group_column else None, emotion_coder)
                 clash = [c for c in coded.columns if c in chunk.columns]
                 coded.index = chunk.index
                 result = pd.concat([chunk, coded.rename(columns={c: f"{c}_coded" for c in clash})], axis=1)
@@ -129,10 +139,12 @@ def code_file(coder: RulesCoder, path: Path, out: Path, text_column: str, batch_
         if n == 0:
             raise InputError(f"{path} has no rows to code.")
         tmp.replace(out)
-    except (pd.errors.ParserError, ValueError, UnicodeDecodeError) as e:
+    except (pd.errors.ParserError, pd.errors.ParserWarning, ValueError, UnicodeDecodeError) as e:
         tmp.unlink(missing_ok=True)
         raise InputError(f"Cannot read {path}: {str(e).splitlines()[0]}. Check the quoting, or the encoding (UTF-8).") from None
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
+    finally:
+        warnings.filters = saved_filters
     return n

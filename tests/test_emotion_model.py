@@ -1,0 +1,63 @@
+"""The offline emotion model: trained from shipped data, held-out split untouched, graceful fallback."""
+from __future__ import annotations
+
+import builtins
+
+import pytest
+
+from workbench.coding import emotion_model
+from workbench.coding.rules import ModelEmotionCoder
+from workbench.coding.run import code_frame, default_coder
+
+
+@pytest.fixture(scope="module")
+def model():
+    return emotion_model.load()  # cached by `workbench train` in set-up; trains (~30 s) if missing
+
+
+def test_splits_are_fixed_disjoint_and_cover_the_data():
+    df = emotion_model.goemotions()
+    assert len(df) == 43410
+    sizes = df["split"].value_counts().to_dict()
+    assert set(sizes) == {"train", "dev", "test"} and 0.13 < sizes["test"] / len(df) < 0.17
+    again = emotion_model.goemotions()
+    assert (again["split"] == df["split"]).all()  # by id hash, not by chance
+    assert set(df["family"]) == {"anger", "disgust", "fear", "joy", "sadness", "surprise", "neutral"}
+
+
+def test_model_codes_with_provenance_and_the_complaint_rule(model):
+    coder = default_coder()
+    ec = ModelEmotionCoder(model, coder, brands=["Horizonte"])
+    df = code_frame(coder, ["@BancoHorizonte still no card, day 12", "Thank you so much, that was wonderful!",
+                            "Me cobraron cinco euros y nadie me avisó."], emotion_coder=ec)
+    assert list(df["sentiment"]) == ["negative", "positive", "negative"]
+    assert "model emotion@1" in df["rationale"][0] and "complaint" in df["rationale"][0]
+    assert "Spanish text, lexicon" in df["rationale"][2]
+    assert list(df["emotion_family"])[:2] == ["anger", "joy"]
+
+
+def test_held_out_quality_is_above_the_target(model):
+    """Ekman + neutral macro-F1 on the untouched test split (target >= 0.50)."""
+    from workbench.coding.metrics import macro_f1
+
+    df = emotion_model.goemotions()
+    test = df[df["split"] == "test"]
+    pred = model.predict_proba(list(test["text"])).idxmax(axis=1)
+    assert macro_f1(list(test["family"]), list(pred)) >= 0.50
+
+
+def test_without_scikit_learn_the_lexicon_takes_over(monkeypatch, capsys, tmp_path, cli):
+    real_import = builtins.__import__
+
+    def no_sklearn(name, *args, **kwargs):
+        if name == "sklearn" or name.startswith("sklearn."):
+            raise ImportError("No module named 'sklearn'")
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", no_sklearn)
+    assert emotion_model.load() is None
+    assert "scikit-learn is not installed" in capsys.readouterr().err
+    src = tmp_path / "p.csv"
+    src.write_text('text\n"still no card, day 12"\n')
+    code, out, err = cli("code", src, "--text-column", "text", "--out", tmp_path / "o.csv", "--no-progress")
+    assert code == 0 and "lexicon only" in err and "annoyance" in (tmp_path / "o.csv").read_text()
