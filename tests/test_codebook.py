@@ -118,3 +118,9 @@ def test_cli_lists_shows_and_validates(tmp_path, cli):
     assert code == 2 and "line 14" in err and "'order' must be a whole number" in err
     code, _, err = cli("codebooks", "no_such_book")
     assert code == 2 and "No shipped codebook 'no_such_book'" in err
+
+
+def test_default_must_be_a_code(tmp_path):
+    with pytest.raises(CodebookError, match="line 5: default 'later' is not a code of this codebook"):
+        load_codebook(write(tmp_path / "d.yaml", GOOD.replace("kind: stage_model\n", "kind: stage_model\ndefault: later\n")))
+    assert parse_codebook(GOOD.replace("kind: stage_model\n", "kind: stage_model\ndefault: after\n")).default == "after"

@@ -125,3 +125,9 @@ def test_code_study_stores_suggestions_and_never_overwrites_a_human(tmp_path, cl
         assert list(human["code_id"]) == ["retention_advocacy"] and list(human["status"]) == ["accepted"]
         # the re-run neither touched the human decision nor refreshed the machine suggestion under it
         assert stage[stage["coder"] == "rules@1"]["coding_id"].tolist() == machine_before
+
+
+def test_a_source_without_any_stage_cue_gets_the_codebooks_default_stage(coder):
+    row = one(coder, "Hola Pilar, soy Lucía.")
+    assert row["stage"] == "retention_advocacy" and row["stage_confidence"] == 0.25
+    assert "default stage retention_advocacy" in row["rationale"]

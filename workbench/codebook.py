@@ -6,6 +6,7 @@ A codebook file::
     version: 1
     dimension: pain_point          # stage, pain_point, emotion, touchpoint, actor, backstage, opportunity, theme
     kind: stage_model              # only for ordered stage models
+    default: usage                 # optional: the code assumed when nothing points elsewhere
     description: ...
     codes:
       - id: waiting                # lower_snake_case, unique
@@ -41,7 +42,7 @@ from .model import DIMENSIONS, Code, Codebook
 
 BUILTIN_DIR = Path(__file__).resolve().parent / "codebooks"
 EKMAN_FAMILIES = ("anger", "disgust", "fear", "joy", "sadness", "surprise", "neutral")
-TOP_KEYS = {"codebook", "version", "dimension", "kind", "description", "codes"}
+TOP_KEYS = {"codebook", "version", "dimension", "kind", "description", "codes", "default"}
 CODE_KEYS = {"id", "label", "definition", "include", "exclude", "examples", "cues", "parent", "order",
              "family", "valence", "severity"}
 _ID = re.compile(r"^[a-z][a-z0-9_]*$")
@@ -186,11 +187,14 @@ def parse_codebook(text: str, path: Path | str = "<string>") -> Codebook:
             cues=_by_language(c.get("cues"), where, f"{what}: 'cues'"),
             parent=_text(c.get("parent"), where, f"{what}: 'parent'", False, node) or None,
             order=order, attributes=attributes))
+    default = _text(top.get("default"), where, "'default'", False, root)
+    if default and default not in seen:
+        raise where.error(top["default"][1], f"default '{default}' is not a code of this codebook.")
     for code in codes:
         if code.parent and code.parent not in seen:
             raise CodebookError(f"Codebook {path}, line {seen[code.code_id]}: code '{code.code_id}' has parent "
                                 f"'{code.parent}', which is not a code of this codebook.")
-    return Codebook(name=name, version=version, codes=codes, dimension=dimension, kind=kind,
+    return Codebook(name=name, version=version, codes=codes, dimension=dimension, kind=kind, default=default,
                     description=_text(top.get("description"), where, "'description'", False, root))
 
 
@@ -248,5 +252,7 @@ def to_yaml(codebook: Codebook) -> str:
         doc["kind"] = codebook.kind
     if codebook.description:
         doc["description"] = codebook.description
+    if codebook.default:
+        doc["default"] = codebook.default
     doc["codes"] = [code_dict(c) for c in codebook.codes]
     return yaml.safe_dump(doc, allow_unicode=True, sort_keys=False, width=100)

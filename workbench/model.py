@@ -171,6 +171,7 @@ class Codebook:
     description: str = ""
     dimension: str = ""
     kind: str = ""  # "stage_model" for ordered stage codebooks
+    default: str = ""  # the code assumed when no evidence points elsewhere (e.g. a stage model's "use")
 
     def __post_init__(self) -> None:
         seen: set[str] = set()

@@ -49,13 +49,16 @@ class CueMatcher:
                     self._owner[key] = code_id
         alternatives = sorted(self._owner, key=lambda k: (-len(k), k))
         body = "|".join(re.escape(a) for a in alternatives) or r"(?!x)x"
-        self._re = re.compile(rf"(?<![\w'])(?:{body})(?![\w'])")
+        # a cue also matches its plain plural ("complaint" finds "complaints")
+        self._re = re.compile(rf"(?<![\w'])(?:{body})(?:e?s)?(?![\w'])")
 
     def find(self, text: str) -> list[CueMatch]:
         folded = _fold_aligned(text)
         out = []
         for m in self._re.finditer(folded):
             cue = m.group(0)
+            if cue not in self._owner:  # matched with a plural ending
+                cue = cue[:-2] if cue[:-2] in self._owner else cue[:-1]
             before = _WORD.findall(folded[max(0, m.start() - 40):m.start()])[-3:]
             own_negation = any(w in NEGATORS for w in _WORD.findall(cue))
             negated = not own_negation and any(w in NEGATORS for w in before)

@@ -67,6 +67,8 @@ class RulesCoder:
                  languages: Sequence[str] | None = None) -> None:
         self.stage_model = stages
         self.stage_ids = [c.code_id for c in stages.ordered]
+        # without evidence, lean to the codebook's default stage (else the middle of the journey)
+        self.default_stage = stages.default or self.stage_ids[len(self.stage_ids) // 2]
         self.emotions = {c.code_id: c for c in emotions.codes}
         self.m_stage = CueMatcher(_cues(stages, languages))
         self.m_pain = CueMatcher(_cues(pain_points, languages))
@@ -179,6 +181,12 @@ class RulesCoder:
                 probs = [(scores[s] + 0.25) / (total + 0.25 * k) for s in self.stage_ids]
                 emissions.append([math.log(p) for p in probs])
                 evidence.append((scores, own, total))
+            if not any(total for _, _, total in evidence):
+                # nothing in this whole conversation points to a stage: the codebook's default
+                for i in idx:
+                    out[i] = Suggestion("stage", self.default_stage, 0.25,
+                                        f"no stage cue in this source: default stage {self.default_stage}")
+                continue
             path = _viterbi(emissions, trans)
             for pos, (i, state) in enumerate(zip(idx, path)):
                 scores, own, total = evidence[pos]
