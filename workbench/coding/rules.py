@@ -20,6 +20,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Sequence
 
+import pandas as pd
+
 from ..language import detect
 from ..model import Codebook
 from .cues import NEGATORS, CueMatch, CueMatcher, fold
@@ -48,6 +50,7 @@ class Suggestion:
     rationale: str
     value: float | None = None          # valence (emotion) or severity (pain point)
     alternatives: list[tuple[str, float]] = field(default_factory=list)
+    sarcastic: bool = False             # emotion: a sarcasm marker overrode the literal words
 
 
 def _cues(cb: Codebook, languages: Sequence[str] | None = None) -> dict[str, tuple[str, ...]]:
@@ -128,7 +131,9 @@ class RulesCoder:
                 scores[emo] = scores.get(emo, 0.0) + 1.0
                 notes.append(f"emoji {ch}")
         sarcasm = _SARCASM.search(folded)
-        if sarcasm and (pain is None or pain.code_id != "none" or any(self.emotions[k].attributes["valence"] > 0 for k in scores if k in self.emotions)):
+        sarcastic = bool(sarcasm) and (pain is None or pain.code_id != "none" or any(
+            self.emotions[k].attributes["valence"] > 0 for k in scores if k in self.emotions))
+        if sarcastic:
             scores = {"annoyance": max(scores.values(), default=0.0) + 1.0}
             notes = [f"sarcasm marker '{sarcasm.group(0).strip()}'"]
         if not scores:
@@ -140,7 +145,9 @@ class RulesCoder:
         best, top = ranked[0]
         conf = round(min(0.95, 0.45 + 0.5 * top / total * min(1.0, top / 2 + 0.5)), 3)
         alts = [(k, round(v / total, 2)) for k, v in ranked[1:4]]
-        return self._emotion_result(best, conf, "; ".join(dict.fromkeys(notes)), alts, intensity=max(1.0, top))
+        result = self._emotion_result(best, conf, "; ".join(dict.fromkeys(notes)), alts, intensity=max(1.0, top))
+        result.sarcastic = sarcastic
+        return result
 
     def _emotion_result(self, emo: str, conf: float, why: str, alts: list, intensity: float = 1.0) -> Suggestion:
         valence = self.emotions[emo].attributes["valence"] if emo in self.emotions else 0.0
@@ -275,21 +282,24 @@ class ModelEmotionCoder:
 
     def emotions(self, texts: Sequence[str], pains: Sequence[Suggestion]) -> list[Suggestion]:
         masked = [mask(t, self.brands) for t in texts]
-        probs = self.model.predict_proba(masked)
+        spanish = [detect(t).language == "es" for t in masked]
+        english = [t for t, es in zip(masked, spanish) if not es]
+        probs = iter(self.model.predict_proba(english).to_dict(orient="records") if english else [])
         out = []
-        for text, pain, (_, p) in zip(masked, pains, probs.iterrows()):
+        for text, pain, es in zip(masked, pains, spanish):
             lex = self.rules.emotion(text, pain)
-            if detect(text).language == "es":  # the model learned English only: trust the bilingual lexicon
+            if es:  # the model learned English only: trust the bilingual lexicon
                 out.append(Suggestion("emotion", lex.code_id, lex.confidence,
                                       f"Spanish text, lexicon (the {self.id} model is English-only): {lex.rationale}",
                                       lex.value, lex.alternatives))
                 continue
+            p = pd.Series(next(probs))
             lex_family = self.rules.emotions[lex.code_id].attributes["family"]
             scores = p.copy()
             why = f"model {self.id}: " + ", ".join(f"{f} {v:.2f}" for f, v in p.sort_values(ascending=False).iloc[:3].items())
             if lex.code_id != "neutral":
                 # the lexicon (cues, negation, sarcasm, complaint rule) is evidence on top of the model
-                boost = 1.0 if "sarcasm" in lex.rationale else 0.5 * lex.confidence
+                boost = 1.0 if lex.sarcastic else 0.5 * lex.confidence
                 scores[lex_family] = scores.get(lex_family, 0.0) + boost
                 why += f"; lexicon: {lex.rationale} → {lex_family} +{boost:.2f}"
             ranked = scores.sort_values(ascending=False)
