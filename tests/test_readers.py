@@ -196,3 +196,9 @@ def test_metadata_yaml_patterns_and_flag_precedence(tmp_path):
 def test_unknown_kind_lists_readers(tmp_path):
     with pytest.raises(InputError, match="Unknown --kind 'pdf'; choose one of: call_log"):
         read_path(write(tmp_path / "a.txt", "P1: hi"), kind="pdf")
+
+
+def test_invalid_metadata_yaml_names_the_line(tmp_path):
+    meta = write(tmp_path / "meta.yaml", "p1.txt:\n  segment: [unclosed\n")
+    with pytest.raises(InputError, match=r"invalid YAML at line 2 \(expected"):
+        Metadata.load(meta)

@@ -37,7 +37,7 @@ import yaml
 from yaml.constructor import SafeConstructor
 from yaml.nodes import MappingNode, Node, SequenceNode
 
-from .errors import CodebookError
+from .errors import CodebookError, yaml_problem
 from .model import DIMENSIONS, Code, Codebook
 
 BUILTIN_DIR = Path(__file__).resolve().parent / "codebooks"
@@ -114,9 +114,8 @@ def parse_codebook(text: str, path: Path | str = "<string>") -> Codebook:
     try:
         root = yaml.compose(text)
     except yaml.YAMLError as e:
-        mark = getattr(e, "problem_mark", None)
-        line = f", line {mark.line + 1}" if mark else ""
-        raise CodebookError(f"Codebook {path}{line}: not valid YAML ({getattr(e, 'problem', e)}).") from None
+        line, problem = yaml_problem(e)
+        raise CodebookError(f"Codebook {path}{f', line {line}' if line else ''}: not valid YAML ({problem}).") from None
     if root is None:
         raise CodebookError(f"Codebook {path}: the file is empty.")
     top = _mapping(root, where, "the codebook", TOP_KEYS)

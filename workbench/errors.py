@@ -27,6 +27,12 @@ class CodebookError(WorkbenchError):
     """A codebook file is invalid (names the file, line and problem)."""
 
 
+def yaml_problem(error: Exception) -> tuple[int | None, str]:
+    """(1-based line, problem) of a PyYAML error, for messages that point at the line."""
+    mark = getattr(error, "problem_mark", None)
+    return (mark.line + 1 if mark else None), str(getattr(error, "problem", None) or error)
+
+
 # Magic numbers of binary formats researchers mistake for text, and what to do about each.
 BINARY_SIGNATURES: tuple[tuple[bytes, str], ...] = (
     (b"%PDF", "a PDF document; export it as .txt or .docx"),

@@ -17,7 +17,7 @@ from typing import Any
 
 import yaml
 
-from ..errors import InputError
+from ..errors import InputError, yaml_problem
 from ..model import Source
 from .decode import decode, read_bytes
 
@@ -42,9 +42,9 @@ class Metadata:
             try:
                 obj = yaml.safe_load(text)
             except yaml.YAMLError as e:
-                mark = getattr(e, "problem_mark", None)
-                where = f" at line {mark.line + 1}" if mark else ""
-                raise InputError(f"Cannot read metadata {path}: invalid YAML{where} ({getattr(e, 'problem', e)}).") from None
+                line, problem = yaml_problem(e)
+                where = f" at line {line}" if line else ""
+                raise InputError(f"Cannot read metadata {path}: invalid YAML{where} ({problem}).") from None
             if isinstance(obj, dict):
                 records = [{"file": k, **(v or {})} for k, v in obj.items()]
             elif isinstance(obj, list) and all(isinstance(r, dict) for r in obj):
