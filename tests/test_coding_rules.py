@@ -112,7 +112,7 @@ def test_code_study_stores_suggestions_and_never_overwrites_a_human(tmp_path, cl
     with Store.open(study) as s:
         c = s.codings()
         first = c[c["dimension"] == "stage"]["excerpt_id"].iloc[0]
-        assert set(c.loc[c["dimension"] != "emotion", "coder"]) == {"rules@1"} and (c["status"] == "suggested").all()
+        assert set(c.loc[c["dimension"] != "emotion", "coder"]) == {"rules@2"} and (c["status"] == "suggested").all()
         assert set(c.loc[c["dimension"] == "emotion", "coder"]) == {"emotion@1"}  # the model, named in provenance
         assert c["rationale"].str.len().min() > 0
         machine_before = c[(c["excerpt_id"] == first) & (c["dimension"] == "stage")]["coding_id"].tolist()
@@ -124,7 +124,7 @@ def test_code_study_stores_suggestions_and_never_overwrites_a_human(tmp_path, cl
         human = stage[stage["coder"] == "human:ana"]
         assert list(human["code_id"]) == ["retention_advocacy"] and list(human["status"]) == ["accepted"]
         # the re-run neither touched the human decision nor refreshed the machine suggestion under it
-        assert stage[stage["coder"] == "rules@1"]["coding_id"].tolist() == machine_before
+        assert stage[stage["coder"] == "rules@2"]["coding_id"].tolist() == machine_before
 
 
 def test_a_source_without_any_stage_cue_gets_the_codebooks_default_stage(coder):

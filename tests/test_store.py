@@ -143,6 +143,18 @@ def test_human_coding_is_never_overwritten_by_a_rerun(study, tmp_path):
     assert c.loc[c.excerpt_id == e2, "confidence"].item() == 0.55  # the re-run replaced its own suggestion
 
 
+def test_upgraded_coder_replaces_its_older_versions_suggestions_only(study, tmp_path):
+    with Store.open(study) as s:
+        ingest_paths(s, [write(tmp_path / "p1.txt", TRANSCRIPT)])
+        e1 = s.excerpts()["excerpt_id"].iloc[1]
+        s.add_codings([Coding(e1, "stage", "onboarding", "rules@1", 0.6, "old"),
+                       Coding(e1, "emotion", "joy", "emotion@1", 0.6, "another coder"),
+                       Coding(e1, "stage", "usage", "rulesplus@1", 0.6, "a different coder whose name starts alike")])
+        s.add_codings([Coding(e1, "stage", "service", "rules@2", 0.7, "new")])
+        c = s.codings()
+    assert sorted(zip(c.coder, c.code_id)) == [("emotion@1", "joy"), ("rules@2", "service"), ("rulesplus@1", "usage")]
+
+
 def test_coding_for_unknown_excerpt_changes_nothing(study):
     digest = file_digest(study)
     with Store.open(study) as s:

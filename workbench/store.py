@@ -313,6 +313,9 @@ class Store:
     def add_codings(self, codings: Iterable[Coding]) -> int:
         """Store codings; a machine coder's re-run replaces its own earlier *suggestions* only.
 
+        "Its own" includes its earlier versions: ``rules@2`` replaces what ``rules@1`` suggested,
+        so an upgraded coder never leaves stale suggestions beside its new ones.
+
         A machine suggestion for an excerpt and dimension that a human has already decided is
         not stored: the human decision wins and is never overwritten. Returns how many were stored.
         """
@@ -334,8 +337,10 @@ class Store:
                 if not c.is_human:
                     if (c.excerpt_id, c.dimension) in human:
                         continue
-                    con.execute("DELETE FROM codings WHERE excerpt_id = ? AND dimension = ? AND coder = ? "
-                                "AND status = 'suggested'", (c.excerpt_id, c.dimension, c.coder))
+                    family = c.coder.split("@", 1)[0]
+                    con.execute("DELETE FROM codings WHERE excerpt_id = ? AND dimension = ? AND status = 'suggested' "
+                                "AND (coder = ? OR substr(coder, 1, ?) = ?)",
+                                (c.excerpt_id, c.dimension, c.coder, len(family) + 1, family + "@"))
                 con.execute(
                     'INSERT INTO codings (excerpt_id, dimension, code_id, coder, confidence, rationale, status, start, "end", value, memo, created_at) '
                     "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
