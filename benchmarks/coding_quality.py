@@ -66,7 +66,7 @@ def main() -> None:
 
     gold = pd.read_csv(ROOT / "corpora" / "gold" / "gold_excerpts.csv", dtype=str, keep_default_na=False)
     with tempfile.TemporaryDirectory() as d:
-        run_demo(ROOT / "corpora", Path(d), progress=False)
+        run_demo(ROOT / "corpora", Path(d), progress=False, notebook=False)
         with Store.open(Path(d) / "study.db") as store:
             ex = study_inputs(store)
     gold["part"] = ["dev" if n.startswith(GOLD_DEV) else "test" for n in gold["source_name"]]

@@ -9,6 +9,6 @@ if [ ! -x .venv/bin/python ]; then
     "$PYTHON" -m venv .venv
 fi
 .venv/bin/python -m pip install --quiet --upgrade pip
-.venv/bin/python -m pip install --quiet -e ".[dev]"
+.venv/bin/python -m pip install --quiet -e ".[dev,notebook]"
 .venv/bin/workbench train            # the offline emotion model, from the shipped GoEmotions data (~30 s, cached)
-.venv/bin/workbench demo --out out/demo
+.venv/bin/workbench demo --out out/demo   # study, coding, journey map + report (out/demo/report/), report notebook

@@ -20,7 +20,7 @@ FAMILIES = {"anger", "disgust", "fear", "joy", "sadness", "surprise", "neutral"}
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory):
     out = tmp_path_factory.mktemp("demo")
-    text = run_demo(CORPORA, out, progress=False)
+    text = run_demo(CORPORA, out, progress=False, notebook=False)
     store = Store.open(out / "study.db")
     yield out, text, store
     store.close()

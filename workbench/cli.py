@@ -188,6 +188,30 @@ def cmd_agreement(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_map(args: argparse.Namespace) -> int:
+    from .journey import build_map
+    from .report import write_report
+
+    if args.segment and args.compare:
+        raise WorkbenchError("Give either --segment NAME or --compare A,B, not both.")
+    opts = dict(stage_model=args.stage_model, include_suggested=not args.accepted_only, seed=args.seed)
+    with _study(args.study) as store:
+        if args.compare:
+            names = [n.strip() for n in args.compare.split(",") if n.strip()]
+            if len(names) < 2:
+                raise WorkbenchError("--compare needs two or more segments, e.g. --compare small_business,young_professional")
+            maps = [build_map(store, segment=n, **opts) for n in names]
+            main_map = build_map(store, segment=None, **opts)
+        else:
+            maps = []
+            main_map = build_map(store, segment=args.segment, **opts)
+    files = write_report(main_map, Path(args.out), compare=maps)
+    thin = sum(c.thin for c in main_map.claims)
+    print(f"Journey map of {len(main_map.evidence)} excerpts: {len(main_map.claims)} claims ({thin} thin), "
+          f"stage model {main_map.stage_model}. Wrote " + ", ".join(sorted(files)) + f" to {args.out}")
+    return 0
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from .demo import run_demo
 
@@ -279,6 +303,16 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--dimensions", help="only these dimensions, comma-separated")
     s.add_argument("--out", help="folder for metrics.json, per-class and confusion CSVs")
     s.set_defaults(fn=cmd_agreement)
+
+    s = sub.add_parser("map", help="journey map + offline HTML report (claims linked to quotes), PNG/SVG, CSVs")
+    s.add_argument("--study", required=True)
+    s.add_argument("--stage-model", help="stage model name or YAML (default: the one the study was coded with)")
+    s.add_argument("--segment", help="one persona/segment (default: all)")
+    s.add_argument("--compare", help="two or more segments to compare, comma-separated")
+    s.add_argument("--accepted-only", action="store_true", help="only human-accepted codings (default: suggested too, flagged)")
+    s.add_argument("--seed", type=int, default=0, help="seed for the bootstrap intervals (default 0)")
+    s.add_argument("--out", required=True, help="output folder")
+    s.set_defaults(fn=cmd_map)
 
     s = sub.add_parser("demo", help="run the whole pipeline on the bundled sample corpora into out/demo/")
     s.add_argument("--corpora", help="folder with the sample corpora (default: ./corpora)")

@@ -1,8 +1,9 @@
 """``workbench demo``: the main job on the bundled sample corpora, end to end.
 
-Today: ingest (every reader) → segment → a summary of what is in the study. Later stages (coding,
-maps, report) append to this as they land. The demo study is rebuilt from scratch on every run
-into a temporary file that replaces the old one only when complete.
+Ingest (every reader) → segment → code (the study's own stage model, the offline emotion model
+when trained) → journey map and report (``out/demo/report/``) → the report notebook, executed
+with papermill when it is installed. The demo study is rebuilt from scratch on every run into a
+temporary file that replaces the old one only when complete.
 """
 from __future__ import annotations
 
@@ -74,7 +75,45 @@ def render(summary: dict, out: Path) -> str:
     return "\n".join(lines) + "\n"
 
 
-def run_demo(corpora: Path | None, out: Path, progress: bool = True) -> str:
+def code_demo(store: Store, corpora: Path) -> dict:
+    from .coding import emotion_model
+    from .coding.rules import ModelEmotionCoder
+    from .coding.run import code_study, default_coder
+
+    coder = default_coder(str(corpora / "codebooks" / "horizonte_retail.yaml"))
+    model = emotion_model.load()
+    coded, stored = code_study(store, coder, emotion_coder=ModelEmotionCoder(model, coder) if model else None)
+    return {"excerpts": int(len(coded)), "codings": int(stored), "coders": [coder.id] + ([model.id] if model else [])}
+
+
+def write_demo_report(study: Path, out: Path) -> str:
+    from .journey import build_map
+    from .report import write_report
+
+    with Store.open(study) as store:
+        segments = sorted(store.excerpts()["segment"].dropna().unique())
+        main = build_map(store)
+        compare = [build_map(store, segment=s) for s in segments] if len(segments) > 1 else []
+    write_report(main, out, compare=compare)
+    return (f"Journey map: {len(main.claims)} claims from {len(main.evidence)} excerpts; report {out / 'report.html'} "
+            f"(segments compared: {', '.join(segments) or 'none'}).")
+
+
+def run_notebook(study: Path, out: Path) -> str:
+    """Execute notebooks/report.ipynb with papermill for the demo study (if papermill is installed)."""
+    nb = Path(__file__).resolve().parent.parent / "notebooks" / "report.ipynb"
+    try:
+        import papermill
+    except ImportError:
+        return "Report notebook skipped: papermill is not installed (pip install -e '.[notebook]')."
+    if not nb.exists():
+        return f"Report notebook skipped: {nb} not found (it ships with the repository, not the package)."
+    papermill.execute_notebook(str(nb), str(out), parameters={"study": str(study.resolve()), "stage_model": "",
+                                                               "segment": ""}, progress_bar=False, cwd=str(nb.parent))
+    return f"Report notebook executed: {out}"
+
+
+def run_demo(corpora: Path | None, out: Path, progress: bool = True, notebook: bool = True) -> str:
     corpora = find_corpora(corpora)
     out.mkdir(parents=True, exist_ok=True)
     final = out / "study.db"
@@ -90,7 +129,9 @@ def run_demo(corpora: Path | None, out: Path, progress: bool = True) -> str:
             if r.status != "imported":
                 raise InputError(r.message)
         store.excerpts().to_csv(out / "excerpts.csv", index=False, lineterminator="\n")
+        coded = code_demo(store, corpora)
         summary = summarise(store)
+        summary["coding"] = coded
     finally:
         store.close()
     for suffix in ("-wal", "-shm"):
@@ -98,5 +139,8 @@ def run_demo(corpora: Path | None, out: Path, progress: bool = True) -> str:
     os.replace(tmp, final)
     (out / "summary.json").write_text(json.dumps(summary, indent=2, sort_keys=True) + "\n", encoding="utf-8")
     text = render(summary, out)
+    text += write_demo_report(final, out / "report") + "\n"
+    if notebook:
+        text += run_notebook(final, out / "report.ipynb") + "\n"
     (out / "summary.md").write_text(text, encoding="utf-8")
     return text

@@ -349,6 +349,12 @@ class Store:
                 stored += 1
         return stored
 
+    def set_info(self, values: dict[str, str]) -> None:
+        """Record study-level settings (e.g. the codebooks a coding run used), in one transaction."""
+        with self.transaction() as con:
+            con.executemany("INSERT INTO study (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                            sorted(values.items()))
+
     # ----------------------------------------------------------------- reading
     def info(self) -> dict[str, str]:
         return dict(self.con.execute("SELECT key, value FROM study").fetchall())

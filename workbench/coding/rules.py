@@ -69,7 +69,8 @@ class RulesCoder:
 
     def __init__(self, stages: Codebook, pain_points: Codebook, emotions: Codebook,
                  touchpoints: Codebook | None = None, actors: Codebook | None = None,
-                 languages: Sequence[str] | None = None) -> None:
+                 languages: Sequence[str] | None = None, backstage: Codebook | None = None,
+                 opportunities: Codebook | None = None) -> None:
         self.stage_model = stages
         self.stage_ids = [c.code_id for c in stages.ordered]
         # without evidence, lean to the codebook's default stage (else the middle of the journey)
@@ -80,7 +81,10 @@ class RulesCoder:
         self.m_emotion = CueMatcher(_cues(emotions, languages))
         self.m_touch = CueMatcher(_cues(touchpoints, languages)) if touchpoints else None
         self.m_actor = CueMatcher(_cues(actors, languages)) if actors else None
-        self.versions = {cb.name: cb.version for cb in (stages, pain_points, emotions, touchpoints, actors) if cb}
+        self.m_backstage = CueMatcher(_cues(backstage, languages)) if backstage else None
+        self.m_opportunity = CueMatcher(_cues(opportunities, languages)) if opportunities else None
+        self.versions = {cb.name: cb.version for cb in (stages, pain_points, emotions, touchpoints, actors, backstage,
+                                                         opportunities) if cb}
 
     # ------------------------------------------------------------------ dimensions
     def pain(self, text: str) -> Suggestion:
@@ -162,7 +166,7 @@ class RulesCoder:
         live = [m for m in matcher.find(text) if not m.negated]
         if not live:
             return None
-        return Suggestion(dimension, live[0].code_id, 0.7, f"cue '{live[0].cue}'")
+        return Suggestion(dimension, live[0].code_id, 0.7, f"cue '{live[0].cue}' → {live[0].code_id}")
 
     def stage_scores(self, text: str, context: str = "") -> tuple[dict[str, float], list[CueMatch]]:
         scores = {s: 0.0 for s in self.stage_ids}

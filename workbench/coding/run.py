@@ -6,13 +6,14 @@
 """
 from __future__ import annotations
 
+import json
 import warnings
 from pathlib import Path
 from typing import Sequence
 
 import pandas as pd
 
-from ..codebook import resolve
+from ..codebook import resolve, to_yaml
 from ..errors import CodebookError
 from ..model import Coding
 from ..store import Store
@@ -29,7 +30,7 @@ def default_coder(stage_model: str = "awareness_advocacy", languages: Sequence[s
         raise CodebookError(f"'{stage_model}' is a {stages.dimension} codebook; --codebook takes a stage model "
                             "(e.g. awareness_advocacy, attraction_service, b2b_seven or your YAML file).")
     return RulesCoder(stages, resolve("pain_points"), resolve("emotions"), resolve("touchpoints"), resolve("actors"),
-                      languages=languages)
+                      languages=languages, backstage=resolve("backstage"), opportunities=resolve("opportunities"))
 
 
 def code_frame(coder: RulesCoder, texts: Sequence[str], contexts: Sequence[str] | None = None,
@@ -89,7 +90,14 @@ def code_study(store: Store, coder: RulesCoder, roles: Sequence[str] = ("partici
         for dim in ("touchpoint", "actor"):
             if c[dim]:
                 codings.append(Coding(e.excerpt_id, dim, c[dim], coder.id, 0.7, f"cue for {c[dim]}"))
+        for dim, matcher in (("backstage", coder.m_backstage), ("opportunity", coder.m_opportunity)):
+            found = coder.first(matcher, dim, e.text)
+            if found:
+                codings.append(Coding(e.excerpt_id, dim, found.code_id, coder.id, found.confidence, found.rationale))
     stored = store.add_codings(codings)
+    store.set_info({"coding.stage_model": coder.stage_model.name,
+                    "coding.stage_model_yaml": to_yaml(coder.stage_model),
+                    "coding.codebooks": json.dumps(coder.versions, sort_keys=True)})
     return pd.concat([ex[["excerpt_id", "source_id", "text"]], coded], axis=1), stored
 
 

@@ -1,0 +1,181 @@
+"""Journey maps and the report: every claim resolves to quotes, quotes are exact, output is safe,
+offline and reproducible, and human decisions shape the map."""
+from __future__ import annotations
+
+import json
+import re
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from conftest import CORPORA, write
+from workbench.demo import run_demo, write_demo_report
+from workbench.errors import InputError
+from workbench.journey import build_map, compare_maps
+from workbench.model import Coding
+from workbench.pipeline import ingest_paths
+from workbench.report import write_report
+from workbench.store import Store
+
+XSS = '<script>alert("x")</script> and <img src=x onerror=alert(1)>'
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory):
+    out = tmp_path_factory.mktemp("demo")
+    run_demo(CORPORA, out, progress=False, notebook=False)
+    return out
+
+
+def test_every_claim_resolves_to_quotes_that_match_the_source_text(demo):
+    rep = demo / "report"
+    claims = pd.read_csv(rep / "claims.csv", dtype=str, keep_default_na=False)
+    evidence = pd.read_csv(rep / "evidence.csv", dtype={"excerpt_id": str}, keep_default_na=False)
+    assert list(claims.columns) == ["claim_id", "stage", "lane", "text", "n_excerpts", "n_participants", "evidence_ids"]
+    assert list(evidence.columns) == ["excerpt_id", "source_id", "source_name", "speaker", "start", "end", "quote"]
+    known = set(evidence["excerpt_id"])
+    assert len(claims) > 50 and claims["claim_id"].is_unique
+    for row in claims.itertuples():
+        ids = row.evidence_ids.split(";")
+        assert ids and set(ids) <= known, row.claim_id
+        assert int(row.n_excerpts) == len(ids)
+    with Store.open(demo / "study.db") as store:
+        texts = {sid: store.source_text(sid) for sid in evidence["source_id"].unique()}
+    for row in evidence.itertuples():
+        assert texts[row.source_id][row.start:row.end] == row.quote
+    # the map covers the lanes a journey map needs, on the study's own stage model
+    assert {"doing", "feeling", "touchpoints", "people", "pain_points", "metrics", "backstage"} <= set(claims["lane"])
+    study = json.loads((rep / "study.json").read_text())
+    assert study["stage_model"]["name"] == "horizonte_retail" and "rules@2" in study["coders"]
+
+
+def test_report_is_offline_escaped_and_links_claims_both_ways(demo):
+    html = (demo / "report" / "report.html").read_text()
+    refs = _References()
+    refs.feed(html)
+    external = [r for r in refs.urls if re.match(r"^(https?:)?//", r)]
+    assert external == [] and not refs.stylesheets
+    assert "cdn.jsdelivr" not in html and "vegaEmbed(" in html
+    anchors = set(refs.ids)
+    claims = pd.read_csv(demo / "report" / "claims.csv", dtype=str)
+    for cid in claims["claim_id"]:
+        assert f"claim-{cid}" in anchors and f"ev-{cid}" in anchors
+    internal = [u[1:] for u in refs.urls if u.startswith("#")]
+    assert internal and set(internal) <= anchors  # no dangling link
+    png = (demo / "report" / "map.png").read_bytes()
+    assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 50_000
+    assert (demo / "report" / "map.svg").read_text().lstrip().startswith("<svg")
+
+
+def test_same_study_and_settings_give_byte_identical_outputs(demo, tmp_path):
+    write_demo_report(demo / "study.db", tmp_path / "again")   # the same call the demo made
+    for name in ("claims.csv", "evidence.csv", "differences.csv", "study.json", "report.html", "map.svg"):
+        assert (tmp_path / "again" / name).read_bytes() == (demo / "report" / name).read_bytes(), name
+
+
+def _coded_study(tmp_path: Path, study: Path) -> dict[str, str]:
+    p1 = write(tmp_path / "p1.txt", "Interviewer: How was opening the account?\n"
+               f"P1: The selfie check failed three times. {XSS} I waited twelve days for the card.\n")
+    p2 = write(tmp_path / "p2.txt", "Interviewer: And opening the account?\n"
+               "P2: The selfie check failed twice and the application took days.\n")
+    with Store.open(study) as s:
+        ingest_paths(s, [p1, p2], progress=False)
+        ex = s.excerpts()
+        voice = ex[ex["role"] == "participant"]
+        ids = dict(zip(voice["text"].str[:12], voice["excerpt_id"]))
+        codings = []
+        for eid in ids.values():
+            codings += [Coding(eid, "stage", "purchase", "rules@2", 0.6, "cue"),
+                        Coding(eid, "pain_point", "broken_flow", "rules@2", 0.6, "cue", value=2.0),
+                        Coding(eid, "emotion", "annoyance", "rules@2", 0.6, "cue", value=-0.5)]
+        s.add_codings(codings)
+    return ids
+
+
+def test_map_follows_human_decisions_and_marks_thin_and_unreviewed_claims(tmp_path, study):
+    ids = _coded_study(tmp_path, study)
+    with Store.open(study) as s:
+        jm = build_map(s, stage_model="awareness_advocacy")
+        pain = next(c for c in jm.claims if c.lane == "pain_points")
+        assert pain.n_excerpts == len(ids) and pain.unreviewed == 1.0
+        # a human rejects one pain suggestion and recodes another excerpt's stage
+        first, *rest = sorted(ids.values())
+        s.add_codings([Coding(first, "pain_point", "broken_flow", "human:ana", status="rejected"),
+                       Coding(rest[0], "stage", "retention_advocacy", "human:ana", status="accepted")])
+        jm2 = build_map(s, stage_model="awareness_advocacy")
+        accepted_only = build_map(s, stage_model="awareness_advocacy", include_suggested=False)
+    pains = [c for c in jm2.claims if c.lane == "pain_points"]
+    assert sum(c.n_excerpts for c in pains) == len(ids) - 1
+    assert jm2.evidence.set_index("excerpt_id").loc[rest[0], "stage"] == "retention_advocacy"
+    assert list(accepted_only.evidence["excerpt_id"]) == [rest[0]]  # only the human-coded excerpt remains
+    thin = [c for c in jm2.claims if c.n_participants == 1]
+    assert thin and all(c.thin for c in thin)
+
+
+def test_quotes_are_escaped_in_the_html(tmp_path, study):
+    _coded_study(tmp_path, study)
+    with Store.open(study) as s:
+        jm = build_map(s, stage_model="awareness_advocacy")
+    write_report(jm, tmp_path / "rep", images=False)
+    html = (tmp_path / "rep" / "report.html").read_text()
+    body, script = html.split("<script>vegaEmbed", 1)
+    assert '<script>alert("x")</script>' not in html and "<img src=x" not in html
+    assert "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;" in body
+    assert "&lt;img src=x onerror=alert(1)&gt;" in body
+    # chart data travel inside <script>: a quote there can never close it
+    import altair as alt
+
+    from workbench.report import _spec_json
+    spec = _spec_json(alt.Chart(pd.DataFrame({"quote": [XSS]})).mark_text().encode(text="quote"))
+    assert "<" not in spec and ">" not in spec and json.loads(spec)["datasets"]
+
+
+def test_bootstrap_interval_is_seeded(tmp_path, study):
+    _coded_study(tmp_path, study)
+    with Store.open(study) as s:
+        a = build_map(s, stage_model="awareness_advocacy", seed=1).curve
+        b = build_map(s, stage_model="awareness_advocacy", seed=1).curve
+    assert a == b and any(p.n for p in a)
+
+
+def test_segments_filter_and_compare(demo):
+    with Store.open(demo / "study.db") as s:
+        small = build_map(s, segment="small_business")
+        young = build_map(s, segment="young_professional")
+        with pytest.raises(InputError, match="No segment 'students' in this study; it has: small_business, young_professional"):
+            build_map(s, segment="students")
+    assert set(small.evidence["segment"]) == {"small_business"}
+    diffs = compare_maps([small, young])
+    assert not diffs.empty and set(diffs["higher_in"]) <= {"small_business", "young_professional"}
+    for row in diffs.itertuples():
+        assert row.evidence_ids  # every difference names its evidence
+
+
+def test_cli_map_writes_the_report_and_explains_an_uncoded_study(tmp_path, cli, study, demo):
+    code, _, err = cli("map", "--study", study, "--out", tmp_path / "r")
+    assert code != 0 and "no coded stages yet" in err and "workbench code --study" in err
+    assert not (tmp_path / "r" / "report.html").exists()
+    code, out, err = cli("map", "--study", demo / "study.db", "--compare", "small_business,young_professional",
+                         "--out", tmp_path / "cmp")
+    assert code == 0, err
+    assert (tmp_path / "cmp" / "differences.csv").exists() and "Differences between segments" in (
+        tmp_path / "cmp" / "report.html").read_text()
+
+
+class _References(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.urls: list[str] = []
+        self.ids: list[str] = []
+        self.stylesheets = False
+
+    def handle_starttag(self, tag, attrs):
+        for k, v in attrs:
+            if k in ("src", "href", "action", "srcset", "poster", "data") and v is not None:
+                self.urls.append(v)
+            if k == "id":
+                self.ids.append(v)
+        if tag == "link":
+            self.stylesheets = True

@@ -1,0 +1,209 @@
+"""The journey-map report: one offline HTML file plus PNG/SVG, CSVs and the settings used.
+
+    >>> write_report(build_map(store), Path("out/report"))        # doctest: +SKIP
+
+``report.html`` is self-contained: Vega, Vega-Lite and Vega-Embed are inlined (from the
+``vl-convert-python`` package, no CDN), the map is also an accessible HTML table, and an
+evidence section ties every claim to its quotes and every quote back to its claims. All user
+text is HTML-escaped, and chart specs are embedded as JSON with ``<``, ``>`` and ``&`` escaped,
+so a quote can never close the script element it travels in. No timestamps or absolute paths go
+into the outputs: the same study and settings give byte-identical files.
+"""
+from __future__ import annotations
+
+import html
+import json
+import os
+from pathlib import Path
+from typing import Sequence
+
+import pandas as pd
+
+from . import __version__, charts
+from .journey import LANE_LABELS, LANES, JourneyMap, compare_maps
+
+QUOTES_PER_CLAIM = 25   # listed under each claim in the HTML; every id is in claims.csv
+
+
+def _e(text: object) -> str:
+    return html.escape("" if text is None else str(text), quote=True)
+
+
+def _spec_json(chart) -> str:
+    spec = chart.to_dict()
+    spec.pop("$schema", None)  # a URL; the embed call names the mode instead
+    spec = json.dumps(spec, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return spec.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+
+
+_CSS = """
+body{font:15px/1.5 system-ui,-apple-system,"Segoe UI",Helvetica,Arial,sans-serif;margin:0 auto;max-width:1280px;padding:0 24px 64px;color:#1a1a1a}
+h1{font-size:1.6em;margin-bottom:.2em} h2{margin-top:2em;border-bottom:1px solid #ddd} .sub{color:#555}
+table.map{border-collapse:collapse;width:100%;table-layout:fixed;font-size:13px}
+table.map th,table.map td{border:1px solid #ccc;padding:6px;vertical-align:top;text-align:left;overflow-wrap:anywhere}
+table.map thead th{background:#eef3f8} table.map tbody th{background:#f6f6f6;width:9em}
+ul.claims{margin:0;padding-left:1.1em} .n{color:#555;font-size:.9em;white-space:nowrap}
+.thin{color:#a33;font-size:.85em} .unrev{color:#8a6d00;font-size:.85em}
+blockquote{margin:.6em 0;padding:.4em .8em;border-left:4px solid #3465a4;background:#f7f9fc;white-space:pre-wrap;overflow-wrap:anywhere}
+.meta{color:#555;font-size:.85em} .chart{margin:1em 0} section.claim{margin:1.2em 0}
+:target{outline:3px solid #f0b400}
+@media (prefers-color-scheme: dark){body{background:#161616;color:#e6e6e6}table.map thead th,table.map tbody th{background:#2a2a2a}
+blockquote{background:#1f2530} .meta,.n,.sub{color:#aaa}}
+"""
+
+
+def _claim_anchor(claim_id: str) -> str:
+    return "claim-" + claim_id
+
+
+def render_html(jm: JourneyMap, js_bundle: str, compare: Sequence[JourneyMap] = (), differences: pd.DataFrame | None = None) -> str:
+    labels = dict(jm.stages)
+    ev = jm.evidence.set_index("excerpt_id")
+    cells: dict[tuple[str, str], list] = {}
+    for c in jm.claims:
+        cells.setdefault((c.stage, c.lane), []).append(c)
+    backlinks: dict[str, list] = {}
+    for c in jm.claims:
+        for i in c.evidence[:QUOTES_PER_CLAIM]:
+            backlinks.setdefault(i, []).append(c)
+    title = f"Journey map — {jm.segment or 'all segments'}"
+    n_part = jm.evidence["participant"].nunique()
+    unrev = sum(c.unreviewed * c.n_excerpts for c in jm.claims) / max(1, sum(c.n_excerpts for c in jm.claims))
+    out = ["<!DOCTYPE html>", '<html lang="en"><head><meta charset="utf-8">',
+           '<meta name="viewport" content="width=device-width, initial-scale=1">',
+           f"<title>{_e(title)} · {_e(jm.study)}</title>", f"<style>{_CSS}</style>",
+           f"<script>{js_bundle}</script>", "</head><body>",
+           f"<h1>{_e(title)}</h1>",
+           f'<p class="sub">Study: {_e(jm.study)} · stage model <code>{_e(jm.stage_model)}</code> v{_e(jm.stage_model_version)} · '
+           f"{len(jm.evidence)} customer excerpts from {n_part} participants/conversations · "
+           f"{unrev:.0%} of the evidence is machine-suggested and not yet reviewed · coders: {_e(', '.join(jm.coders))}</p>",
+           '<p class="sub">Every claim shows its support (excerpts · participants); <span class="thin">thin</span> marks a '
+           "claim from one participant. Click a claim for its quotes; each quote links back to the claims it supports.</p>"]
+    for note in jm.notes:
+        out.append(f'<p class="sub">Note: {_e(note)}</p>')
+    out.append('<h2 id="charts">Charts</h2>')
+    specs = [("grid", charts.journey_grid(jm)), ("curve", charts.emotion_curve(jm)), ("pain", charts.pain_heat(jm))]
+    if compare and differences is not None:
+        specs.append(("compare", charts.comparison_chart(compare, differences)))
+    for name, _ in specs:
+        out.append(f'<div class="chart" id="chart-{name}"></div>')
+    # the map as an accessible table
+    out.append('<h2 id="map">The map</h2>')
+    out.append(f'<table class="map"><caption class="sub">{_e(title)}: stages (columns) × lanes (rows)</caption><thead><tr>'
+               '<th scope="col">Lane</th>' + "".join(f'<th scope="col">{_e(lbl)}</th>' for _, lbl in jm.stages) + "</tr></thead><tbody>")
+    curve = {p.stage: p for p in jm.curve}
+    for lane in LANES:
+        out.append(f'<tr><th scope="row">{_e(LANE_LABELS[lane])}</th>')
+        for stage, _ in jm.stages:
+            items = []
+            if lane == "feeling" and curve[stage].n:
+                p = curve[stage]
+                ci = f" [{p.low:+.2f}, {p.high:+.2f}]" if p.low is not None else ""
+                items.append(f'<li><strong>mean valence {p.mean:+.2f}</strong>{_e(ci)} <span class="n">n={p.n}</span></li>')
+            for c in cells.get((stage, lane), []):
+                flags = (' <span class="thin">thin</span>' if c.thin else "") + \
+                        (f' <span class="unrev">{c.unreviewed:.0%} unreviewed</span>' if c.unreviewed and unrev < 1 else "")
+                detail = f" — {_e(c.detail)}" if c.detail else ""
+                items.append(f'<li id="{_e(_claim_anchor(c.claim_id))}"><a href="#ev-{_e(c.claim_id)}">{_e(c.text)}</a>{detail} '
+                             f'<span class="n">{c.n_excerpts} · {c.n_participants}</span>{flags}</li>')
+            out.append("<td>" + (f'<ul class="claims">{"".join(items)}</ul>' if items else "") + "</td>")
+        out.append("</tr>")
+    out.append("</tbody></table>")
+    if compare and differences is not None:
+        out.append('<h2 id="differences">Differences between segments</h2>')
+        if differences.empty:
+            out.append("<p>No difference between these segments is supported by enough evidence.</p>")
+        else:
+            out.append("<ul>" + "".join(f"<li>{_e(r.summary)} <span class='n'>({len(r.evidence_ids.split(';'))} excerpts)</span></li>"
+                                        for r in differences.itertuples()) + "</ul>")
+    # evidence: claims → quotes
+    out.append('<h2 id="evidence">Evidence</h2>')
+    for c in jm.claims:
+        shown = c.evidence[:QUOTES_PER_CLAIM]
+        out.append(f'<section class="claim" id="ev-{_e(c.claim_id)}"><h3>{_e(labels[c.stage])} · {_e(LANE_LABELS[c.lane])}: '
+                   f'<a href="#{_e(_claim_anchor(c.claim_id))}">{_e(c.text)}</a></h3>'
+                   f'<p class="meta">{c.n_excerpts} excerpts · {c.n_participants} participants'
+                   + (f" · showing {len(shown)}; all {c.n_excerpts} ids in claims.csv" if len(shown) < c.n_excerpts else "")
+                   + "</p>")
+        for i in shown:
+            q = ev.loc[i]
+            others = [o for o in backlinks.get(i, []) if o.claim_id != c.claim_id]
+            links = " ".join(f'<a href="#{_e(_claim_anchor(o.claim_id))}">{_e(o.text)}</a>' for o in others[:8])
+            out.append(f'<blockquote id="q-{_e(c.claim_id)}-{_e(i)}">{_e(q["quote"])}</blockquote>'
+                       f'<p class="meta">{_e(q["source_name"])} · {_e(q["speaker"])} · segment {_e(q["segment"] or "—")} · '
+                       f'characters {int(q["start"])}–{int(q["end"])} · <code>{_e(i)}</code>'
+                       + (f" · also supports: {links}" if links else "") + "</p>")
+        out.append("</section>")
+    out.append(f'<p class="meta">Made with Journey Workbench {_e(__version__)}; settings in study.json.</p>')
+    embeds = "".join(f'vegaEmbed("#chart-{name}", {_spec_json(chart)}, {{"actions": false, "renderer": "svg", "mode": "vega-lite"}});'
+                     for name, chart in specs)
+    out.append(f"<script>{embeds}</script></body></html>")
+    return "\n".join(out) + "\n"
+
+
+_BUNDLE: str | None = None
+
+
+def js_bundle() -> str:
+    global _BUNDLE
+    if _BUNDLE is None:
+        import vl_convert
+        _BUNDLE = vl_convert.javascript_bundle().replace("</script", "<\\/script")
+    return _BUNDLE
+
+
+def _stable_ids(svg: str) -> str:
+    """Number the SVG's gradient/clip ids from 0 (the renderer counts per process), so reruns are identical."""
+    import re
+
+    seen: dict[str, str] = {}
+
+    def sub(m: re.Match) -> str:
+        key = m.group(0)
+        if key not in seen:
+            seen[key] = f"{m.group(1)}_{len([k for k in seen if k.startswith(m.group(1))])}"
+        return seen[key]
+
+    return re.sub(r"\b(gradient|clip)_(\d+)\b", sub, svg)
+
+
+def _atomic_write(path: Path, data: str | bytes) -> None:
+    tmp = path.with_name(path.name + ".partial")
+    if isinstance(data, bytes):
+        tmp.write_bytes(data)
+    else:
+        tmp.write_text(data, encoding="utf-8", newline="\n")
+    os.replace(tmp, path)
+
+
+def write_report(jm: JourneyMap, out: Path, compare: Sequence[JourneyMap] = (), images: bool = True) -> dict[str, Path]:
+    """Write report.html, map.png, map.svg, claims.csv, evidence.csv and study.json into ``out``."""
+    import vl_convert
+
+    out.mkdir(parents=True, exist_ok=True)
+    differences = compare_maps(compare) if compare else None
+    files = {}
+    claims = jm.claims_frame().drop(columns=["detail", "thin", "unreviewed"]) \
+        [["claim_id", "stage", "lane", "text", "n_excerpts", "n_participants", "evidence_ids"]]
+    evidence = jm.evidence.rename(columns={})[["excerpt_id", "source_id", "source_name", "speaker", "start", "end", "quote"]]
+    files["claims.csv"] = claims.to_csv(index=False, lineterminator="\n")
+    files["evidence.csv"] = evidence.to_csv(index=False, lineterminator="\n")
+    if differences is not None:
+        files["differences.csv"] = differences.to_csv(index=False, lineterminator="\n")
+    files["study.json"] = json.dumps({
+        "study": jm.study, "settings": jm.settings, "compare": [m.segment for m in compare],
+        "stage_model": {"name": jm.stage_model, "version": jm.stage_model_version, "stages": [s for s, _ in jm.stages]},
+        "codebooks": jm.codebooks, "coders": jm.coders, "workbench": __version__,
+        "counts": {"excerpts": int(len(jm.evidence)), "participants": int(jm.evidence["participant"].nunique()),
+                   "claims": len(jm.claims)}, "notes": jm.notes}, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+    files["report.html"] = render_html(jm, js_bundle(), compare, differences)
+    if images:
+        spec = charts.map_chart(jm).to_dict()
+        files["map.svg"] = _stable_ids(vl_convert.vegalite_to_svg(spec))
+        files["map.png"] = vl_convert.vegalite_to_png(spec, scale=2)
+    for name, data in files.items():
+        _atomic_write(out / name, data)
+    return {name: out / name for name in files}
+
+
+__all__ = ["write_report", "render_html", "js_bundle", "QUOTES_PER_CLAIM"]
