@@ -130,8 +130,11 @@ def effective_codings(codings: pd.DataFrame, include_suggested: bool = True) -> 
     refused = set(zip(rejected["excerpt_id"], rejected["dimension"], rejected["code_id"]))
     machine = codings[~human & (codings["status"] == "suggested")]
     if include_suggested and not machine.empty:
-        keys = list(zip(machine["excerpt_id"], machine["dimension"]))
-        keep = [k not in decided and (k[0], k[1], c) not in refused for k, c in zip(keys, machine["code_id"])]
+        keys = list(zip(machine["excerpt_id"].tolist(), machine["dimension"].tolist()))
+        if decided or refused:
+            keep = [k not in decided and (k[0], k[1], c) not in refused for k, c in zip(keys, machine["code_id"].tolist())]
+        else:
+            keep = [True] * len(keys)
         machine = machine[keep]
         # several machine coders on one dimension: the most confident wins (ties: coder name)
         machine = (machine.sort_values(["excerpt_id", "dimension", "confidence", "coder"], ascending=[True, True, False, True])
@@ -200,17 +203,17 @@ def build_map(store: Store, stage_model: str | None = None, segment: str | None 
         notes.append(f"{off_model['excerpt_id'].nunique()} excerpts coded with stages outside {model.name} "
                      f"({', '.join(sorted(off_model['code_id'].unique())[:5])}) are not on this map.")
     st = st[st["code_id"].isin(stage_ids)].drop_duplicates("excerpt_id")
-    stage_of = dict(zip(st["excerpt_id"], st["code_id"]))
+    stage_of = dict(zip(st["excerpt_id"].tolist(), st["code_id"].tolist()))
     ex = ex[ex["excerpt_id"].isin(stage_of)].copy()
     ex["stage"] = ex["excerpt_id"].map(stage_of)
     if ex.empty:
         raise InputError("No coded customer excerpts to map" + (f" in segment {segment!r}" if segment else "") +
                          ": code the study first (`workbench code --study STUDY`), or include suggested codings.")
     eff = eff[eff["excerpt_id"].isin(stage_of)]
-    conf = dict(zip(st["excerpt_id"], st["confidence"]))
+    conf = dict(zip(st["excerpt_id"].tolist(), st["confidence"].tolist()))
     # evidence order inside a claim: reviewed first, then the most confident, then id
     suggested_ids = set(eff.loc[eff["suggested"], "excerpt_id"])
-    pkey = dict(zip(ex["excerpt_id"], ex["participant_key"]))
+    pkey = dict(zip(ex["excerpt_id"].tolist(), ex["participant_key"].tolist()))
     stage_rank = {s: i for i, s in enumerate(stage_ids)}
 
     claims: list[Claim] = []
@@ -220,7 +223,7 @@ def build_map(store: Store, stage_model: str | None = None, segment: str | None 
         ids = sorted(set(ids), key=lambda i: (i in suggested_ids, -conf.get(i, 0.0), i))
         if not ids:
             return
-        share = unreviewed if unreviewed is not None else sum(i in suggested_ids for i in ids) / len(ids)
+        share = unreviewed if unreviewed is not None else len(suggested_ids.intersection(ids)) / len(ids)
         claims.append(Claim(f"{stage}.{lane}.{_slug(key)}", stage, lane, text, tuple(ids), len(ids),
                             len({pkey[i] for i in ids}), detail, value, share))
 
@@ -238,18 +241,19 @@ def build_map(store: Store, stage_model: str | None = None, segment: str | None 
                     continue
                 family = code_def.attributes.get("family", "") if code_def else ""
                 val = float(rows["value"].mean()) if rows["value"].notna().any() else None
-                make(stage, "feeling", code, label, rows["excerpt_id"], f"{family} family, valence {val:+.2f}" if val is not None
+                make(stage, "feeling", code, label, rows["excerpt_id"].tolist(), f"{family} family, valence {val:+.2f}" if val is not None
                      else f"{family} family", val)
             elif dim == "pain_point":
                 if code == "none":
                     continue
                 sev = rows["value"].dropna()
                 detail = f"severity {sev.mean():.1f} (max {int(sev.max())})" if len(sev) else ""
-                make(stage, "pain_points", code, label, rows["excerpt_id"], detail, float(sev.mean()) if len(sev) else None)
+                make(stage, "pain_points", code, label, rows["excerpt_id"].tolist(), detail, float(sev.mean()) if len(sev) else None)
             elif dim in _CODED_LANES:
-                make(stage, _CODED_LANES[dim], code, label, rows["excerpt_id"])
+                make(stage, _CODED_LANES[dim], code, label, rows["excerpt_id"].tolist())
     # doing / thinking: the phrases most distinctive of each stage
-    for lane, mask in (("thinking", ex["text"].str.contains(_THOUGHT)), ("doing", ~ex["text"].str.contains(_THOUGHT))):
+    thought = ex["text"].str.contains(_THOUGHT)
+    for lane, mask in (("thinking", thought), ("doing", ~thought)):
         for stage, phrase, ids in _distinctive_phrases(ex[mask], stage_ids, top_phrases):
             make(stage, lane, phrase, phrase, ids)
     # metrics from the sources' metadata (CSAT / NPS / CES), per stage
@@ -261,7 +265,7 @@ def build_map(store: Store, stage_model: str | None = None, segment: str | None 
             if have.empty:
                 continue
             per_source = have.drop_duplicates("source_id")[k]
-            make(stage, "metrics", k, f"{k.upper()} {per_source.mean():.1f}", have["excerpt_id"],
+            make(stage, "metrics", k, f"{k.upper()} {per_source.mean():.1f}", have["excerpt_id"].tolist(),
                  f"mean over {len(per_source)} conversations (min {per_source.min():g}, max {per_source.max():g})",
                  float(per_source.mean()))
     lane_rank = {lane: i for i, lane in enumerate(LANES)}
@@ -323,7 +327,7 @@ def _distinctive_phrases(ex: pd.DataFrame, stage_ids: Sequence[str], top: int) -
     not phrases (capitalised tokens that are not sentence-initial count as names).
     """
     stop = _stop_words()
-    texts = [re.sub(r"@\w+|https?://\S+", " ", t) for t in ex["text"]]
+    texts = [re.sub(r"@\w+|https?://\S+", " ", t) for t in ex["text"].tolist()]
     # names: words written capitalised in mid-sentence most of the times they occur
     capital: dict[str, list[int]] = {}
     for text in texts:
@@ -333,14 +337,14 @@ def _distinctive_phrases(ex: pd.DataFrame, stage_ids: Sequence[str], top: int) -
                     capital.setdefault(tok.lower(), [0, 0])[tok[0].isupper()] += 1
     names = {w for w, (low, up) in capital.items() if up > low}
     docs: dict[str, set[str]] = {}
-    for eid, text in zip(ex["excerpt_id"], texts):
+    for eid, text in zip(ex["excerpt_id"].tolist(), texts):
         words = [t.lower() for t in _TOKEN.findall(text)]
         keep = [len(w) >= 3 and w not in stop and w not in names for w in words]
         terms = {w for w, k in zip(words, keep) if k}
         terms |= {f"{a} {b}" for (a, ka), (b, kb) in zip(zip(words, keep), zip(words[1:], keep[1:])) if ka and kb}
         docs[eid] = terms
-    stage = dict(zip(ex["excerpt_id"], ex["stage"]))
-    part = dict(zip(ex["excerpt_id"], ex["participant_key"]))
+    stage = dict(zip(ex["excerpt_id"].tolist(), ex["stage"].tolist()))
+    part = dict(zip(ex["excerpt_id"].tolist(), ex["participant_key"].tolist()))
     total: dict[str, int] = {}
     per: dict[tuple[str, str], list[str]] = {}
     for eid, terms in docs.items():
