@@ -15,7 +15,6 @@ import pandas as pd
 from .journey import LANE_LABELS, LANES, JourneyMap
 
 EVIDENCE_IN_MARK = 25
-_TEXT_LANES = [lane for lane in LANES]
 _FONT = "Helvetica, Arial, sans-serif"
 
 

@@ -24,6 +24,7 @@ identical map (claims, order, ids, bootstrap intervals).
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import re
@@ -219,11 +220,11 @@ def build_map(store: Store, stage_model: str | None = None, segment: str | None 
     claims: list[Claim] = []
 
     def make(stage: str, lane: str, key: str, text: str, ids: Sequence[str], detail: str = "",
-             value: float | None = None, unreviewed: float | None = None) -> None:
+             value: float | None = None) -> None:
         ids = sorted(set(ids), key=lambda i: (i in suggested_ids, -conf.get(i, 0.0), i))
         if not ids:
             return
-        share = unreviewed if unreviewed is not None else len(suggested_ids.intersection(ids)) / len(ids)
+        share = len(suggested_ids.intersection(ids)) / len(ids)
         claims.append(Claim(f"{stage}.{lane}.{_slug(key)}", stage, lane, text, tuple(ids), len(ids),
                             len({pkey[i] for i in ids}), detail, value, share))
 
@@ -292,13 +293,12 @@ def build_map(store: Store, stage_model: str | None = None, segment: str | None 
     evidence = ex[["excerpt_id", "source_id", "source_name", "speaker", "participant_key", "segment", "stage", "start",
                    "end", "text"]].rename(columns={"text": "quote", "participant_key": "participant"})
     evidence = evidence.sort_values("excerpt_id").reset_index(drop=True)
-    used = eff.assign(version=eff["coder"])
     return JourneyMap(
         study=store.info().get("name", store.path.stem), stage_model=model.name, stage_model_version=model.version,
         stages=stages, segment=segment, claims=claims, curve=curve, evidence=evidence,
         settings={"stage_model": model.name, "segment": segment, "include_suggested": include_suggested, "seed": seed,
                   "bootstrap_resamples": n_boot, "top_phrases": top_phrases},
-        coders=sorted(used["coder"].unique().tolist()),
+        coders=sorted(eff["coder"].unique().tolist()),
         codebooks={model.name: model.version, **{cb.name: cb.version for cb in books.values()}},
         notes=notes)
 
@@ -378,7 +378,6 @@ def _distinctive_phrases(ex: pd.DataFrame, stage_ids: Sequence[str], top: int) -
 def _slug(text: str) -> str:
     s = re.sub(r"[^a-z0-9]+", "-", text.lower().encode("ascii", "ignore").decode()).strip("-")
     if not s or s != text.lower():
-        import hashlib
         s = (s[:24] + "-" if s else "") + hashlib.sha1(text.encode()).hexdigest()[:6]
     return s
 

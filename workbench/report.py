@@ -14,6 +14,7 @@ from __future__ import annotations
 import html
 import json
 import os
+import re
 from pathlib import Path
 from typing import Sequence
 
@@ -154,8 +155,6 @@ def js_bundle() -> str:
 
 def _stable_ids(svg: str) -> str:
     """Number the SVG's gradient/clip ids from 0 (the renderer counts per process), so reruns are identical."""
-    import re
-
     seen: dict[str, str] = {}
 
     def sub(m: re.Match) -> str:
@@ -183,9 +182,8 @@ def write_report(jm: JourneyMap, out: Path, compare: Sequence[JourneyMap] = (), 
     out.mkdir(parents=True, exist_ok=True)
     differences = compare_maps(compare) if compare else None
     files = {}
-    claims = jm.claims_frame().drop(columns=["detail", "thin", "unreviewed"]) \
-        [["claim_id", "stage", "lane", "text", "n_excerpts", "n_participants", "evidence_ids"]]
-    evidence = jm.evidence.rename(columns={})[["excerpt_id", "source_id", "source_name", "speaker", "start", "end", "quote"]]
+    claims = jm.claims_frame()[["claim_id", "stage", "lane", "text", "n_excerpts", "n_participants", "evidence_ids"]]
+    evidence = jm.evidence[["excerpt_id", "source_id", "source_name", "speaker", "start", "end", "quote"]]
     files["claims.csv"] = claims.to_csv(index=False, lineterminator="\n")
     files["evidence.csv"] = evidence.to_csv(index=False, lineterminator="\n")
     if differences is not None:
