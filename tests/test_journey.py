@@ -179,3 +179,57 @@ class _References(HTMLParser):
                 self.ids.append(v)
         if tag == "link":
             self.stylesheets = True
+
+
+def test_effective_codings_humans_win_rejections_remove_and_the_most_confident_machine_counts():
+    from workbench.journey import effective_codings
+    rows = [  # excerpt, dimension, code, coder, confidence, status
+        ("S-1", "pain_point", "waiting", "rules@2", 0.6, "suggested"),
+        ("S-1", "pain_point", "effort_repetition", "human:ana", 1.0, "accepted"),   # human decision wins
+        ("S-2", "pain_point", "waiting", "rules@2", 0.6, "suggested"),
+        ("S-2", "pain_point", "waiting", "human:ana", 1.0, "rejected"),             # rejected: gone
+        ("S-2", "emotion", "joy", "emotion@1", 0.4, "suggested"),
+        ("S-2", "emotion", "anger", "lexicon@1", 0.9, "suggested"),                 # more confident coder wins
+        ("S-3", "stage", "purchase", "b@1", 0.5, "suggested"),
+        ("S-3", "stage", "awareness", "a@1", 0.5, "suggested"),                     # tie: coder name decides
+    ]
+    codings = pd.DataFrame(rows, columns=["excerpt_id", "dimension", "code_id", "coder", "confidence", "status"])
+    eff = effective_codings(codings)
+    got = list(zip(eff["excerpt_id"], eff["dimension"], eff["code_id"], eff["suggested"]))
+    assert got == [("S-1", "pain_point", "effort_repetition", False), ("S-2", "emotion", "anger", True),
+                   ("S-3", "stage", "awareness", True)]
+    only_humans = effective_codings(codings, include_suggested=False)
+    assert list(only_humans["code_id"]) == ["effort_repetition"]
+    # the same decisions whatever order the store returns the rows in
+    shuffled = effective_codings(codings.sample(frac=1, random_state=3).reset_index(drop=True))
+    assert list(zip(shuffled["excerpt_id"], shuffled["dimension"], shuffled["code_id"], shuffled["suggested"])) == got
+
+
+def test_bootstrap_interval_matches_plain_resampling():
+    import numpy as np
+
+    from workbench.journey import _bootstrap_means
+    rng = np.random.default_rng(0)
+    v = rng.choice([-0.6, -0.3, 0.0, 0.4, 0.8], size=400, p=[0.3, 0.2, 0.2, 0.2, 0.1])
+    fast = np.quantile(_bootstrap_means(v, 4000, np.random.default_rng(1)), [0.025, 0.975])
+    plain = np.quantile(np.random.default_rng(2).choice(v, size=(4000, len(v))).mean(axis=1), [0.025, 0.975])
+    assert np.allclose(fast, plain, atol=0.01)
+    assert fast[0] < v.mean() < fast[1]
+
+
+def test_phrases_skip_brand_names_and_never_join_words_across_excerpts():
+    import numpy as np
+
+    from workbench.journey import _distinctive_phrases
+    texts = ["I opened the account with Horizonte yesterday", "the selfie check failed twice",
+             "I tried Horizonte because the selfie check looked quick", "selfie check again, Horizonte said wait",
+             "account opening", "twice failed"]
+    stage = np.array([0, 0, 0, 0, 1, 1])
+    person = np.arange(len(texts))
+    found = _distinctive_phrases(texts, np.arange(len(texts)), stage, person, 2, top=5)
+    phrases = {p for _, p, _ in found}
+    assert "selfie check" in phrases
+    assert not any("horizonte" in p for p in phrases)          # a name, though frequent and stage-specific
+    assert "yesterday selfie" not in phrases and "failed account" not in phrases
+    evidence = {p: sorted(ids.tolist()) for _, p, ids in found}
+    assert evidence["selfie check"] == [1, 2, 3]

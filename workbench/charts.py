@@ -23,13 +23,8 @@ def _short(text: str, n: int = 90) -> str:
     return text if len(text) <= n else text[: n - 1] + "…"
 
 
-def _quote_of(jm: JourneyMap) -> dict[str, str]:
-    return dict(zip(jm.evidence["excerpt_id"], jm.evidence["quote"]))
-
-
 def grid_data(jm: JourneyMap, per_cell: int = 3) -> pd.DataFrame:
     """One row per stage × lane cell: its top claims as lines, support and evidence ids."""
-    quote = _quote_of(jm)
     labels = dict(jm.stages)
     rows = []
     cells: dict[tuple[str, str], list] = {}
@@ -48,7 +43,7 @@ def grid_data(jm: JourneyMap, per_cell: int = 3) -> pd.DataFrame:
                          "support": max((c.n_participants for c in cs), default=0),
                          "claim_ids": ";".join(c.claim_id for c in top),
                          "evidence": ";".join(ids),
-                         "quote": _short(quote.get(top[0].evidence[0], "")) if top else "",
+                         "quote": _short(jm.quote(top[0].evidence[0])) if top else "",
                          "top_claim": top[0].text if top else ""})
     return pd.DataFrame(rows)
 
@@ -77,14 +72,13 @@ def journey_grid(jm: JourneyMap) -> alt.Chart:
 
 
 def curve_data(jm: JourneyMap, name: str | None = None) -> pd.DataFrame:
-    quote = _quote_of(jm)
     rows = []
     labels = dict(jm.stages)
     for order, p in enumerate(jm.curve):
         rows.append({"stage": p.stage, "stage_label": labels[p.stage], "order": order, "segment": name or jm.segment or "all",
                      "mean": p.mean, "low": p.low, "high": p.high, "n": p.n,
                      "evidence": ";".join(p.evidence[:EVIDENCE_IN_MARK]),
-                     "quote": _short(quote.get(p.evidence[0], "")) if p.evidence else ""})
+                     "quote": _short(jm.quote(p.evidence[0])) if p.evidence else ""})
     return pd.DataFrame(rows)
 
 
@@ -108,11 +102,10 @@ def emotion_curve(jm: JourneyMap | Sequence[JourneyMap]) -> alt.LayerChart:
 
 
 def pain_data(jm: JourneyMap) -> pd.DataFrame:
-    quote = _quote_of(jm)
     labels = dict(jm.stages)
     rows = [{"stage": c.stage, "stage_label": labels[c.stage], "category": c.text, "n_excerpts": c.n_excerpts,
              "n_participants": c.n_participants, "severity": c.value, "claim_id": c.claim_id,
-             "evidence": ";".join(c.evidence[:EVIDENCE_IN_MARK]), "quote": _short(quote.get(c.evidence[0], ""))}
+             "evidence": ";".join(c.evidence[:EVIDENCE_IN_MARK]), "quote": _short(jm.quote(c.evidence[0]))}
             for c in jm.claims if c.lane == "pain_points"]
     return pd.DataFrame(rows, columns=["stage", "stage_label", "category", "n_excerpts", "n_participants", "severity",
                                        "claim_id", "evidence", "quote"])

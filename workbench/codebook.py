@@ -28,7 +28,9 @@ The shipped codebooks live in ``workbench/codebooks/``; a researcher's own file 
 """
 from __future__ import annotations
 
+import dataclasses
 import difflib
+import functools
 import re
 from pathlib import Path
 from typing import Any
@@ -202,6 +204,14 @@ def load_codebook(path: str | Path) -> Codebook:
     path = Path(path)
     if not path.is_file():
         raise CodebookError(f"No codebook file at {path}. Shipped codebooks: {', '.join(builtin_names())}.")
+    stat = path.stat()
+    cb = _load_cached(path, stat.st_mtime_ns, stat.st_size)
+    return dataclasses.replace(cb, codes=list(cb.codes))        # a caller may edit its copy
+
+
+@functools.lru_cache(maxsize=64)
+def _load_cached(path: Path, mtime_ns: int, size: int) -> Codebook:
+    """Parsed codebooks by file and version of the file (a map resolves six codebooks per build)."""
     try:
         text = path.read_text(encoding="utf-8-sig")
     except UnicodeDecodeError as e:

@@ -11,7 +11,9 @@ into the outputs: the same study and settings give byte-identical files.
 """
 from __future__ import annotations
 
+import csv
 import html
+import io
 import json
 import os
 import re
@@ -59,7 +61,6 @@ def _claim_anchor(claim_id: str) -> str:
 
 def render_html(jm: JourneyMap, js_bundle: str, compare: Sequence[JourneyMap] = (), differences: pd.DataFrame | None = None) -> str:
     labels = dict(jm.stages)
-    ev = jm.evidence.set_index("excerpt_id")
     cells: dict[tuple[str, str], list] = {}
     for c in jm.claims:
         cells.setdefault((c.stage, c.lane), []).append(c)
@@ -126,8 +127,7 @@ def render_html(jm: JourneyMap, js_bundle: str, compare: Sequence[JourneyMap] = 
                    f'<p class="meta">{c.n_excerpts} excerpts · {c.n_participants} participants'
                    + (f" · showing {len(shown)}; all {c.n_excerpts} ids in claims.csv" if len(shown) < c.n_excerpts else "")
                    + "</p>")
-        for i in shown:
-            q = ev.loc[i]
+        for i, q in zip(shown, jm.evidence_rows(shown).to_dict("records")):
             others = [o for o in backlinks.get(i, []) if o.claim_id != c.claim_id]
             links = " ".join(f'<a href="#{_e(_claim_anchor(o.claim_id))}">{_e(o.text)}</a>' for o in others[:8])
             out.append(f'<blockquote id="q-{_e(c.claim_id)}-{_e(i)}">{_e(q["quote"])}</blockquote>'
@@ -146,10 +146,33 @@ _BUNDLE: str | None = None
 
 
 def js_bundle() -> str:
+    """Vega, Vega-Lite and Vega-Embed as one script, for an offline report.
+
+    vl-convert builds the bundle in about a second; it is cached per vl-convert version in the user's
+    cache folder (``$XDG_CACHE_HOME`` or ``~/.cache``, ``journey-workbench/``), and rebuilt when
+    that folder cannot be written or the file is not the bundle.
+    """
     global _BUNDLE
     if _BUNDLE is None:
         import vl_convert
-        _BUNDLE = vl_convert.javascript_bundle().replace("</script", "<\\/script")
+        version = getattr(vl_convert, "__version__", "unknown")
+        cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "journey-workbench" / \
+            f"vega-bundle-{re.sub(r'[^0-9A-Za-z.]+', '_', version)}.js"
+        text = None
+        try:
+            text = cache.read_text(encoding="utf-8")
+            if not text.endswith("\n/* journey-workbench: complete */\n"):
+                text = None
+        except (OSError, UnicodeDecodeError):
+            pass
+        if text is None:
+            text = vl_convert.javascript_bundle().replace("</script", "<\\/script") + "\n/* journey-workbench: complete */\n"
+            try:
+                cache.parent.mkdir(parents=True, exist_ok=True)
+                _atomic_write(cache, text)
+            except OSError:
+                pass                                         # a read-only home: build it each time
+        _BUNDLE = text
     return _BUNDLE
 
 
@@ -166,8 +189,17 @@ def _stable_ids(svg: str) -> str:
     return re.sub(r"\b(gradient|clip)_(\d+)\b", sub, svg)
 
 
+def _csv(frame: pd.DataFrame) -> str:
+    """The frame as CSV (RFC 4180 quoting, "\\n" line ends, missing values empty), faster than DataFrame.to_csv."""
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(frame.columns)
+    w.writerows(zip(*(frame[c].astype(object).where(frame[c].notna(), "").tolist() for c in frame.columns)))
+    return buf.getvalue()
+
+
 def _atomic_write(path: Path, data: str | bytes) -> None:
-    tmp = path.with_name(path.name + ".partial")
+    tmp = path.with_name(f"{path.name}.{os.getpid()}.partial")
     if isinstance(data, bytes):
         tmp.write_bytes(data)
     else:
@@ -184,10 +216,10 @@ def write_report(jm: JourneyMap, out: Path, compare: Sequence[JourneyMap] = (), 
     files = {}
     claims = jm.claims_frame()[["claim_id", "stage", "lane", "text", "n_excerpts", "n_participants", "evidence_ids"]]
     evidence = jm.evidence[["excerpt_id", "source_id", "source_name", "speaker", "start", "end", "quote"]]
-    files["claims.csv"] = claims.to_csv(index=False, lineterminator="\n")
-    files["evidence.csv"] = evidence.to_csv(index=False, lineterminator="\n")
+    files["claims.csv"] = _csv(claims)
+    files["evidence.csv"] = _csv(evidence)
     if differences is not None:
-        files["differences.csv"] = differences.to_csv(index=False, lineterminator="\n")
+        files["differences.csv"] = _csv(differences)
     files["study.json"] = json.dumps({
         "study": jm.study, "settings": jm.settings, "compare": [m.segment for m in compare],
         "stage_model": {"name": jm.stage_model, "version": jm.stage_model_version, "stages": [s for s, _ in jm.stages]},

@@ -381,17 +381,33 @@ class Store:
             't.meta, substr(s.text, t.start + 1, t."end" - t.start) AS text '
             "FROM turns t JOIN sources s USING (source_id) ORDER BY s.name, t.source_id, t.turn_index")
 
-    def excerpts(self, source_id: str | None = None) -> pd.DataFrame:
-        """Excerpts with speaker, role, segment and the quote (a view into the source text)."""
-        # excerpt ids are "<source_id>-<index>", so one source's excerpts are a primary-key range
-        where = "WHERE e.excerpt_id > ? AND e.excerpt_id < ?" if source_id else ""
+    def excerpts(self, source_id: str | None = None, roles: tuple[str, ...] | None = None,
+                 by_id: bool = False) -> pd.DataFrame:
+        """Excerpts with speaker, role, segment and the quote (a view into the source text).
+
+        ``roles`` keeps only the excerpts of speakers with those roles (e.g. the customer's voice).
+        Sorted by source name, then position; ``by_id`` sorts by excerpt id alone (no sort step).
+        """
+        where, params = [], []
+        if source_id:
+            # excerpt ids are "<source_id>-<index>", so one source's excerpts are a primary-key range
+            where.append("e.excerpt_id > ? AND e.excerpt_id < ?")
+            params += [f"{source_id}-", f"{source_id}-~"]
+        if roles is not None:
+            where.append(f"t.role IN ({','.join('?' * len(roles))})" if roles else "0")
+            params += list(roles)
         return self.query(
             "SELECT e.excerpt_id, e.source_id, s.name AS source_name, e.turn_index, t.speaker, t.role, "
             's.participant, s.segment, s.channel, e.language, e.start, e."end", '
             'substr(s.text, e.start + 1, e."end" - e.start) AS text '
             "FROM excerpts e JOIN sources s USING (source_id) "
             "JOIN turns t ON t.source_id = e.source_id AND t.turn_index = e.turn_index "
-            f"{where} ORDER BY s.name, e.excerpt_id", (f"{source_id}-", f"{source_id}-~") if source_id else ())
+            f"{'WHERE ' + ' AND '.join(where) if where else ''} ORDER BY {'' if by_id else 's.name, '}e.excerpt_id", params)
+
+    def decisions(self) -> pd.DataFrame:
+        """The codings without rationale, memo and timestamps (what a map needs), in the order they were stored."""
+        return self.query("SELECT excerpt_id, dimension, code_id, coder, confidence, status, value FROM codings "
+                          "ORDER BY coding_id")
 
     def codings(self) -> pd.DataFrame:
         return self.query(
