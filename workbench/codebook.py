@@ -265,3 +265,83 @@ def to_yaml(codebook: Codebook) -> str:
         doc["default"] = codebook.default
     doc["codes"] = [code_dict(c) for c in codebook.codes]
     return yaml.safe_dump(doc, allow_unicode=True, sort_keys=False, width=100)
+
+
+# ------------------------------------------------------------------------------- editing
+# Edits return a new, validated codebook (the YAML round trip runs the same checks as loading a
+# file), so an editor never holds a codebook it could not save and load again.
+def validated(codebook: Codebook) -> Codebook:
+    """The codebook after a YAML round trip; raises CodebookError with the loader's message if invalid."""
+    return parse_codebook(to_yaml(codebook), f"<codebook {codebook.name}>")
+
+
+def _split(items: str | Any) -> tuple[str, ...]:
+    if isinstance(items, str):
+        items = re.split(r"[;\n]", items)
+    return tuple(s.strip() for s in items if str(s).strip())
+
+
+def edit_code(codebook: Codebook, code_id: str, label: str | None = None, definition: str | None = None,
+              cues: dict[str, Any] | None = None, examples: dict[str, Any] | None = None) -> Codebook:
+    """Change a code's label, definition, cues or examples (per language; a string is split on ';')."""
+    old = codebook.get(code_id)
+    new = dataclasses.replace(
+        old, label=old.label if label is None else label.strip(),
+        definition=old.definition if definition is None else definition.strip(),
+        cues=old.cues if cues is None else {k: _split(v) for k, v in cues.items() if _split(v)},
+        examples=old.examples if examples is None else {k: _split(v) for k, v in examples.items() if _split(v)})
+    return validated(dataclasses.replace(codebook, codes=[new if c.code_id == code_id else c for c in codebook.codes]))
+
+
+def add_code(codebook: Codebook, code_id: str, label: str, definition: str = "", cues: dict[str, Any] | None = None,
+             examples: dict[str, Any] | None = None, **attributes: Any) -> Codebook:
+    """A new code in the codebook's dimension (ids are lower-case words joined by '_').
+
+    ``attributes``: what the dimension needs, e.g. ``severity={1: …, 2: …, 3: …}`` for a pain point,
+    ``family`` and ``valence`` for an emotion; the validation message says what is missing.
+    """
+    code_id = code_id.strip()
+    if not re.fullmatch(r"[a-z][a-z0-9_]*", code_id):
+        raise CodebookError(f"Code id {code_id!r}: use lower-case letters, digits and '_' (e.g. 'late_delivery').")
+    if any(c.code_id == code_id for c in codebook.codes):
+        raise CodebookError(f"Codebook {codebook.name!r} already has a code {code_id!r}; edit it or choose another id.")
+    order = None
+    if codebook.kind == "stage_model":
+        order = max((c.order or 0 for c in codebook.codes), default=0) + 1
+    code = Code(code_id, codebook.dimension or codebook.codes[0].dimension, label.strip() or code_id, definition.strip(),
+                cues={k: _split(v) for k, v in (cues or {}).items() if _split(v)},
+                examples={k: _split(v) for k, v in (examples or {}).items() if _split(v)}, order=order,
+                attributes=dict(attributes))
+    return validated(dataclasses.replace(codebook, codes=[*codebook.codes, code]))
+
+
+def merge_codes(codebook: Codebook, keep: str, drop: str) -> Codebook:
+    """Merge ``drop`` into ``keep``: cues and examples are pooled, children of ``drop`` move to ``keep``.
+
+    Recode what a study already holds with ``Store.recode(dimension, drop, keep)``.
+    """
+    if keep == drop:
+        raise CodebookError("Pick two different codes to merge.")
+    a, b = codebook.get(keep), codebook.get(drop)
+
+    def pool(x: dict, y: dict) -> dict:
+        return {k: tuple(dict.fromkeys([*x.get(k, ()), *y.get(k, ())])) for k in sorted(set(x) | set(y))}
+
+    merged = dataclasses.replace(a, cues=pool(a.cues, b.cues), examples=pool(a.examples, b.examples),
+                                 definition=a.definition or b.definition)
+    codes = [merged if c.code_id == keep else dataclasses.replace(c, parent=keep) if c.parent == drop else c
+             for c in codebook.codes if c.code_id != drop]
+    default = keep if codebook.default == drop else codebook.default
+    return validated(dataclasses.replace(codebook, codes=codes, default=default))
+
+
+def save_codebook(codebook: Codebook, path: str | Path) -> Path:
+    """Write the codebook as YAML, atomically (a crash leaves the old file intact)."""
+    import os
+
+    path = Path(path)
+    text = to_yaml(validated(codebook))
+    tmp = path.with_name(f"{path.name}.{os.getpid()}.partial")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)
+    return path

@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator
 
+import pandas as pd
+
 from .errors import InputError
 from .ingest import Metadata, ReadOptions, ReadResult, iter_files, read_path
 from .ingest.base import finish
@@ -180,3 +182,26 @@ def ingest_paths(
                 bar.update(len(r.sources))
             out.reports.append(report)
     return out
+
+
+def preview_paths(paths: list[Path | str], kind: str | None = None, options: ReadOptions | None = None,
+                  metadata: Metadata | None = None, flags: dict[str, Any] | None = None, max_turns: int = 200
+                  ) -> tuple[pd.DataFrame, list[str]]:
+    """What an import would store, without storing it: one row per turn (the first ``max_turns``).
+
+    Returns the turns (file, source, kind, turn, speaker, role, language, segment, text) and the
+    errors of files that cannot be read, in plain words, so a panel can show both.
+    """
+    results, errors = read_all([Path(p) for p in paths], kind, options or ReadOptions(), metadata, flags or {},
+                               skip_bad=True, analyse=True)
+    rows = []
+    for r in results:
+        for src in r.sources:
+            for i, t in enumerate(src.turns):
+                if len(rows) >= max_turns:
+                    break
+                rows.append({"file": r.path.name, "source": src.name, "kind": src.kind, "turn": i, "speaker": t.speaker,
+                             "role": t.role, "language": t.language, "segment": src.segment or "",
+                             "text": src.text[t.start:t.end]})
+    cols = ["file", "source", "kind", "turn", "speaker", "role", "language", "segment", "text"]
+    return pd.DataFrame(rows, columns=cols), errors

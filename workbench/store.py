@@ -349,6 +349,40 @@ class Store:
                 stored += 1
         return stored
 
+    def replace_decisions(self, coder: str, excerpt_id: str, dimension: str, code_ids: list[str] | None,
+                          codings: list[Coding]) -> int:
+        """One human coder changes their mind, atomically: drop their earlier decisions on this excerpt
+        and dimension (only on ``code_ids`` when given), then store ``codings``. Returns how many rows went."""
+        if not coder.startswith("human:"):
+            raise StoreError(f"Only a human coder's decisions can be replaced, not {coder!r}.")
+        for c in codings:
+            if (c.coder, c.excerpt_id, c.dimension) != (coder, excerpt_id, dimension):
+                raise StoreError(f"A decision by {coder} on {excerpt_id}/{dimension} cannot store {c.coder}'s "
+                                 f"coding of {c.excerpt_id}/{c.dimension}.")
+        with self.transaction() as con:
+            if con.execute("SELECT 1 FROM excerpts WHERE excerpt_id = ?", (excerpt_id,)).fetchone() is None:
+                raise StoreError(f"Unknown excerpt id {excerpt_id!r}; list valid ids with `workbench excerpts --study STUDY`.")
+            sql = "DELETE FROM codings WHERE coder = ? AND excerpt_id = ? AND dimension = ?"
+            params: list = [coder, excerpt_id, dimension]
+            if code_ids is not None:
+                sql += f" AND code_id IN ({','.join('?' * len(code_ids))})"
+                params += list(code_ids)
+            removed = con.execute(sql, params).rowcount
+            now = _now()
+            for c in codings:
+                con.execute(
+                    'INSERT INTO codings (excerpt_id, dimension, code_id, coder, confidence, rationale, status, start, "end", '
+                    "value, memo, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (c.excerpt_id, c.dimension, c.code_id, c.coder, c.confidence, c.rationale, c.status,
+                     c.start, c.end, c.value, c.memo, c.created_at or now))
+        return removed
+
+    def recode(self, dimension: str, old: str, new: str) -> int:
+        """Rename a code in every coding of one dimension (after merging codes), in one transaction."""
+        with self.transaction() as con:
+            return con.execute("UPDATE codings SET code_id = ? WHERE dimension = ? AND code_id = ?",
+                               (new, dimension, old)).rowcount
+
     def set_info(self, values: dict[str, str]) -> None:
         """Record study-level settings (e.g. the codebooks a coding run used), in one transaction."""
         with self.transaction() as con:
