@@ -48,7 +48,9 @@ def grid_data(jm: JourneyMap, per_cell: int = 3) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def journey_grid(jm: JourneyMap) -> alt.Chart:
+def journey_grid(jm: JourneyMap, select: bool = False) -> alt.LayerChart:
+    """Stages × lanes, each cell its top claims. ``select``: clicking a cell sets the point selection
+    ``cell`` to its stage and lane (the map explorer shows its quotes)."""
     data = grid_data(jm)
     stage_order = [label for _, label in jm.stages]
     lane_order = [LANE_LABELS[lane] for lane in LANES]
@@ -66,7 +68,12 @@ def journey_grid(jm: JourneyMap) -> alt.Chart:
     text = base.mark_text(align="left", baseline="top", dx=-75, dy=-27, fontSize=10, lineBreak="\n", font=_FONT).encode(
         text=alt.Text("lines_text:N"), tooltip=tooltip,
         color=alt.condition("datum.support > 6", alt.value("white"), alt.value("#1a1a1a")))
-    chart = (cells + text).transform_calculate(lines_text="join(datum.lines, '\\n')")
+    layers = [cells, text]
+    if select:   # a transparent rect on top catches clicks on the text as well
+        cell = alt.selection_point(name="cell", fields=["stage", "lane"], on="click", clear="dblclick")
+        layers.append(base.mark_rect(fill="white", fillOpacity=0.001, cursor="pointer").encode(tooltip=tooltip)
+                      .add_params(cell))
+    chart = alt.layer(*layers).transform_calculate(lines_text="join(datum.lines, '\\n')")
     return chart.properties(width=alt.Step(160), height=alt.Step(62),
                             title=f"Journey map — {jm.segment or 'all segments'} ({jm.stage_model})")
 
@@ -82,7 +89,8 @@ def curve_data(jm: JourneyMap, name: str | None = None) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def emotion_curve(jm: JourneyMap | Sequence[JourneyMap]) -> alt.LayerChart:
+def emotion_curve(jm: JourneyMap | Sequence[JourneyMap], select: bool = False) -> alt.LayerChart:
+    """Mean valence per stage with its interval; ``select``: clicking a point sets the selection ``point``."""
     maps = [jm] if isinstance(jm, JourneyMap) else list(jm)
     data = pd.concat([curve_data(m) for m in maps], ignore_index=True)
     data = data[data["n"] > 0]
@@ -98,7 +106,12 @@ def emotion_curve(jm: JourneyMap | Sequence[JourneyMap]) -> alt.LayerChart:
     band = base.mark_errorbar(ticks=True).encode(y=alt.Y("low:Q", title="mean valence (−1 … +1)", scale=alt.Scale(domain=[-1, 1])),
                                                  y2="high:Q")
     line = base.mark_line(point=alt.OverlayMarkDef(size=70, filled=True)).encode(y="mean:Q", tooltip=tooltip)
-    return (zero + band + line).properties(width=alt.Step(160), height=220, title="Emotion curve (bootstrap 95% interval)")
+    layers = [zero, band, line]
+    if select:
+        point = alt.selection_point(name="point", fields=["stage", "segment"], on="click", clear="dblclick")
+        layers.append(base.mark_point(size=400, opacity=0.001, filled=True, cursor="pointer").encode(y="mean:Q", tooltip=tooltip)
+                      .add_params(point))
+    return alt.layer(*layers).properties(width=alt.Step(160), height=220, title="Emotion curve (bootstrap 95% interval)")
 
 
 def pain_data(jm: JourneyMap) -> pd.DataFrame:

@@ -144,3 +144,23 @@ def run_demo(corpora: Path | None, out: Path, progress: bool = True, notebook: b
         text += run_notebook(final, out / "report.ipynb") + "\n"
     (out / "summary.md").write_text(text, encoding="utf-8")
     return text
+
+
+def sample_study(path: str | Path, corpora: Path | None = None, coded: bool = True, progress: bool = False) -> Path:
+    """A study of the bundled corpora at ``path``: built when missing, coded when ``coded`` and not yet coded.
+
+    What the notebooks start from; a study that exists is reused as it is (decisions kept).
+    """
+    path = Path(path)
+    corpora = find_corpora(corpora)
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with Store.create(path, name="Horizonte current account (sample corpora)") as store:
+            meta_path = corpora / "metadata.csv"
+            ingest_paths(store, [corpora / p for p in PARTS], progress=progress,
+                         metadata=Metadata.load(meta_path) if meta_path.exists() else None)
+    if coded:
+        with Store.open(path) as store:
+            if store.counts()["codings"] == 0:
+                code_demo(store, corpora)
+    return path

@@ -76,8 +76,8 @@ def review_queue(store: Store, dimension: str | None = None, order: str = "confi
         q = q[q["code_id"] == code_id]
     q = q.merge(alts, on=["excerpt_id", "dimension"], how="left")
     q["alternatives"] = [
-        "; ".join(s for s in str(all_).split("; ") if not s.startswith(f"{code} ({who},"))
-        for all_, code, who in zip(q["suggestions"].fillna(""), q["code_id"], q["coder"])]
+        "; ".join(s for s in all_.split("; ") if not s.startswith(f"{code} ({who},")) if isinstance(all_, str) else ""
+        for all_, code, who in zip(q["suggestions"].astype(object), q["code_id"], q["coder"])]
     q = q.drop(columns=["suggestions"])
     if order == "confidence":
         q = q.sort_values(["confidence", "excerpt_id", "dimension"])

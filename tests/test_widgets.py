@@ -1,0 +1,116 @@
+"""The notebook panels, driven headless through the same methods their buttons call."""
+from __future__ import annotations
+
+import shutil
+
+import pytest
+
+from conftest import CORPORA, write
+from workbench.demo import sample_study
+from workbench.store import Store
+from workbench.widgets import AgreementPanel, CodebookPanel, IngestPanel, MapExplorer, ReviewPanel
+
+XSS = '<script>alert("x")</script><img src=x onerror=alert(1)>'
+
+
+@pytest.fixture(scope="module")
+def coded(tmp_path_factory):
+    return sample_study(tmp_path_factory.mktemp("sample") / "study.db", CORPORA)
+
+
+@pytest.fixture
+def study(coded, tmp_path):
+    path = tmp_path / "study.db"
+    shutil.copy(coded, path)
+    return path
+
+
+def test_ingest_panel_previews_turns_then_imports_with_progress(tmp_path):
+    panel = IngestPanel(tmp_path / "new.db", paths=CORPORA / "interviews", segment="pilot")
+    turns = panel.preview()
+    assert "Moderator" in set(turns["speaker"]) or "Entrevistador" in set(turns["speaker"])
+    assert "<table" in panel.table.value and not (tmp_path / "new.db").exists()   # preview stores nothing
+    reports = panel.import_files()
+    assert panel.progress.value == panel.progress.max == len(reports) > 0
+    with Store.open(tmp_path / "new.db") as s:
+        assert set(s.sources()["segment"]) == {"pilot"}
+    panel.paths.value = str(tmp_path / "missing_folder")
+    panel.preview_button.click()
+    assert "wb-error" in panel.status.value and "missing_folder" in panel.status.value
+
+
+def test_ingest_panel_escapes_quotes_and_names_bad_files(tmp_path):
+    f = write(tmp_path / "x.txt", f"Interviewer: hi\nP1: {XSS}\n")
+    (tmp_path / "bad.docx").write_bytes(b"PK\x03\x04 broken")
+    panel = IngestPanel(tmp_path / "s.db", paths=[f, tmp_path / "bad.docx"])
+    panel.preview()
+    assert "<script>" not in panel.table.value and "&lt;script&gt;" in panel.table.value
+    assert "bad.docx" in panel.status.value and "wb-error" in panel.status.value
+
+
+def test_review_panel_decisions_are_saved_at_once(study):
+    panel = ReviewPanel(study, coder="ana", page_size=5)
+    assert len(panel.page) == 5 and len(panel.cards.children) == 5
+    first, second = panel.page.iloc[0], panel.page.iloc[1]
+    panel.cards.children[0].memo.value = "clearly a wait"
+    panel.cards.children[0].buttons[0].click()                      # Accept
+    panel.recode(1, "waiting" if second["dimension"] == "pain_point" else panel.codes[second["dimension"]][0])
+    assert "Saved" in panel.cards.children[0].result.value
+    with Store.open(study) as s:                                     # another connection sees it: nothing buffered
+        mine = s.codings().query("coder == 'human:ana'")
+    row = mine[(mine["excerpt_id"] == first["excerpt_id"]) & (mine["dimension"] == first["dimension"])
+               & (mine["status"] == "accepted")]
+    assert list(row["code_id"]) == [first["code_id"]] and list(row["memo"]) == ["clearly a wait"]
+    assert (mine["excerpt_id"] == second["excerpt_id"]).sum() >= 1
+    before = len(panel.queue)
+    panel.load()
+    assert len(panel.queue) == before - 2
+    panel.dimension.value = "pain_point"
+    assert set(panel.queue["dimension"]) == {"pain_point"}
+    panel.next_button.click()
+    assert panel.page_no == 1
+    panel.close()
+
+
+def test_map_explorer_cell_quotes_and_export(study, tmp_path):
+    panel = MapExplorer(study)
+    claim = next(c for c in panel.map.claims if c.lane == "pain_points")
+    quotes = panel.show_cell(claim.stage, claim.lane)
+    shown = quotes[quotes["claim_id"] == claim.claim_id]
+    assert list(shown["excerpt_id"]) == list(claim.evidence[:len(shown)])
+    assert shown.iloc[0]["quote"][:20] in panel.quotes.value.replace("&#x27;", "'").replace("&quot;", '"')
+    segment = panel.segment.options[1][1]
+    panel.segment.value = segment
+    assert panel.map.segment == segment
+    files = panel.export(tmp_path / "exp")
+    assert {"report.html", "map.png", "claims.csv"} <= set(files)
+
+
+def test_codebook_panel_edits_validates_and_saves(tmp_path, study):
+    panel = CodebookPanel("pain_points", study=study)
+    panel.code.value = "waiting"
+    panel.cues["es"].value = "sigo esperando; llevo días"
+    panel.save_code()
+    assert panel.codebook.get("waiting").cues["es"] == ("sigo esperando", "llevo días")
+    panel.add("late_refund", "Late refund", "A refund arrives later than promised.")
+    assert panel.code.value == "late_refund"
+    panel.new_id.value, panel.new_label.value, panel.new_definition.value = "Bad Id", "x", "y"
+    panel.add_button.click()
+    assert "lower-case" in panel.status.value and "Bad Id" not in {c.code_id for c in panel.codebook.codes}
+    panel.merge("waiting", "late_refund")
+    path = panel.save(tmp_path / "mine.yaml")
+    assert "late_refund" not in path.read_text()
+    panel.load("awareness_advocacy")
+    panel.use_as_stage_model()
+    with Store.open(study) as s:
+        assert s.info()["coding.stage_model"] == "awareness_advocacy"
+
+
+def test_agreement_panel_compares_two_coders(study):
+    with Store.open(study) as s:
+        q = s.codings().query("dimension == 'stage'").head(6)
+        from workbench.model import Coding
+        s.add_codings([Coding(e, "stage", c, "human:ana", status="accepted") for e, c in zip(q["excerpt_id"], q["code_id"])])
+    panel = AgreementPanel(study, coder_a="human:ana", coder_b=sorted(set(q["coder"]))[0], dimension="stage")
+    cmp = panel.compare()
+    assert cmp.report.n == 6 and cmp.report.accuracy == 1.0 and "kappa" in panel.result.value

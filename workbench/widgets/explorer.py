@@ -1,0 +1,111 @@
+"""Map explorer: the journey map and emotion curve as interactive Altair charts; click → quotes; export."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import altair as alt
+import ipywidgets as w
+import pandas as pd
+
+from .. import charts
+from ..journey import LANE_LABELS, JourneyMap, build_map
+from ..report import write_report
+from ..store import Store
+from ._common import STYLE, esc, message, quote_block
+
+QUOTES_SHOWN = 8
+
+
+class MapExplorer(w.VBox):
+    """Pick a segment, click a map cell or an emotion-curve point, read the quotes behind it, export.
+
+    Headless: ``panel.show_cell(stage, lane)`` and ``panel.show_point(stage)`` return the quotes they
+    show; ``panel.export(folder)`` writes the report, PNG, SVG and CSVs.
+    """
+
+    def __init__(self, study: str | Path, stage_model: str | None = None, segment: str | None = None,
+                 include_suggested: bool = True, seed: int = 0, out: str | Path | None = None):
+        self.study = Path(study)
+        self.options = dict(stage_model=stage_model, include_suggested=include_suggested, seed=seed)
+        self.out = Path(out) if out else self.study.parent / "report"
+        with Store.open(self.study) as s:
+            segments = sorted(s.sources()["segment"].dropna().unique())
+        alt.JupyterChart.enable_offline()           # Vega from vl-convert: no CDN
+        self.segment = w.Dropdown(options=[("all segments", "")] + [(x, x) for x in segments], value=segment or "",
+                                  description="Segment", style={"description_width": "80px"})
+        self.export_button = w.Button(description="Export report", icon="file", button_style="primary",
+                                      tooltip="report.html, map.png, map.svg, claims.csv, evidence.csv, study.json")
+        self.status = w.HTML()
+        self.quotes = w.HTML(message("info", "Click a cell of the map or a point of the emotion curve to read its quotes."))
+        self.grid = alt.JupyterChart(alt.Chart(pd.DataFrame({"x": []})).mark_point())
+        self.curve = alt.JupyterChart(alt.Chart(pd.DataFrame({"x": []})).mark_point())
+        self.grid.selections.observe(self._on_cell, ["cell"])
+        self.curve.selections.observe(self._on_point, ["point"])
+        self.segment.observe(lambda _: self.load(), names="value")
+        self.export_button.on_click(lambda _: self.export())
+        super().__init__([w.HTML(STYLE + "<b>Journey map explorer</b>"), w.HBox([self.segment, self.export_button]),
+                          self.status, self.grid, self.curve, self.quotes])
+        self.add_class("wb-explorer")
+        self.map: JourneyMap | None = None
+        self.load()
+
+    def load(self) -> JourneyMap:
+        with Store.open(self.study) as s:
+            self.map = build_map(s, segment=self.segment.value or None, **self.options)
+        self.grid.chart = charts.journey_grid(self.map, select=True)
+        self.curve.chart = charts.emotion_curve(self.map, select=True)
+        self.status.value = message("info", f"{len(self.map.claims)} claims from {len(self.map.evidence)} customer excerpts"
+                                            + "".join(f" · {n}" for n in self.map.notes))
+        return self.map
+
+    # ------------------------------------------------------------------ clicks
+    def _on_cell(self, change) -> None:
+        value = change["new"].value if hasattr(change["new"], "value") else None
+        if value:
+            self.show_cell(value[0]["stage"], value[0]["lane"])
+
+    def _on_point(self, change) -> None:
+        value = change["new"].value if hasattr(change["new"], "value") else None
+        if value:
+            self.show_point(value[0]["stage"])
+
+    def show_cell(self, stage: str, lane: str) -> pd.DataFrame:
+        """The claims of one cell, each with its first quotes (source, speaker, offsets)."""
+        jm = self.map
+        labels = dict(jm.stages)
+        claims = [c for c in jm.claims if c.stage == stage and c.lane == lane]
+        parts = [f"<h4>{esc(labels.get(stage, stage))} · {esc(LANE_LABELS.get(lane, lane))}</h4>"]
+        frames = []
+        if not claims:
+            parts.append(message("info", "No claim in this cell: nothing in the evidence supports one."))
+        for c in claims:
+            q = jm.quotes(c.claim_id).head(QUOTES_SHOWN)
+            frames.append(q.assign(claim_id=c.claim_id, claim=c.text))
+            thin = " · thin (one participant)" if c.thin else ""
+            parts.append(f"<p><b>{esc(c.text)}</b> <span class='wb-meta'>{esc(c.detail)} · {c.n_excerpts} excerpts · "
+                         f"{c.n_participants} participants{esc(thin)}</span></p>")
+            parts += [quote_block(r.quote, f"{r.source_name} · {r.speaker} · characters {r.start}–{r.end} · {r.excerpt_id}")
+                      for r in q.itertuples()]
+        self.quotes.value = "".join(parts)
+        return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+
+    def show_point(self, stage: str) -> pd.DataFrame:
+        """The excerpts behind one point of the emotion curve (the first ones, most telling first)."""
+        jm = self.map
+        p = next((p for p in jm.curve if p.stage == stage), None)
+        if p is None:
+            raise KeyError(f"No stage {stage!r} in {jm.stage_model}; stages: {', '.join(s for s, _ in jm.stages)}.")
+        q = jm.evidence_rows(p.evidence[:QUOTES_SHOWN])
+        head = (f"<h4>{esc(dict(jm.stages)[stage])}: mean valence {p.mean:+.2f} "
+                f"<span class='wb-meta'>n={p.n}, 95% interval [{p.low:+.2f}, {p.high:+.2f}]</span></h4>"
+                if p.n and p.low is not None else f"<h4>{esc(stage)}: n={p.n}</h4>")
+        self.quotes.value = head + "".join(
+            quote_block(r.quote, f"{r.source_name} · {r.speaker} · characters {r.start}–{r.end} · {r.excerpt_id}")
+            for r in q.itertuples())
+        return q
+
+    def export(self, folder: str | Path | None = None) -> dict[str, Path]:
+        """Write the report files of the map on show (HTML, PNG, SVG, CSVs, study.json)."""
+        files = write_report(self.map, Path(folder) if folder else self.out)
+        self.status.value = message("ok", "Exported: " + ", ".join(str(p) for p in files.values()))
+        return files
