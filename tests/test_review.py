@@ -119,3 +119,13 @@ def test_preview_shows_turns_languages_and_plain_errors(tmp_path):
     assert list(turns["speaker"]) == ["Interviewer", "P1"] and list(turns["language"]) == ["es", "es"]
     assert set(turns["segment"]) == {"young_professional"}
     assert len(errors) == 1 and "b.docx" in errors[0]
+
+
+def test_folders_given_with_a_relative_path_that_climbs_are_read(tmp_path, monkeypatch):
+    folder = tmp_path / "data"
+    write(folder / "a.txt", "Interviewer: hi\nP1: hello there\n")
+    write(folder / ".hidden" / "b.txt", "Interviewer: hi\nP1: secret\n")
+    (tmp_path / "nb").mkdir()
+    monkeypatch.chdir(tmp_path / "nb")
+    turns, errors = preview_paths([Path("../data")])
+    assert list(turns["source"]) == ["a.txt", "a.txt"] and not errors

@@ -40,7 +40,8 @@ def iter_files(paths: list[Path], exclude: set[Path] | None = None) -> Iterator[
     for p in paths:
         if p.is_dir():
             for f in sorted(p.rglob("*")):
-                if (f.is_file() and f.suffix.lower() in exts and not any(part.startswith(".") for part in f.parts)
+                # hidden below the folder given (not "..": a relative path may climb to reach the folder)
+                if (f.is_file() and f.suffix.lower() in exts and not any(part.startswith(".") for part in f.relative_to(p).parts)
                         and f.resolve() not in exclude and not f.name.lower().startswith("readme")):
                     yield f
         else:

@@ -8,7 +8,7 @@ import ipywidgets as w
 import pandas as pd
 
 from ..errors import WorkbenchError
-from ..ingest import READERS, iter_files
+from ..ingest import READERS, Metadata, iter_files
 from ..pipeline import ingest_paths, preview_paths
 from ..store import ImportReport, Store
 from ._common import STYLE, WIDE, esc, message, table
@@ -20,12 +20,14 @@ class IngestPanel(w.VBox):
     Headless use: ``panel.paths.value = "corpora/interviews"; panel.preview(); panel.import_files()``.
     """
 
-    def __init__(self, study: str | Path, paths: str | Path | list = "", segment: str = ""):
+    def __init__(self, study: str | Path, paths: str | Path | list = "", segment: str = "", metadata: str | Path = ""):
         self.study = Path(study)
         if isinstance(paths, (list, tuple)):
             paths = "; ".join(map(str, paths))
         self.paths = w.Text(value=str(paths), description="Files", placeholder="files or folders, separated by ';'",
                             layout=WIDE, style={"description_width": "80px"})
+        self.metadata = w.Text(value=str(metadata), description="Metadata", layout=WIDE, style={"description_width": "80px"},
+                               placeholder="optional sidecar CSV/YAML: file, participant, segment, channel, date, language")
         self.upload = w.FileUpload(multiple=True, description="Upload files")
         self.kind = w.Dropdown(options=[("detect from the file", "")] + [(k, k) for k in sorted(READERS)],
                                description="Kind", style={"description_width": "80px"})
@@ -42,7 +44,7 @@ class IngestPanel(w.VBox):
         self.table = w.HTML()
         self.preview_button.on_click(lambda _: self._safe(self.preview))
         self.import_button.on_click(lambda _: self._safe(self.import_files))
-        super().__init__([w.HTML(STYLE + f"<b>Ingest</b> into <code>{esc(self.study.name)}</code>"), self.paths,
+        super().__init__([w.HTML(STYLE + f"<b>Ingest</b> into <code>{esc(self.study.name)}</code>"), self.paths, self.metadata,
                           w.HBox([self.upload, self.kind]), w.HBox([self.segment, self.participant, self.channel]),
                           w.HBox([self.preview_button, self.import_button]), self.progress, self.status, self.table])
         self.add_class("wb-ingest")
@@ -56,6 +58,10 @@ class IngestPanel(w.VBox):
     def _flags(self) -> dict:
         return {"segment": self.segment.value.strip() or None, "participant": self.participant.value.strip() or None,
                 "channel": self.channel.value.strip() or None}
+
+    def _metadata(self) -> Metadata | None:
+        path = self.metadata.value.strip()
+        return Metadata.load(Path(path).expanduser()) if path else None
 
     def selected_paths(self) -> list[Path]:
         """The typed paths plus uploaded files (saved next to the study in ``uploads/``)."""
@@ -78,7 +84,7 @@ class IngestPanel(w.VBox):
     def preview(self, max_turns: int = 60) -> pd.DataFrame:
         """The turns the import would store (first ``max_turns``), shown as a table; unreadable files listed."""
         turns, errors = preview_paths(self.selected_paths(), kind=self.kind.value or None, flags=self._flags(),
-                                      max_turns=max_turns)
+                                      metadata=self._metadata(), max_turns=max_turns)
         langs = ", ".join(f"{k} {v}" for k, v in turns["language"].value_counts().items()) if len(turns) else "—"
         self.status.value = (message("info", f"{turns['source'].nunique()} sources, first {len(turns)} turns; "
                                              f"languages: {langs}. Nothing is stored until you press Import.")
@@ -89,13 +95,15 @@ class IngestPanel(w.VBox):
 
     def import_files(self) -> list[ImportReport]:
         """Import every file (each in its own transaction), with a progress bar; errors shown per file."""
-        files = list(iter_files(self.selected_paths()))
+        metadata = self._metadata()
+        files = list(iter_files(self.selected_paths(), {Path(metadata.origin)} if metadata and metadata.origin else None))
         self.progress.max, self.progress.value = max(1, len(files)), 0
         reports, errors = [], []
         with Store.open(self.study) if self.study.exists() else Store.create(self.study) as store:
             for f in files:
                 try:
-                    res = ingest_paths(store, [f], kind=self.kind.value or None, flags=self._flags(), progress=False)
+                    res = ingest_paths(store, [f], kind=self.kind.value or None, flags=self._flags(), metadata=metadata,
+                                       progress=False)
                     reports += res.reports
                 except WorkbenchError as e:
                     errors.append(str(e))

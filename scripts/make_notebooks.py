@@ -1,0 +1,152 @@
+"""Write notebooks/01_ingest … 04_compare_segments (sources of truth for their cells).
+
+    .venv/bin/python scripts/make_notebooks.py
+    cd notebooks && ../.venv/bin/jupyter nbconvert --to notebook --execute --inplace 0*.ipynb && cd ..
+    .venv/bin/python scripts/make_notebooks.py --strip      # drop saved widget state (the Vega bundle, ~1 MB each)
+
+Cells whose output varies (widgets carry random model ids) are marked ``# NBVAL_IGNORE_OUTPUT``.
+"""
+import sys
+from pathlib import Path
+
+import nbformat as nbf
+
+HERE = Path(__file__).resolve().parent.parent / "notebooks"
+IGNORE = "# NBVAL_IGNORE_OUTPUT\n"
+SETUP = '''from pathlib import Path
+
+STUDY = Path("../out/notebooks/study.db")      # the study these notebooks share
+CORPORA = Path("../corpora")                   # the bundled sample corpora'''
+
+
+def strip() -> None:
+    for path in sorted(HERE.glob("0*.ipynb")):
+        book = nbf.read(path, as_version=4)
+        book.metadata.pop("widgets", None)
+        nbf.write(book, path)
+
+
+def nb(name: str, cells: list[tuple[str, str]]) -> None:
+    book = nbf.v4.new_notebook()
+    book.metadata = {"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"},
+                     "language_info": {"name": "python"}}
+    book.cells = [nbf.v4.new_markdown_cell(src) if kind == "md" else nbf.v4.new_code_cell(src) for kind, src in cells]
+    nbf.write(book, HERE / name)
+
+
+if "--strip" in sys.argv:
+    strip()
+    sys.exit(0)
+
+nb("01_ingest.ipynb", [
+    ("md", "# 1 · Ingest\n\nStart a study from the bundled sample corpora: interviews (English and Spanish; txt, md, vtt, srt, "
+           "docx), a contact-centre log and usability-test notes. The panel previews what an import would store — turns, "
+           "speakers, roles and the detected language — before anything is written; each file is then imported in its own "
+           "transaction, with a progress bar. Errors show in the panel, in plain words.\n\n"
+           "Running this notebook **starts a new study** at `out/notebooks/study.db`."),
+    ("code", SETUP + '''
+for f in (STUDY, Path(f"{STUDY}-wal"), Path(f"{STUDY}-shm")):
+    f.unlink(missing_ok=True)'''),
+    ("code", IGNORE + '''from workbench.widgets import IngestPanel
+
+ingest = IngestPanel(STUDY, paths=[CORPORA / "interviews", CORPORA / "call_logs", CORPORA / "usability"],
+                     metadata=CORPORA / "metadata.csv")
+ingest'''),
+    ("md", "Press **Preview** in the panel, or run the next cell: it does the same."),
+    ("code", '''turns = ingest.preview()
+turns[["source", "turn", "speaker", "role", "language", "segment"]].head(8)'''),
+    ("md", "**Import** stores the files (a file already in the study is skipped, so re-running is safe)."),
+    ("code", '''reports = ingest.import_files()
+[(Path(r.path).name, r.status) for r in reports]'''),
+    ("code", '''from workbench.store import Store
+
+with Store.open(STUDY) as store:
+    counts = store.counts()
+    by_segment = store.sources()["segment"].value_counts().sort_index()
+counts, by_segment.to_dict()'''),
+])
+
+nb("02_code_and_review.ipynb", [
+    ("md", "# 2 · Code and review\n\nThe machine coders (rules with cues in English and Spanish, and the offline emotion "
+           "model when trained) suggest a stage, pain point, emotion, touchpoint, actor, backstage process and "
+           "opportunity for every excerpt in the customer's own words. You review those suggestions: **accept**, "
+           "**reject** or **recode**, with a memo. Every decision is saved to the study at once — a kernel restart loses "
+           "nothing — and a later machine re-run never overwrites it.\n\n"
+           "Keyboard: Tab moves between buttons and fields, Enter or Space presses a button."),
+    ("code", SETUP + '''
+from workbench.demo import sample_study
+
+sample_study(STUDY)          # ingests the corpora if 01 did not run, and codes the study once'''),
+    ("code", IGNORE + '''from workbench.widgets import CodebookPanel
+
+codebook = CodebookPanel("pain_points", study=STUDY)      # browse and edit codes; cues in EN and ES
+codebook'''),
+    ("code", IGNORE + '''from workbench.widgets import ReviewPanel
+
+review = ReviewPanel(STUDY, coder="researcher", page_size=8)
+review'''),
+    ("md", "The same actions without the buttons, e.g. in a script: `review.accept(0)`, `review.reject(1)`, "
+           "`review.recode(2, \"waiting\")`. What is left to review, per dimension:"),
+    ("code", IGNORE + '''from workbench.review import queue_counts
+from workbench.store import Store
+
+with Store.open(STUDY) as store:
+    left = queue_counts(store)
+left'''),
+    ("md", "## Agreement\n\nTwo coders side by side — two researchers, or a researcher and a machine coder — with "
+           "Cohen's kappa, Krippendorff's alpha and the excerpts they disagree on."),
+    ("code", IGNORE + '''from workbench.widgets import AgreementPanel
+
+AgreementPanel(STUDY)'''),
+])
+
+nb("03_journey_map.ipynb", [
+    ("md", "# 3 · Journey map\n\nThe evidence-linked journey map of the study: stages × lanes (doing, thinking, feeling, "
+           "touchpoints, people, backstage, pain points, opportunities, metrics). **Click a cell** of the map or a "
+           "**point** of the emotion curve: its quotes appear below the charts, each with its source, speaker and "
+           "character offsets. Pick a segment to map one persona. **Export report** writes the offline HTML report, "
+           "PNG, SVG and CSVs."),
+    ("code", SETUP + '''
+from workbench.demo import sample_study
+
+sample_study(STUDY)'''),
+    ("code", IGNORE + '''from workbench.widgets import MapExplorer
+
+explorer = MapExplorer(STUDY, out=Path("../out/notebooks/report"))
+explorer'''),
+    ("md", "What a click on the most supported pain point of the map shows:"),
+    ("code", '''top_pain = max((c for c in explorer.map.claims if c.lane == "pain_points"), key=lambda c: (c.n_participants, c.n_excerpts))
+quotes = explorer.show_cell(top_pain.stage, top_pain.lane)
+print(top_pain.text, "·", top_pain.stage, "·", top_pain.n_excerpts, "excerpts ·", top_pain.n_participants, "participants")
+quotes[quotes["claim_id"] == top_pain.claim_id][["source_name", "speaker", "start", "end", "quote"]].head(5)'''),
+    ("code", '''files = explorer.export()
+sorted(files)'''),
+])
+
+nb("04_compare_segments.ipynb", [
+    ("md", "# 4 · Compare segments\n\nOne map per segment, and the differences between them that the evidence supports: "
+           "a claim covers a clearly larger share of one segment's excerpts at a stage (and rests on at least two "
+           "participants), or the emotion curves' 95% intervals do not overlap."),
+    ("code", SETUP + '''
+from workbench.demo import sample_study
+from workbench.journey import build_map, compare_maps
+from workbench.store import Store
+
+sample_study(STUDY)
+with Store.open(STUDY) as store:
+    segments = sorted(store.sources()["segment"].dropna().unique())
+    maps = [build_map(store, segment=s) for s in segments]
+segments, [len(m.claims) for m in maps]'''),
+    ("code", '''differences = compare_maps(maps)
+differences[["stage", "lane", "text", "higher_in", "difference"]].head(10)'''),
+    ("code", IGNORE + '''from workbench import charts
+
+charts.comparison_chart(maps, differences)'''),
+    ("md", "The quotes behind the largest difference:"),
+    ("code", '''first = differences.iloc[0]
+ids = first["evidence_ids"].split(";")[:5]
+side = maps[segments.index(first["higher_in"])]
+print(first["summary"])
+side.evidence_rows(ids)[["source_name", "speaker", "start", "end", "quote"]]'''),
+])
+print("notebooks written to", HERE)
