@@ -9,7 +9,6 @@ from __future__ import annotations
 import html
 from typing import Iterable
 
-import ipywidgets as w
 import pandas as pd
 
 STYLE = """<style>
@@ -28,7 +27,6 @@ table.wb td.wb-text{white-space:pre-wrap;overflow-wrap:anywhere;max-width:60em}
 .wb-done{opacity:.6}
 </style>"""
 
-WIDE = w.Layout(width="100%")
 
 
 def esc(value: object) -> str:

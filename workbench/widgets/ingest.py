@@ -11,7 +11,7 @@ from ..errors import WorkbenchError
 from ..ingest import READERS, Metadata, iter_files
 from ..pipeline import ingest_paths, preview_paths
 from ..store import ImportReport, Store
-from ._common import STYLE, WIDE, esc, message, table
+from ._common import STYLE, esc, message, table
 
 
 class IngestPanel(w.VBox):
@@ -25,8 +25,8 @@ class IngestPanel(w.VBox):
         if isinstance(paths, (list, tuple)):
             paths = "; ".join(map(str, paths))
         self.paths = w.Text(value=str(paths), description="Files", placeholder="files or folders, separated by ';'",
-                            layout=WIDE, style={"description_width": "80px"})
-        self.metadata = w.Text(value=str(metadata), description="Metadata", layout=WIDE, style={"description_width": "80px"},
+                            layout=w.Layout(width="95%"), style={"description_width": "80px"})
+        self.metadata = w.Text(value=str(metadata), description="Metadata", layout=w.Layout(width="95%"), style={"description_width": "80px"},
                                placeholder="optional sidecar CSV/YAML: file, participant, segment, channel, date, language")
         self.upload = w.FileUpload(multiple=True, description="Upload files")
         self.kind = w.Dropdown(options=[("detect from the file", "")] + [(k, k) for k in sorted(READERS)],
