@@ -144,26 +144,30 @@ def test_03_clicking_a_map_cell_shows_its_quotes(lab):
     explorer = page.locator(".wb-explorer").first
     explorer.wait_for(state="attached", timeout=240_000)
     page.locator(".wb-explorer svg.marks").first.wait_for(state="attached", timeout=120_000)
+    page.wait_for_function("() => document.body.innerText.includes('study.json')", timeout=120_000)   # all cells ran
     with Store.open(lab["root"] / "out" / "notebooks" / "study.db") as s:
         jm = build_map(s)
     labels = dict(jm.stages)
-    claim = max((c for c in jm.claims if c.lane == "pain_points"), key=lambda c: (c.n_participants, c.n_excerpts))
+    # the notebook itself shows the top pain point's quotes: click another lane, so only the click can show these
+    claim = max((c for c in jm.claims if c.lane == "touchpoints"), key=lambda c: (c.n_participants, c.n_excerpts))
+    heading = f"{labels[claim.stage]} · Touchpoints / channels"
+    assert heading not in explorer.inner_text()
     grid = explorer.locator("svg.marks").first
     cells = grid.locator(".mark-rect.role-mark").last.locator("path")     # the clickable layer on top
     target = None
     for i in range(cells.count()):
         label = cells.nth(i).get_attribute("aria-label") or ""
-        if f"stage: {labels[claim.stage]}" in label and "lane: Pain points" in label:
+        if f"stage: {labels[claim.stage]}" in label and "lane: Touchpoints / channels" in label:
             target = cells.nth(i)
             break
-    assert target is not None, f"no map cell for {claim.stage} × pain points among {cells.count()} cells"
+    assert target is not None, f"no map cell for {claim.stage} × touchpoints among {cells.count()} cells"
     target.scroll_into_view_if_needed()
     target.click()
     first_quote = jm.quote(claim.evidence[0])
     page.wait_for_function("q => document.querySelector('.wb-explorer').innerText.includes(q)", arg=first_quote[:60],
                            timeout=30_000)
     shown = explorer.inner_text()
-    assert claim.text in shown and f"{claim.n_excerpts} excerpts" in shown
+    assert heading in shown and claim.text in shown and f"{claim.n_excerpts} excerpts" in shown
     explorer.locator(".wb-quote").first.scroll_into_view_if_needed()
     _shot(page, "03_map_click.png")
     # the dark theme: panels take JupyterLab's colours (light text on a dark quote background)

@@ -114,3 +114,19 @@ def test_agreement_panel_compares_two_coders(study):
     panel = AgreementPanel(study, coder_a="human:ana", coder_b=sorted(set(q["coder"]))[0], dimension="stage")
     cmp = panel.compare()
     assert cmp.report.n == 6 and cmp.report.accuracy == 1.0 and "kappa" in panel.result.value
+
+
+def test_map_explorer_reacts_to_chart_selections_like_a_click(study):
+    """What the browser sends when a cell or a curve point is clicked (the Vega selection signal)."""
+    panel = MapExplorer(study)
+    claim = next(c for c in panel.map.claims if c.lane == "feeling")
+    panel.grid._vl_selections = {"cell": {"value": {"vlPoint": {"or": [{"stage": claim.stage, "lane": "feeling"}]}},
+                                          "store": []}}
+    assert claim.text in panel.quotes.value and "characters" in panel.quotes.value
+    point = next(p for p in panel.map.curve if p.n >= 2)
+    panel.curve._vl_selections = {"point": {"value": {"vlPoint": {"or": [{"stage": point.stage, "segment": "all"}]}},
+                                            "store": []}}
+    assert f"n={point.n}" in panel.quotes.value
+    assert panel.map.quote(point.evidence[0])[:30] in panel.quotes.value.replace("&#x27;", "'").replace("&quot;", '"')
+    with pytest.raises(KeyError, match="No stage"):
+        panel.show_point("nowhere")

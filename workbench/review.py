@@ -111,23 +111,20 @@ def in_context(store: Store, q: pd.DataFrame) -> pd.DataFrame:
 
 
 def queue_counts(store: Store, roles: tuple[str, ...] = VOICE) -> pd.DataFrame:
-    """Per dimension: suggestions left to review, and decisions made (accepted / rejected)."""
-    c = store.query(
-        "SELECT c.excerpt_id, c.dimension, c.coder, c.status FROM codings c JOIN excerpts e USING (excerpt_id) "
-        "JOIN turns t ON t.source_id = e.source_id AND t.turn_index = e.turn_index "
-        f"WHERE t.role IN ({','.join('?' * len(roles))})", list(roles))
-    human = c["coder"].str.startswith("human:")
-    decided = c[human].drop_duplicates(["excerpt_id", "dimension"])
-    pending = c[~human & (c["status"] == "suggested")].drop_duplicates(["excerpt_id", "dimension"])
-    pending = pending[~pending.set_index(["excerpt_id", "dimension"]).index.isin(
-        decided.set_index(["excerpt_id", "dimension"]).index)]
-    dims = sorted(set(c["dimension"]))
-    return pd.DataFrame({
-        "dimension": dims,
-        "to_review": [int((pending["dimension"] == d).sum()) for d in dims],
-        "accepted": [int(((c["dimension"] == d) & human & (c["status"] == "accepted")).sum()) for d in dims],
-        "rejected": [int(((c["dimension"] == d) & human & (c["status"] == "rejected")).sum()) for d in dims],
-    })
+    """Per dimension: suggestions left to review (excerpts), and human decisions (accepted / rejected)."""
+    voice = ("SELECT e.excerpt_id FROM excerpts e JOIN turns t ON t.source_id = e.source_id AND t.turn_index = e.turn_index "
+             f"WHERE t.role IN ({','.join('?' * len(roles))})")
+    left = store.query(
+        "SELECT c.dimension, count(DISTINCT c.excerpt_id) AS to_review FROM codings c "
+        f"WHERE c.excerpt_id IN ({voice}) AND c.status = 'suggested' AND c.coder NOT LIKE 'human:%' "
+        "AND NOT EXISTS (SELECT 1 FROM codings h WHERE h.excerpt_id = c.excerpt_id AND h.dimension = c.dimension "
+        "AND h.coder LIKE 'human:%') GROUP BY c.dimension", list(roles))
+    done = store.query(
+        "SELECT dimension, sum(status = 'accepted') AS accepted, sum(status = 'rejected') AS rejected FROM codings "
+        f"WHERE coder LIKE 'human:%' AND excerpt_id IN ({voice}) GROUP BY dimension", list(roles))
+    dims = store.query("SELECT DISTINCT dimension FROM codings ORDER BY dimension")
+    out = dims.merge(left, on="dimension", how="left").merge(done, on="dimension", how="left").fillna(0)
+    return out.astype({"to_review": int, "accepted": int, "rejected": int})[["dimension", "to_review", "accepted", "rejected"]]
 
 
 def decide(store: Store, item: pd.Series | dict, action: str, coder: str = "human:researcher", code_id: str | None = None,

@@ -40,8 +40,6 @@ class MapExplorer(w.VBox):
         svg = {"renderer": "svg", "actions": False}     # SVG: marks carry aria labels (screen readers, tests)
         self.grid = alt.JupyterChart(alt.Chart(pd.DataFrame({"x": []})).mark_point(), embed_options=svg)
         self.curve = alt.JupyterChart(alt.Chart(pd.DataFrame({"x": []})).mark_point(), embed_options=svg)
-        self.grid.selections.observe(self._on_cell, ["cell"])
-        self.curve.selections.observe(self._on_point, ["point"])
         self.segment.observe(lambda _: self.load(), names="value")
         self.export_button.on_click(lambda _: self.export())
         super().__init__([w.HTML(STYLE + "<b>Journey map explorer</b>"), w.HBox([self.segment, self.export_button]),
@@ -55,6 +53,9 @@ class MapExplorer(w.VBox):
             self.map = build_map(s, segment=self.segment.value or None, **self.options)
         self.grid.chart = charts.journey_grid(self.map, select=True)
         self.curve.chart = charts.emotion_curve(self.map, select=True)
+        # a new chart brings a new selections object: observe it again
+        self.grid.selections.observe(self._on_cell, ["cell"])
+        self.curve.selections.observe(self._on_point, ["point"])
         self.status.value = message("info", f"{len(self.map.claims)} claims from {len(self.map.evidence)} customer excerpts"
                                             + "".join(f" · {n}" for n in self.map.notes))
         return self.map
