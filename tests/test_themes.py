@@ -106,3 +106,26 @@ def test_cli_keeps_input_columns_and_writes_the_theme_list(tmp_path, cli):
     assert set(rows["theme_label"]) - {"outlier"} == set(listed["label"])
     code, out, err = cli("themes", src, "--text-column", "body", "--out", tmp_path / "x.csv")
     assert code != 0 and "no column 'body'" in err and not (tmp_path / "x.csv").exists()
+
+
+def test_cli_on_a_study_pain_point_excerpts_with_stage_and_segment_tables(tmp_path, cli):
+    from conftest import CORPORA
+    from workbench.demo import sample_study
+    study = sample_study(tmp_path / "study.db", CORPORA)
+    out = tmp_path / "pains.csv"
+    code, text, err = cli("themes", "--study", study, "--dimension", "pain_point", "--out", out, "--min-size", "5",
+                          "--embedder", "tfidf", "--no-progress")
+    assert code == 0, err
+    rows = pd.read_csv(out)
+    assert len(rows) >= 50 and {"excerpt_id", "stage", "segment", "theme_id", "theme_label"} <= set(rows.columns)
+    by_stage = pd.read_csv(tmp_path / "pains.by_stage.csv")
+    assert by_stage.drop(columns="theme_label").to_numpy().sum() == (rows["theme_id"] != -1).sum()
+    assert (tmp_path / "pains.by_segment.csv").exists()
+    code, text, err = cli("themes", "--study", study, "--dimension", "mood", "--out", tmp_path / "x.csv")
+    assert code != 0 and "No mood codings" in err
+
+
+def test_labels_are_unique(tfidf_themes):
+    assert tfidf_themes.themes["label"].is_unique
+    counts = tfidf_themes.assignments["theme_label"].value_counts()
+    assert all(counts[r.label] == r.size for r in tfidf_themes.themes.itertuples())

@@ -223,14 +223,19 @@ def cmd_themes(args: argparse.Namespace) -> int:
     n_themes = None if str(args.n_themes).lower() == "auto" else int(args.n_themes)
     settings = ThemeSettings(n_themes=n_themes, min_size=args.min_size, seed=args.seed, embedder=args.embedder)
     if args.study:
+        from .journey import effective_codings
         with _study(args.study) as store:
             ex = store.excerpts(roles=("participant", "customer"))
-            if args.dimension:
-                from .journey import effective_codings
-                eff = effective_codings(store.decisions())
-                eff = eff[(eff["dimension"] == args.dimension) & ~eff["code_id"].isin(["none", "neutral"])]
-                ex = ex[ex["excerpt_id"].isin(set(eff["excerpt_id"]))]
-        table = ex[["excerpt_id", "source_name", "speaker", "segment", "start", "end", "text"]].reset_index(drop=True)
+            eff = effective_codings(store.decisions())
+        if args.dimension:
+            known = sorted(set(eff["dimension"]))
+            if args.dimension not in known:
+                raise InputError(f"No {args.dimension} codings in {args.study}; coded dimensions: {', '.join(known) or '(none)'}.")
+            coded = eff[(eff["dimension"] == args.dimension) & ~eff["code_id"].isin(["none", "neutral"])]
+            ex = ex[ex["excerpt_id"].isin(set(coded["excerpt_id"]))]
+        stage = eff[eff["dimension"] == "stage"].drop_duplicates("excerpt_id").set_index("excerpt_id")["code_id"]
+        ex = ex.assign(stage=ex["excerpt_id"].map(stage).fillna(""))
+        table = ex[["excerpt_id", "source_name", "speaker", "segment", "stage", "start", "end", "text"]].reset_index(drop=True)
         text_column, ids = "text", table["excerpt_id"].tolist()
     else:
         if not args.input or not args.text_column:
@@ -247,6 +252,10 @@ def cmd_themes(args: argparse.Namespace) -> int:
                                   quote_ids=result.themes["quote_ids"].map(";".join))
     _atomic_write(out, _csv(table))
     _atomic_write(out.with_name(out.stem + ".themes.csv"), _csv(themes))
+    if args.study:      # themes by stage and by segment
+        for col in ("stage", "segment"):
+            by = result.by(table[col].fillna("").replace("", "(none)"), col)
+            _atomic_write(out.with_name(f"{out.stem}.by_{col}.csv"), by.reset_index().to_csv(index=False, lineterminator="\n"))
     n_out = int((table["theme_id"] == -1).sum())
     print(f"{len(themes)} themes in {len(table)} texts ({n_out} outliers) with {result.embedder}, seed {args.seed}, "
           f"{result.seconds:.1f} s. Wrote {out} and {out.with_name(out.stem + '.themes.csv')}.")

@@ -115,7 +115,8 @@ def stop_words() -> list[str]:
     from spacy.lang.en.stop_words import STOP_WORDS as EN
     from spacy.lang.es.stop_words import STOP_WORDS as ES
     extra = {"hi", "hello", "thanks", "thank", "hola", "gracias", "pls", "please", "por", "favor", "amp", "rt", "dm",
-             "just", "really", "ok", "okay", "vale", "smh", "lol", "yes", "no", "sí", "si", "que", "qué", "ya", "get", "got"}
+             "just", "really", "ok", "okay", "vale", "smh", "lol", "yes", "no", "sí", "si", "que", "qué", "ya", "get", "got",
+             "ll", "ve", "re", "don", "didn", "doesn", "isn", "wasn", "won", "can"}
     return sorted({w.lower() for w in EN | ES | extra})
 
 
@@ -304,6 +305,20 @@ def _describe(model, topics: np.ndarray, emb: np.ndarray, docs: list[str], maske
                      "quotes": [docs[i] for i in order], "quote_ids": [ids[i] for i in order]})
     frame = pd.DataFrame(rows, columns=["theme_id", "label", "size", "keywords", "quotes", "quote_ids"])
     frame = frame.sort_values(["size", "theme_id"], ascending=[False, True]).reset_index(drop=True)
+    # two themes never share a label: the smaller one adds its next keyword (or a number)
+    seen: set[str] = set()
+    for i, r in frame.iterrows():
+        label = r["label"]
+        for extra in [k for k in r["keywords"].split(", ") if k and not set(k.split()) & set(label.split())]:
+            if label not in seen:
+                break
+            label = " ".join(f"{label} {extra}".split()[:5])
+        n = 2
+        while label in seen:
+            label, n = f"{r['label']} ({n})", n + 1
+        seen.add(label)
+        labels[r["theme_id"]] = label
+        frame.at[i, "label"] = label
     # renumber by size so ids are stable and meaningful (0 = largest)
     renumber = {old: new for new, old in enumerate(frame["theme_id"])}
     frame["theme_id"] = frame["theme_id"].map(renumber)
