@@ -129,3 +129,17 @@ def test_labels_are_unique(tfidf_themes):
     assert tfidf_themes.themes["label"].is_unique
     counts = tfidf_themes.assignments["theme_label"].value_counts()
     assert all(counts[r.label] == r.size for r in tfidf_themes.themes.itertuples())
+
+
+def test_themes_cross_languages():
+    """Multilingual embeddings keep a language direction; centring per language lets EN and ES complaints meet."""
+    from workbench.language import detect
+    data = generate(600, "dev", seed=4)
+    texts = [t for t, _ in data]
+    result = find_themes(texts, settings=ThemeSettings(embedder="e5", min_size=10, seed=0))
+    assert any("centred per language" in n for n in result.notes)
+    frame = result.assignments.assign(lang=[detect(t).language for t in texts])
+    frame = frame[frame["theme_id"] >= 0]
+    mixed = pd.crosstab(frame["theme_id"], frame["lang"])
+    both = mixed[(mixed.get("en", 0) >= 3) & (mixed.get("es", 0) >= 3)]
+    assert len(both) >= 5, mixed                       # 9 with centring, 2 without (seed 0)

@@ -50,6 +50,7 @@ class ThemeSettings:
     outlier_threshold: float = 0.3     # cosine similarity to a theme's centroid needed to join it
     quotes: int = 5                    # representative quotes per theme
     brands: Sequence[str] = ()         # names to mask besides the ones found automatically
+    center_languages: bool = True      # remove each language's mean embedding (else Spanish texts form one theme)
 
 
 @dataclass
@@ -223,6 +224,7 @@ def find_themes(texts: Sequence[str], ids: Sequence[str] | None = None, settings
         raise ThemeError(f"Theme discovery needs at least {need} non-empty texts (2 × min size {settings.min_size}, "
                          f"and at least 20); got {len(keep)}. Add texts or lower --min-size.")
     t0 = time.perf_counter()
+    notes: list[str] = []
     docs = [texts[i] for i in keep]
     mask = masker(docs, settings.brands)
     masked = [mask(d) or "(empty)" for d in docs]
@@ -231,10 +233,13 @@ def find_themes(texts: Sequence[str], ids: Sequence[str] | None = None, settings
     else:
         embed, which = embedder, getattr(embedder, "name", "custom embedder")
     emb = np.asarray(_batched(embed, masked, progress), dtype=np.float32)
+    if settings.center_languages:
+        emb, centred = _centre_languages(emb, docs)
+        if centred:
+            notes.append(f"embeddings centred per language ({', '.join(centred)}) so that themes cross languages")
     model = make_model(settings, len(docs))
     topics, _ = model.fit_transform(masked, embeddings=emb)
     topics = np.asarray(topics)
-    notes = []
     if settings.reduce_outliers and (topics == -1).any() and (topics != -1).any():
         before = int((topics == -1).sum())
         topics = _reduce_outliers(topics, emb, settings.outlier_threshold)
@@ -248,6 +253,29 @@ def find_themes(texts: Sequence[str], ids: Sequence[str] | None = None, settings
     assignments = pd.DataFrame({"id": ids, "text": texts, "theme_id": assigned,
                                 "theme_label": [labels.get(int(t), "outlier") for t in assigned]})
     return Themes(themes, assignments, which, settings, time.perf_counter() - t0, notes)
+
+
+def _centre_languages(emb: np.ndarray, docs: list[str], min_count: int = 5) -> tuple[np.ndarray, list[str]]:
+    """Subtract each language's mean embedding (languages with >= ``min_count`` texts), then re-normalise.
+
+    Multilingual embeddings keep a language direction: without this, all Spanish complaints
+    cluster together whatever they are about.
+    """
+    from .language import detect
+    langs = np.array([detect(d).language for d in docs])
+    names, counts = np.unique(langs, return_counts=True)
+    big = [str(n) for n, c in zip(names, counts) if c >= min_count and n != "und"]
+    if len(big) < 2:
+        return emb, []
+    out = emb.copy()
+    for lang in big:
+        rows = langs == lang
+        out[rows] -= emb[rows].mean(axis=0)
+    rest = ~np.isin(langs, big)
+    if rest.any():
+        out[rest] -= emb.mean(axis=0)
+    out /= np.linalg.norm(out, axis=1, keepdims=True) + 1e-12
+    return out.astype(np.float32), big
 
 
 def _batched(embed, docs: list[str], progress: bool, size: int = 256) -> np.ndarray:
