@@ -1,6 +1,6 @@
 """Write notebooks/01_ingest … 04_compare_segments (sources of truth for their cells).
 
-    .venv/bin/python scripts/make_notebooks.py
+    .venv/bin/python scripts/make_notebooks.py [05_themes.ipynb ...]     # all, or only those named
     cd notebooks && ../.venv/bin/jupyter nbconvert --to notebook --execute --inplace 0*.ipynb && cd ..
     .venv/bin/python scripts/make_notebooks.py --strip      # drop saved widget state (the Vega bundle, ~1 MB each)
 
@@ -27,6 +27,9 @@ def strip() -> None:
 
 
 def nb(name: str, cells: list[tuple[str, str]]) -> None:
+    wanted = [a for a in sys.argv[1:] if not a.startswith("--")]
+    if wanted and name not in wanted:       # only the notebooks named (others keep their executed outputs)
+        return
     book = nbf.v4.new_notebook()
     book.metadata = {"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"},
                      "language_info": {"name": "python"}}
@@ -148,5 +151,43 @@ ids = first["evidence_ids"].split(";")[:5]
 side = maps[segments.index(first["higher_in"])]
 print(first["summary"])
 side.evidence_rows(ids)[["source_name", "speaker", "start", "end", "quote"]]'''),
+])
+nb("05_themes.ipynb", [
+    ("md", "# 5 · Themes\n\nThemes the codebook does not have yet, found in the customers' pain-point excerpts with "
+           "BERTopic over offline embeddings. Brand names, @handles, URLs and numbers are masked before embedding, so "
+           "themes are about problems; English and Spanish excerpts about the same thing can share a theme. A theme "
+           "that deserves a code becomes a **candidate code** (its keywords as cues, its quotes as examples), reviewed "
+           "like any other code. Same study + settings + seed → same themes."),
+    ("code", SETUP + '''
+from workbench.demo import sample_study
+from workbench.store import Store
+from workbench.themes import ThemeSettings, find_themes, study_table
+
+sample_study(STUDY)
+with Store.open(STUDY) as store:
+    pains = study_table(store, dimension="pain_point")
+len(pains)'''),
+    ("code", IGNORE + '''themes = find_themes(pains["text"], pains["excerpt_id"], ThemeSettings(min_size=8, seed=0), progress=True)
+print(themes.embedder)
+themes.themes[["theme_id", "label", "size", "keywords"]]'''),
+    ("md", "Where each theme shows up in the journey, and for whom:"),
+    ("code", IGNORE + '''themes.by(pains["stage"], "stage")'''),
+    ("code", IGNORE + '''themes.by(pains["segment"].fillna("(none)"), "segment")'''),
+    ("md", "The representative quotes of the largest theme (verbatim, with their excerpt ids):"),
+    ("code", IGNORE + '''top = themes.themes.iloc[0]
+for excerpt_id, quote in zip(top["quote_ids"], top["quotes"]):
+    print(excerpt_id, "·", quote)'''),
+    ("md", "Turn it into a candidate pain-point code, then edit and save it in the codebook panel:"),
+    ("code", IGNORE + '''from workbench.codebook import resolve
+from workbench.themes import theme_to_code
+from workbench.widgets import CodebookPanel
+
+book = theme_to_code(top, resolve("pain_points"))
+panel = CodebookPanel("pain_points", study=STUDY)
+panel.codebook = book
+panel._refresh(book.codes[-1].code_id)
+panel'''),
+    ("code", '''# every excerpt has a theme or is an outlier (-1), and every theme has 3-5 quotes
+bool((themes.assignments["theme_id"] >= -1).all() and themes.themes["quotes"].map(len).between(3, 5).all())'''),
 ])
 print("notebooks written to", HERE)

@@ -106,6 +106,11 @@ def test_cli_keeps_input_columns_and_writes_the_theme_list(tmp_path, cli):
     assert set(rows["theme_label"]) - {"outlier"} == set(listed["label"])
     code, out, err = cli("themes", src, "--text-column", "body", "--out", tmp_path / "x.csv")
     assert code != 0 and "no column 'body'" in err and not (tmp_path / "x.csv").exists()
+    code, out, err = cli("themes", src, "--text-column", "text", "--out", tmp_path / "x.csv", "--n-themes", "many")
+    assert code != 0 and "--n-themes must be a whole number" in err
+    (tmp_path / "ragged.csv").write_text('id,text\n1,"fine"\n2,"unterminated\n', encoding="utf-8")
+    code, out, err = cli("themes", tmp_path / "ragged.csv", "--text-column", "text", "--out", tmp_path / "x.csv")
+    assert code != 0 and "ragged.csv" in err and not (tmp_path / "x.csv").exists()
 
 
 def test_cli_on_a_study_pain_point_excerpts_with_stage_and_segment_tables(tmp_path, cli):

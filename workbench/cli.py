@@ -218,24 +218,17 @@ def _read_texts(path: Path, text_column: str) -> pd.DataFrame:
 
 def cmd_themes(args: argparse.Namespace) -> int:
     from .report import _atomic_write, _csv
-    from .themes import ThemeSettings, find_themes
+    from .themes import ThemeSettings, find_themes, study_table
 
-    n_themes = None if str(args.n_themes).lower() == "auto" else int(args.n_themes)
+    n_themes = None
+    if str(args.n_themes).lower() != "auto":
+        if not str(args.n_themes).isdigit() or int(args.n_themes) < 2:
+            raise InputError(f"--n-themes must be a whole number of at least 2, or auto; got {args.n_themes!r}.")
+        n_themes = int(args.n_themes)
     settings = ThemeSettings(n_themes=n_themes, min_size=args.min_size, seed=args.seed, embedder=args.embedder)
     if args.study:
-        from .journey import effective_codings
         with _study(args.study) as store:
-            ex = store.excerpts(roles=("participant", "customer"))
-            eff = effective_codings(store.decisions())
-        if args.dimension:
-            known = sorted(set(eff["dimension"]))
-            if args.dimension not in known:
-                raise InputError(f"No {args.dimension} codings in {args.study}; coded dimensions: {', '.join(known) or '(none)'}.")
-            coded = eff[(eff["dimension"] == args.dimension) & ~eff["code_id"].isin(["none", "neutral"])]
-            ex = ex[ex["excerpt_id"].isin(set(coded["excerpt_id"]))]
-        stage = eff[eff["dimension"] == "stage"].drop_duplicates("excerpt_id").set_index("excerpt_id")["code_id"]
-        ex = ex.assign(stage=ex["excerpt_id"].map(stage).fillna(""))
-        table = ex[["excerpt_id", "source_name", "speaker", "segment", "stage", "start", "end", "text"]].reset_index(drop=True)
+            table = study_table(store, args.dimension)
         text_column, ids = "text", table["excerpt_id"].tolist()
     else:
         if not args.input or not args.text_column:

@@ -354,6 +354,24 @@ def _describe(model, topics: np.ndarray, emb: np.ndarray, docs: list[str], maske
     return frame, {renumber[k]: v for k, v in labels.items()}
 
 
+# ------------------------------------------------------------------------------ studies
+def study_table(store, dimension: str | None = None) -> pd.DataFrame:
+    """A study's customer excerpts (only those coded in ``dimension`` with a real code, e.g. a pain point),
+    with source, speaker, segment, stage and offsets: the input of theme discovery on a study."""
+    from .journey import VOICE, effective_codings
+    ex = store.excerpts(roles=VOICE)
+    eff = effective_codings(store.decisions())
+    if dimension:
+        known = sorted(set(eff["dimension"]))
+        if dimension not in known:
+            raise InputError(f"No {dimension} codings in {store.path}; coded dimensions: {', '.join(known) or '(none)'}.")
+        coded = eff[(eff["dimension"] == dimension) & ~eff["code_id"].isin(["none", "neutral"])]
+        ex = ex[ex["excerpt_id"].isin(set(coded["excerpt_id"]))]
+    stage = eff[eff["dimension"] == "stage"].drop_duplicates("excerpt_id").set_index("excerpt_id")["code_id"]
+    ex = ex.assign(stage=ex["excerpt_id"].map(stage).fillna(""))
+    return ex[["excerpt_id", "source_name", "speaker", "segment", "stage", "start", "end", "text"]].reset_index(drop=True)
+
+
 # ------------------------------------------------------------------------------ candidate codes
 def theme_to_code(theme: pd.Series | dict, codebook, code_id: str | None = None, label: str | None = None):
     """The codebook with a new code made from a theme: label, keywords as English cues, quotes as examples.
@@ -379,4 +397,4 @@ def theme_to_code(theme: pd.Series | dict, codebook, code_id: str | None = None,
 
 
 __all__ = ["EMBEDDERS", "ThemeError", "ThemeSettings", "Themes", "choose_embedder", "find_themes", "make_model", "masker",
-           "min_texts", "theme_to_code"]
+           "min_texts", "study_table", "theme_to_code"]
