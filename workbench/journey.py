@@ -40,6 +40,7 @@ from .codebook import parse_codebook, resolve
 from .errors import InputError
 from .model import Codebook
 from .store import Store
+from .text import HANDLES_URLS, SENTENCE_INITIAL, TOKEN, names_from_forms, stop_words
 
 LANES = ("doing", "thinking", "feeling", "touchpoints", "people", "backstage", "pain_points", "opportunities", "metrics")
 LANE_LABELS = {"doing": "Doing", "thinking": "Thinking", "feeling": "Feeling", "touchpoints": "Touchpoints / channels",
@@ -52,7 +53,6 @@ VOICE = ("participant", "customer")
 METRICS = ("csat", "nps", "ces")
 _THOUGHT = re.compile(r"[?¿]|\b(?:think|thought|wonder(?:ed)?|expected|assumed|guess|not sure|didn't know|no idea|"
                       r"creo|creía|pensé|pensaba|supongo|no sabía|esperaba|me pregunto|ni idea)\b")   # on lower-cased text
-_TOKEN = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)?", re.UNICODE)
 
 
 @dataclass(frozen=True)
@@ -400,35 +400,14 @@ def _bootstrap_means(v: np.ndarray, n_boot: int, rng: np.random.Generator) -> np
     return draws @ levels / len(v)
 
 
-_STOP: frozenset[str] | None = None
-
-
-def _stop_words() -> frozenset[str]:
-    global _STOP
-    if _STOP is None:
-        from spacy.lang.en.stop_words import STOP_WORDS as EN
-        from spacy.lang.es.stop_words import STOP_WORDS as ES
-        extra = {"yeah", "okay", "ok", "um", "uh", "eh", "mm", "vale", "pues", "bueno", "hola", "gracias", "thanks",
-                 "thank", "really", "just", "like", "sí", "si", "mire", "oye", "laughs", "risas", "bit", "lot", "thing",
-                 "things", "cosa", "cosas", "i'm", "it's", "don't", "didn't", "i'd", "that's", "there's", "can't",
-                 "sort", "kind", "know", "think", "thought", "said", "told", "dijeron", "creo", "pensé", "mean", "needed",
-                 "miré", "dije", "went", "got", "get", "going", "want", "wanted", "need", "quería", "tenía", "puedo"}
-        _STOP = frozenset(w.lower() for w in EN | ES | extra)
-    return _STOP
-
-
-_MASK = re.compile(r"@\w+|https?://\S+")
-_INITIAL = re.compile(r"(?:^|\n|(?<=[.!?¿¡])\s)[^\w\n]*?([^\W\d_]+(?:['’][^\W\d_]+)?)")
-
-
 def _distinctive_phrases(texts: Sequence[str], rows: np.ndarray, stage_of: np.ndarray, person: np.ndarray,
                          n_stages: int, top: int) -> list[tuple[int, str, np.ndarray]]:
     """Per stage, the words and two-word phrases found in the most excerpts there relative to elsewhere.
 
     ``rows`` picks the excerpts (positions into ``texts``, ``stage_of`` and ``person``). Returns
     ``(stage index, phrase, positions)``. A phrase needs >= 2 excerpts from >= 2 participants in the
-    stage. Stop words (EN + ES) are not phrases, and neither are brand names and @handles: a word
-    written capitalised in mid-sentence more often than not counts as a name. Two-word phrases join
+    stage. Stop words (EN + ES) are not phrases, and neither are names, @handles, #hashtags and URLs
+    (see :mod:`workbench.text`). Two-word phrases join
     adjacent kept words only. Tokenising runs once over the joined texts and counting is done on
     integer ids, so 100,000 excerpts take well under a second.
     """
@@ -437,27 +416,17 @@ def _distinctive_phrases(texts: Sequence[str], rows: np.ndarray, stage_of: np.nd
     sep, body = "qxsepxq", "\n".join(texts[i] for i in rows).lower()
     while sep in body:
         sep += "q"
-    joined = _MASK.sub(" ", "".join(f"\n{sep}\n{texts[i]}" for i in rows))
-    tokens = np.array(_TOKEN.findall(joined), dtype=object)
+    joined = HANDLES_URLS.sub(" ", "".join(f"\n{sep}\n{texts[i]}" for i in rows))
+    tokens = np.array(TOKEN.findall(joined), dtype=object)
     forms, form_ids = pd.factorize(tokens)
-    # names: written capitalised in mid-sentence more often than in lower case
-    form_count = np.bincount(forms, minlength=len(form_ids))
-    initial = pd.Series(_INITIAL.findall(joined)).value_counts()
-    up_mid: dict[str, int] = {}
-    low: dict[str, int] = {}
-    for form, count in zip(form_ids.tolist(), form_count.tolist()):
-        w = form.lower()
-        if form[0].isupper():
-            up_mid[w] = up_mid.get(w, 0) + count - int(initial.get(form, 0))
-        else:
-            low[w] = low.get(w, 0) + count
-    names = {w for w, c in up_mid.items() if c > low.get(w, 0)}
+    names = names_from_forms(form_ids.tolist(), np.bincount(forms, minlength=len(form_ids)).tolist(),
+                             pd.Series(SENTENCE_INITIAL.findall(joined), dtype=object).value_counts())
     lower_forms = [f.lower() for f in form_ids.tolist()]
     vocab_of_form, vocab = pd.factorize(pd.Series(lower_forms, dtype=object))
     tok = vocab_of_form[forms]
     vocab = vocab.tolist()
     V = len(vocab)
-    stop = _stop_words()
+    stop = stop_words()
     is_sep = np.array([w == sep for w in vocab])[tok]
     keep_word = np.array([len(w) >= 3 and w not in stop and w not in names and w != sep for w in vocab], bool)
     doc = np.cumsum(is_sep) - 1                                     # each excerpt starts with the separator

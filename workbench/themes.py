@@ -27,13 +27,10 @@ import numpy as np
 import pandas as pd
 
 from .errors import InputError, WorkbenchError
+from .text import HANDLES_URLS, TOKEN, capitalised_names, stop_words
 
 EMBEDDERS = ("auto", "minilm", "e5", "tfidf")
-_HANDLE = re.compile(r"[@#]\w+")          # @handles and #hashtags
-_URL = re.compile(r"https?://\S+|www\.\S+")
 _NUMBER = re.compile(r"[#$€£]?\d[\d.,:/-]*\w*")
-_TOKEN = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)?")
-_INITIAL = re.compile(r"(?:^|\n|(?<=[.!?¿¡])\s)[^\w\n]*?([^\W\d_]+(?:['’][^\W\d_]+)?)")
 
 
 class ThemeError(WorkbenchError):
@@ -70,55 +67,19 @@ class Themes:
 
 
 # ------------------------------------------------------------------------------ masking
-def _names(texts: Sequence[str]) -> set[str]:
-    """Words written capitalised in mid-sentence more often than in lower case: brand and person names."""
-    up: dict[str, int] = {}
-    low: dict[str, int] = {}
-    initial: dict[str, int] = {}
-    for t in texts:
-        t = _URL.sub(" ", _HANDLE.sub(" ", t))          # "www.iberia.com" is not a lower-case use of "Iberia"
-        for m in _INITIAL.findall(t):
-            initial[m] = initial.get(m, 0) + 1
-        for tok in _TOKEN.findall(t):
-            if tok[0].isupper():
-                up[tok] = up.get(tok, 0) + 1
-            else:
-                low[tok] = low.get(tok, 0) + 1
-    mid: dict[str, int] = {}
-    total: dict[str, int] = {}
-    for tok, n in up.items():
-        mid[tok.lower()] = mid.get(tok.lower(), 0) + n - initial.get(tok, 0)
-        total[tok.lower()] = total.get(tok.lower(), 0) + n
-    stop = set(stop_words())
-    lower = {w.lower() for w in low}
-    # capitalised in mid-sentence more often than not, or (e.g. a brand opening every post) never in lower case
-    return {w for w, n in mid.items() if (n > low.get(w, 0) and n > 0)
-            or (w not in lower and total[w] >= 3 and w not in stop)}
-
-
 def masker(texts: Sequence[str], brands: Sequence[str] = ()) -> Callable[[str], str]:
     """A function that removes @handles, URLs, numbers and names (found in ``texts`` or given) from a text."""
-    names = _names(texts) | {b.lstrip("@").lower() for b in brands}
+    names = capitalised_names(texts) | {b.lstrip("@").lower() for b in brands}
     name_re = re.compile(r"\b(?:" + "|".join(sorted(map(re.escape, names), key=len, reverse=True)) + r")\b",
                          re.IGNORECASE) if names else None
 
     def mask(text: str) -> str:
-        text = _URL.sub(" ", _HANDLE.sub(" ", text))
-        text = _NUMBER.sub(" ", text)
+        text = _NUMBER.sub(" ", HANDLES_URLS.sub(" ", text))
         if name_re is not None:
             text = name_re.sub(" ", text)
         return re.sub(r"\s+", " ", text).strip()
 
     return mask
-
-
-def stop_words() -> list[str]:
-    from spacy.lang.en.stop_words import STOP_WORDS as EN
-    from spacy.lang.es.stop_words import STOP_WORDS as ES
-    extra = {"hi", "hello", "thanks", "thank", "hola", "gracias", "pls", "please", "por", "favor", "amp", "rt", "dm",
-             "just", "really", "ok", "okay", "vale", "smh", "lol", "yes", "no", "sí", "si", "que", "qué", "ya", "get", "got",
-             "ll", "ve", "re", "don", "didn", "doesn", "isn", "wasn", "won", "can"}
-    return sorted({w.lower() for w in EN | ES | extra})
 
 
 # ------------------------------------------------------------------------------ embedders
@@ -148,7 +109,7 @@ def _tfidf(seed: int) -> Callable[[list[str]], np.ndarray]:
     from sklearn.preprocessing import normalize
 
     def embed(docs: list[str]) -> np.ndarray:
-        x = TfidfVectorizer(ngram_range=(1, 2), min_df=2, sublinear_tf=True, stop_words=stop_words()).fit_transform(docs)
+        x = TfidfVectorizer(ngram_range=(1, 2), min_df=2, sublinear_tf=True, stop_words=sorted(stop_words())).fit_transform(docs)
         k = max(2, min(100, x.shape[1] - 1, x.shape[0] - 1))
         return normalize(TruncatedSVD(k, random_state=seed).fit_transform(x)).astype(np.float32)
 
@@ -199,7 +160,7 @@ def make_model(settings: ThemeSettings, n_docs: int):
                       random_state=settings.seed, n_jobs=1)
     hdbscan_model = HDBSCAN(min_cluster_size=settings.min_size, min_samples=max(2, settings.min_size // 3),
                             metric="euclidean", cluster_selection_method="eom", prediction_data=True)
-    vectorizer = CountVectorizer(stop_words=stop_words(), ngram_range=(1, 2), min_df=2, token_pattern=r"(?u)\b[^\W\d_]{3,}\b")
+    vectorizer = CountVectorizer(stop_words=sorted(stop_words()), ngram_range=(1, 2), min_df=2, token_pattern=r"(?u)\b[^\W\d_]{3,}\b")
     return BERTopic(embedding_model=None, umap_model=umap_model, hdbscan_model=hdbscan_model, vectorizer_model=vectorizer,
                     ctfidf_model=ClassTfidfTransformer(reduce_frequent_words=True),
                     nr_topics=settings.n_themes, calculate_probabilities=False, verbose=False,
@@ -314,14 +275,14 @@ def _label(words: list[str]) -> str:
 def _describe(model, topics: np.ndarray, emb: np.ndarray, docs: list[str], masked: list[str], ids: list[str],
               settings: ThemeSettings) -> tuple[pd.DataFrame, dict[int, str]]:
     rows, labels = [], {}
-    stop = set(stop_words())
+    stop = stop_words()
     for t in sorted(set(topics.tolist())):
         if t == -1:
             continue
         members = np.flatnonzero(topics == t)
         words = [w for w, score in (model.get_topic(t) or []) if w and score > 0][:10]
         if not words:                   # too few repeated words for c-TF-IDF: the most frequent content words
-            counts = pd.Series([w for i in members for w in _TOKEN.findall(masked[i].lower())
+            counts = pd.Series([w for i in members for w in TOKEN.findall(masked[i].lower())
                                 if len(w) >= 3 and w not in stop]).value_counts()
             words = counts.index[:6].tolist()
         label = _label(words) or f"theme {t}"

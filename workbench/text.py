@@ -1,0 +1,63 @@
+"""Words, stop words and names: what phrase mining (journey maps) and theme labels (themes) share.
+
+A *name* (a brand, a person, a place) is a word written capitalised in mid-sentence more often
+than in lower case, or capitalised at least three times and never in lower case (a brand that
+opens every post). Names, @handles, #hashtags and URLs are never phrases or theme labels.
+"""
+from __future__ import annotations
+
+import re
+from typing import Iterable, Mapping, Sequence
+
+import pandas as pd
+
+TOKEN = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)?")
+SENTENCE_INITIAL = re.compile(r"(?:^|\n|(?<=[.!?¿¡])\s)[^\w\n]*?([^\W\d_]+(?:['’][^\W\d_]+)?)")
+HANDLES_URLS = re.compile(r"[@#]\w+|https?://\S+|www\.\S+")
+
+_STOP: frozenset[str] | None = None
+_EXTRA = {  # fillers of interviews, calls and posts, EN + ES, beyond spaCy's lists
+    "yeah", "okay", "ok", "um", "uh", "eh", "mm", "vale", "pues", "bueno", "hola", "hello", "hi", "gracias", "thanks",
+    "thank", "please", "pls", "por", "favor", "really", "just", "like", "yes", "no", "sí", "si", "que", "qué", "ya",
+    "mire", "oye", "laughs", "risas", "bit", "lot", "thing", "things", "cosa", "cosas", "i'm", "it's", "don't", "didn't",
+    "i'd", "that's", "there's", "can't", "sort", "kind", "know", "think", "thought", "said", "told", "dijeron", "creo",
+    "pensé", "mean", "needed", "miré", "dije", "went", "got", "get", "going", "want", "wanted", "need", "quería", "tenía",
+    "puedo", "amp", "rt", "dm", "smh", "lol", "ll", "ve", "re", "don", "didn", "doesn", "isn", "wasn", "won", "can"}
+
+
+def stop_words() -> frozenset[str]:
+    """spaCy's English and Spanish stop words plus conversational fillers, lower case."""
+    global _STOP
+    if _STOP is None:
+        from spacy.lang.en.stop_words import STOP_WORDS as EN
+        from spacy.lang.es.stop_words import STOP_WORDS as ES
+        _STOP = frozenset(w.lower() for w in EN | ES | _EXTRA)
+    return _STOP
+
+
+def names_from_forms(forms: Sequence[str], counts: Sequence[int], initial: Mapping[str, int]) -> set[str]:
+    """Names (lower case) among token ``forms`` seen ``counts`` times, ``initial[form]`` of them sentence-initial."""
+    mid: dict[str, int] = {}
+    capital: dict[str, int] = {}
+    low: dict[str, int] = {}
+    for form, n in zip(forms, counts):
+        w = form.lower()
+        if form[0].isupper():
+            mid[w] = mid.get(w, 0) + int(n) - int(initial.get(form, 0))
+            capital[w] = capital.get(w, 0) + int(n)
+        else:
+            low[w] = low.get(w, 0) + int(n)
+    stop = stop_words()
+    return {w for w, n in mid.items()
+            if (n > 0 and n > low.get(w, 0)) or (w not in low and capital[w] >= 3 and w not in stop)}
+
+
+def capitalised_names(texts: Iterable[str]) -> set[str]:
+    """The names in ``texts`` (see the module docstring); handles and URLs are left out first."""
+    joined = HANDLES_URLS.sub(" ", "\n".join(texts))
+    counts = pd.Series(TOKEN.findall(joined), dtype=object).value_counts()
+    initial = pd.Series(SENTENCE_INITIAL.findall(joined), dtype=object).value_counts()
+    return names_from_forms(counts.index.tolist(), counts.tolist(), initial)
+
+
+__all__ = ["HANDLES_URLS", "SENTENCE_INITIAL", "TOKEN", "capitalised_names", "names_from_forms", "stop_words"]
