@@ -62,3 +62,15 @@ def test_console_script_runs():
     cmd = [str(exe)] if exe.exists() else [shutil.which("workbench") or "workbench"]
     out = subprocess.run(cmd + ["--help"], capture_output=True, text=True)
     assert out.returncode == 0 and "ingest" in out.stdout and "demo" in out.stdout
+
+
+def test_commands_that_do_not_segment_start_without_spacy():
+    """spaCy (and torch, which thinc imports when installed) cost seconds: only ingest should pay them."""
+    import subprocess
+    import sys
+    code = ("import sys, workbench, workbench.cli, workbench.journey, workbench.report, workbench.review\n"
+            "from workbench.text import stop_words\n"
+            "assert 'selfie' not in stop_words() and {'the', 'el', 'pues', 'thanks'} <= stop_words()\n"
+            "print(sorted(m for m in ('spacy', 'torch') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]", out.stdout + out.stderr

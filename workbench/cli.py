@@ -18,8 +18,6 @@ import pandas as pd
 from . import __version__
 from .errors import InputError, WorkbenchError
 from .ingest import READERS, CallLogColumns, Metadata, ReadOptions
-from .nlp import SegmentSettings
-from .pipeline import ingest_paths
 from .store import Store
 
 EXCERPT_COLUMNS = ["excerpt_id", "source_id", "source_name", "speaker", "role", "participant", "segment",
@@ -52,6 +50,8 @@ def cmd_ingest(args: argparse.Namespace) -> int:
              "language": args.language, "date": args.date}
     store = _study(args.study)
     try:
+        from .nlp import SegmentSettings
+        from .pipeline import ingest_paths
         result = ingest_paths(store, paths, kind=args.kind, options=_read_options(args), metadata=metadata,
                               flags=flags, segment=SegmentSettings(pipeline=args.pipeline), skip_bad=args.skip_bad,
                               progress=None if not args.no_progress else False)

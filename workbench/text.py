@@ -7,6 +7,7 @@ opens every post). Names, @handles, #hashtags and URLs are never phrases or them
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from typing import Iterable, Mapping, Sequence
 
 import pandas as pd
@@ -15,6 +16,7 @@ TOKEN = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)?")
 SENTENCE_INITIAL = re.compile(r"(?:^|\n|(?<=[.!?¿¡])\s)[^\w\n]*?([^\W\d_]+(?:['’][^\W\d_]+)?)")
 HANDLES_URLS = re.compile(r"[@#]\w+|https?://\S+|www\.\S+")
 
+_DATA = Path(__file__).resolve().parent / "data"
 _STOP: frozenset[str] | None = None
 _EXTRA = {  # fillers of interviews, calls and posts, EN + ES, beyond spaCy's lists
     "yeah", "okay", "ok", "um", "uh", "eh", "mm", "vale", "pues", "bueno", "hola", "hello", "hi", "gracias", "thanks",
@@ -26,12 +28,18 @@ _EXTRA = {  # fillers of interviews, calls and posts, EN + ES, beyond spaCy's li
 
 
 def stop_words() -> frozenset[str]:
-    """spaCy's English and Spanish stop words plus conversational fillers, lower case."""
+    """spaCy's English and Spanish stop words plus conversational fillers, lower case.
+
+    spaCy's lists ship as ``workbench/data/stop_words_{en,es}.txt``: importing spaCy (and, through
+    thinc, torch when it is installed) costs seconds that a map or a theme run need not pay.
+    """
     global _STOP
     if _STOP is None:
-        from spacy.lang.en.stop_words import STOP_WORDS as EN
-        from spacy.lang.es.stop_words import STOP_WORDS as ES
-        _STOP = frozenset(w.lower() for w in EN | ES | _EXTRA)
+        words = set(_EXTRA)
+        for lang in ("en", "es"):
+            text = (_DATA / f"stop_words_{lang}.txt").read_text(encoding="utf-8")
+            words |= {w.strip().lower() for w in text.splitlines() if w.strip() and not w.startswith("#")}
+        _STOP = frozenset(words)
     return _STOP
 
 
