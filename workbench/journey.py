@@ -251,11 +251,12 @@ def _build_map(store: Store, stage_model: str | None, segment: str | None, inclu
     ex = ex.reset_index(drop=True)
     cod = store.decisions()
     pos = pd.Index(ex["excerpt_id"]).get_indexer(cod["excerpt_id"])
-    cod = cod[pos >= 0].reset_index(drop=True)
-    rows, suggested = _effective_rows(pos[pos >= 0], cod, include_suggested)
+    mapped = pos >= 0
+    cod, pos = cod[mapped].reset_index(drop=True), pos[mapped]
+    rows, suggested = _effective_rows(pos, cod, include_suggested)
     eff = cod.iloc[rows].reset_index(drop=True)
     eff["suggested"] = suggested
-    eff["pos"] = pos[pos >= 0][rows]
+    eff["pos"] = epos = pos[rows]
 
     # the stage of each excerpt (the first effective stage coding in this stage model)
     is_stage = (eff["dimension"] == "stage").to_numpy()
@@ -266,11 +267,11 @@ def _build_map(store: Store, stage_model: str | None, segment: str | None, inclu
         notes.append(f"{eff.loc[off, 'excerpt_id'].nunique()} excerpts coded with stages outside {model.name} "
                      f"({', '.join(sorted(eff.loc[off, 'code_id'].unique())[:5])}) are not on this map.")
     on = np.flatnonzero(is_stage & (stage_idx >= 0))
-    on = on[np.r_[True, eff["pos"].to_numpy()[on][1:] != eff["pos"].to_numpy()[on][:-1]]] if len(on) else on
+    on = on[np.r_[True, epos[on][1:] != epos[on][:-1]]] if len(on) else on
     stage_of = np.full(len(ex), -1)
-    stage_of[eff["pos"].to_numpy()[on]] = stage_idx[on]
+    stage_of[epos[on]] = stage_idx[on]
     conf_of = np.zeros(len(ex))
-    conf_of[eff["pos"].to_numpy()[on]] = eff["confidence"].to_numpy(dtype=float)[on]
+    conf_of[epos[on]] = eff["confidence"].to_numpy(dtype=float)[on]
     keep = stage_of >= 0
     if not keep.any():
         raise InputError("No coded customer excerpts to map" + (f" in segment {segment!r}" if segment else "") +
@@ -280,8 +281,8 @@ def _build_map(store: Store, stage_model: str | None, segment: str | None, inclu
     stage_of, conf_of = stage_of[keep], conf_of[keep]
     ex["stage"] = np.asarray(stage_ids, dtype=object)[stage_of]
     ex["participant_key"] = _participant(ex)
-    eff = eff[keep[eff["pos"].to_numpy()]].reset_index(drop=True)
-    eff["pos"] = new_pos[eff["pos"].to_numpy()]
+    eff = eff[keep[epos]].reset_index(drop=True)
+    eff["pos"] = new_pos[epos[keep[epos]]]
     n = len(ex)
 
     # evidence order inside a claim: reviewed first, then the most confident, then id

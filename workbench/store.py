@@ -341,11 +341,7 @@ class Store:
                     con.execute("DELETE FROM codings WHERE excerpt_id = ? AND dimension = ? AND status = 'suggested' "
                                 "AND (coder = ? OR substr(coder, 1, ?) = ?)",
                                 (c.excerpt_id, c.dimension, c.coder, len(family) + 1, family + "@"))
-                con.execute(
-                    'INSERT INTO codings (excerpt_id, dimension, code_id, coder, confidence, rationale, status, start, "end", value, memo, created_at) '
-                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    (c.excerpt_id, c.dimension, c.code_id, c.coder, c.confidence, c.rationale, c.status,
-                     c.start, c.end, c.value, c.memo, c.created_at or now))
+                _insert_coding(con, c, now)
                 stored += 1
         return stored
 
@@ -370,11 +366,7 @@ class Store:
             removed = con.execute(sql, params).rowcount
             now = _now()
             for c in codings:
-                con.execute(
-                    'INSERT INTO codings (excerpt_id, dimension, code_id, coder, confidence, rationale, status, start, "end", '
-                    "value, memo, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    (c.excerpt_id, c.dimension, c.code_id, c.coder, c.confidence, c.rationale, c.status,
-                     c.start, c.end, c.value, c.memo, c.created_at or now))
+                _insert_coding(con, c, now)
         return removed
 
     def recode(self, dimension: str, old: str, new: str) -> int:
@@ -454,6 +446,14 @@ class Store:
     def counts(self) -> dict[str, int]:
         return {t: self.con.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
                 for t in ("imports", "sources", "turns", "excerpts", "codings")}
+
+
+def _insert_coding(con: sqlite3.Connection, c: Coding, now: str) -> None:
+    con.execute(
+        'INSERT INTO codings (excerpt_id, dimension, code_id, coder, confidence, rationale, status, start, "end", value, memo, '
+        "created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (c.excerpt_id, c.dimension, c.code_id, c.coder, c.confidence, c.rationale, c.status,
+         c.start, c.end, c.value, c.memo, c.created_at or now))
 
 
 def _statements(script: str) -> list[str]:
