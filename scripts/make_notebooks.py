@@ -170,6 +170,10 @@ len(pains)'''),
     ("code", IGNORE + '''themes = find_themes(pains["text"], pains["excerpt_id"], ThemeSettings(min_size=8, seed=0), progress=True)
 print(themes.embedder)
 themes.themes[["theme_id", "label", "size", "keywords"]]'''),
+    ("md", "What the run did to the texts before embedding — which names it masked (a word that is not a name goes "
+           "back in with `ThemeSettings(keep=[...])`, or `--keep` on the command line), and how outliers were handled:"),
+    ("code", IGNORE + '''for note in themes.notes:
+    print("note:", note)'''),
     ("md", "Where each theme shows up in the journey, and for whom:"),
     ("code", IGNORE + '''themes.by(pains["stage"], "stage")'''),
     ("code", IGNORE + '''themes.by(pains["segment"].fillna("(none)"), "segment")'''),

@@ -191,3 +191,21 @@ def test_a_chosen_number_of_themes_is_kept_and_checked():
     assert t.themes["size"].sum() == len(TEXTS)
     with pytest.raises(ThemeError, match="choose between 2 and"):
         find_themes(TEXTS[:40], settings=ThemeSettings(embedder="tfidf", min_size=8, n_themes=30))
+
+
+def test_cli_says_which_names_it_masked_and_keeps_what_the_researcher_keeps(tmp_path, cli):
+    posts = [f"{t} Late Flight again" if i % 3 == 0 else t for i, t in enumerate(TEXTS)]
+    src = tmp_path / "posts.csv"
+    pd.DataFrame({"text": posts}).to_csv(src, index=False)
+    args = ["themes", src, "--text-column", "text", "--embedder", "tfidf", "--min-size", "8", "--no-progress"]
+    code, out, err = cli(*args, "--out", tmp_path / "a.csv")
+    assert code == 0, err
+    masked = next(line for line in out.splitlines() if "masked before embedding" in line)
+    assert "late" in masked and "frontier" in masked and "--keep" in masked    # steady capitals are names by default
+    assert pd.read_csv(tmp_path / "a.themes.csv")["keywords"].str.contains("refund").any()
+    code, out, err = cli(*args, "--out", tmp_path / "b.csv", "--keep", "Late", "--mask", "Refund")
+    assert code == 0, err
+    masked = next(line for line in out.splitlines() if "masked before embedding" in line)
+    assert "late" not in masked.split(":")[-1] and "frontier" in masked
+    listed = pd.read_csv(tmp_path / "b.themes.csv")
+    assert not listed["keywords"].str.contains("refund").any()            # a word the researcher hides

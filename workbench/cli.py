@@ -225,7 +225,11 @@ def cmd_themes(args: argparse.Namespace) -> int:
         if not str(args.n_themes).isdigit() or int(args.n_themes) < 2:
             raise InputError(f"--n-themes must be a whole number of at least 2, or auto; got {args.n_themes!r}.")
         n_themes = int(args.n_themes)
-    settings = ThemeSettings(n_themes=n_themes, min_size=args.min_size, seed=args.seed, embedder=args.embedder)
+    def words(value: str | None) -> tuple[str, ...]:
+        return tuple(w.strip() for w in (value or "").split(",") if w.strip())
+
+    settings = ThemeSettings(n_themes=n_themes, min_size=args.min_size, seed=args.seed, embedder=args.embedder,
+                             brands=words(args.mask), keep=words(args.keep))
     if args.study:
         with _study(args.study) as store:
             table = study_table(store, args.dimension)
@@ -394,6 +398,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--n-themes", default="auto", help="number of themes, or auto (default)")
     s.add_argument("--min-size", type=int, default=10, help="smallest theme, in texts (default 10)")
     s.add_argument("--embedder", default="auto", choices=["auto", "minilm", "e5", "tfidf"])
+    s.add_argument("--mask", help="names to hide besides those found (@handles, steady capitals, rare words), comma-separated")
+    s.add_argument("--keep", help="words never hidden though written like names, comma-separated (e.g. Late,Cancelled)")
     s.add_argument("--seed", type=int, default=0)
     s.add_argument("--no-progress", action="store_true")
     s.set_defaults(fn=cmd_themes)

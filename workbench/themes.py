@@ -47,6 +47,7 @@ class ThemeSettings:
     outlier_threshold: float = 0.3     # cosine similarity to a theme's centroid needed to join it
     quotes: int = 5                    # representative quotes per theme
     brands: Sequence[str] = ()         # names to mask besides the ones found automatically
+    keep: Sequence[str] = ()           # words never masked, though written like names ("Late Flight")
     center_languages: bool = True      # remove each language's mean embedding (else Spanish texts form one theme)
 
 
@@ -88,7 +89,7 @@ def brand_names(texts: Sequence[str], min_count: int = 2) -> set[str]:
     return {h.lower() for h, n in handles.items() if n >= min_count}
 
 
-def name_list(texts: Sequence[str], brands: Sequence[str] = ()) -> tuple[set[str], str]:
+def name_list(texts: Sequence[str], brands: Sequence[str] = (), keep: Sequence[str] = ()) -> tuple[set[str], str]:
     """Names to mask in ``texts`` (lower case) and how they were found.
 
     A word written capitalised in mid-sentence more often than in lower case is a candidate
@@ -96,7 +97,8 @@ def name_list(texts: Sequence[str], brands: Sequence[str] = ()) -> tuple[set[str
     "Internet", common in posts) are candidates too, so a candidate is masked only when the texts
     write it capitalised steadily (3+ times in mid-sentence, lower case at most a tenth as often:
     "Frontier", "Houston"), or it is rare in general English and Spanish ("LGA", "Sukhdeep"), or
-    the texts use it as an @handle ("@united" makes "United" a brand), or it is given in ``brands``.
+    the texts use it as an @handle ("@united" makes "United" a brand), or it is given in ``brands``;
+    never when it is in ``keep``.
     """
     candidates = capitalised_names(texts)
     handles = brand_names(texts)
@@ -106,7 +108,7 @@ def name_list(texts: Sequence[str], brands: Sequence[str] = ()) -> tuple[set[str
     steady = {w for w in candidates if case[w][0] >= 3 and case[w][1] <= 0.1 * case[w][0]}
     common, how = _common_words(candidates - handles - parts - steady)
     given = {b.lstrip("@").lower() for b in brands}
-    return (candidates - common) | handles | parts | given, how
+    return ((candidates - common) | handles | parts | given) - {k.lower() for k in keep}, how
 
 
 def masker(texts: Sequence[str], brands: Sequence[str] = (), names: set[str] | None = None,
@@ -244,17 +246,22 @@ def find_themes(texts: Sequence[str], ids: Sequence[str] | None = None, settings
     t0 = time.perf_counter()
     notes: list[str] = []
     docs = [texts[i] for i in keep]
-    names, how = name_list(docs, settings.brands)
+    names, how = name_list(docs, settings.brands, settings.keep)
     mask = masker(docs, names=names)
     masked = [mask(d) or "(empty)" for d in docs]
-    notes.append(f"{len(names)} names, handles and brands masked before embedding ({how})")
+    if names:
+        seen = pd.Series([w for w in TOKEN.findall(" ".join(docs).lower()) if w in names], dtype=object).value_counts()
+        notes.append(f"{len(names)} names, handles and brands masked before embedding ({how}), most often: "
+                     f"{', '.join(seen.index[:12])}; keep words that are not names with --keep")
     if embedder is None:
         embed, which = choose_embedder(settings.embedder, docs, settings.seed)
     else:
         embed, which = embedder, getattr(embedder, "name", "custom embedder")
     emb = np.asarray(_batched(embed, masked, progress), dtype=np.float32)
+    from .language import detect
+    langs = np.array([detect(d).language for d in docs])
     if settings.center_languages:
-        emb, centred = _centre_languages(emb, docs)
+        emb, centred = _centre_languages(emb, langs)
         if centred:
             notes.append(f"embeddings centred per language ({', '.join(centred)}) so that themes cross languages")
     model = make_model(settings, len(docs))
@@ -277,7 +284,7 @@ def find_themes(texts: Sequence[str], ids: Sequence[str] | None = None, settings
                             ctfidf_model=model.ctfidf_model)
     bound = masker(docs, names=names, gap=" | ")
     bounded = [bound(d) for d in docs]
-    themes, labels = _describe(model, topics, emb, docs, masked, bounded, [ids[i] for i in keep], settings)
+    themes, labels = _describe(model, topics, emb, docs, masked, bounded, langs, [ids[i] for i in keep], settings)
     assigned = np.full(len(texts), -1)
     assigned[keep] = topics
     assignments = pd.DataFrame({"id": ids, "text": texts, "theme_id": assigned,
@@ -285,14 +292,12 @@ def find_themes(texts: Sequence[str], ids: Sequence[str] | None = None, settings
     return Themes(themes, assignments, which, settings, time.perf_counter() - t0, notes)
 
 
-def _centre_languages(emb: np.ndarray, docs: list[str], min_count: int = 5) -> tuple[np.ndarray, list[str]]:
+def _centre_languages(emb: np.ndarray, langs: np.ndarray, min_count: int = 5) -> tuple[np.ndarray, list[str]]:
     """Subtract each language's mean embedding (languages with >= ``min_count`` texts), then re-normalise.
 
     Multilingual embeddings keep a language direction: without this, all Spanish complaints
     cluster together whatever they are about.
     """
-    from .language import detect
-    langs = np.array([detect(d).language for d in docs])
     names, counts = np.unique(langs, return_counts=True)
     big = [str(n) for n, c in zip(names, counts) if c >= min_count and n != "und"]
     if len(big) < 2:
@@ -358,8 +363,9 @@ def _phrases(text: str, stop: frozenset[str], max_len: int = 4) -> set[str]:
 
 
 def _same_word(a: str, b: str) -> bool:
-    """The same word up to an ending ("bag"/"bags"/"baggage", "delay"/"delayed")."""
-    return a == b or (min(len(a), len(b)) >= 3 and (a.startswith(b) or b.startswith(a)))
+    """The same word up to an ending or a first part ("bag"/"bags"/"baggage", "delay"/"delayed", "site"/"website")."""
+    return a == b or (min(len(a), len(b)) >= 3 and (a.startswith(b) or b.startswith(a))) or \
+        (min(len(a), len(b)) >= 4 and (a.endswith(b) or b.endswith(a)))
 
 
 def _phrase_label(members: np.ndarray, phrases: list[set[str]], keywords: list[str]) -> str:
@@ -367,6 +373,7 @@ def _phrase_label(members: np.ndarray, phrases: list[set[str]], keywords: list[s
     ("lost my bag", "cancelled flight"), then, when that is short, a phrase about the next keyword that is
     not the same word again ("flight delayed, missed connection"). 2–5 words."""
     size = len(members)
+    stop = stop_words()
     counts: dict[str, int] = {}
     for i in members:
         for p in phrases[i]:
@@ -390,11 +397,19 @@ def _phrase_label(members: np.ndarray, phrases: list[set[str]], keywords: list[s
                          if n >= floor and 2 <= len(p.split()) <= room and has(p, wa) and has(p, wb) and fresh(p, used)]
                 if found:
                     return max(found)[2]
+        for wa in pool[:3]:                            # no pair: a repeated phrase around one of the top keywords
+            found = [(n, -len(p.split()), p) for p, n in counts.items()
+                     if n >= floor and 2 <= len(p.split()) <= room and has(p, wa) and fresh(p, used)
+                     and sum(len(w) >= 3 and w not in stop for w in p.split()) >= 2]
+            if found:
+                return max(found)[2]
         return None
 
+    # a very common word ("read", "old", "days", "trying") says little alone: only inside a phrase
+    alone = [w for w in words if not _very_common(w)] or words
     first = best_phrase(words, [], 4)
     if first is None:
-        first = words[0] if words else ""
+        first = alone[0] if alone else ""
         if not first:
             return ""
     n = len(first.split())
@@ -402,8 +417,16 @@ def _phrase_label(members: np.ndarray, phrases: list[set[str]], keywords: list[s
         return first
     used = first.split()
     rest = [w for w in words if fresh(w, used)]
-    second = best_phrase(rest, used, 5 - n) or next((w for w in rest if counts.get(w, 0) >= floor), None)
+    second = best_phrase(rest, used, 5 - n) or next((w for w in rest if w in alone and counts.get(w, 0) >= floor), None)
     return f"{first}, {second}" if second else first
+
+
+def _very_common(word: str, zipf: float = 5.4) -> bool:
+    try:
+        from wordfreq import zipf_frequency
+    except ImportError:
+        return False
+    return max(zipf_frequency(word, "en"), zipf_frequency(word, "es")) >= zipf
 
 
 def _label(words: list[str]) -> str:
@@ -419,7 +442,7 @@ def _label(words: list[str]) -> str:
 
 
 def _describe(model, topics: np.ndarray, emb: np.ndarray, docs: list[str], masked: list[str], bounded: list[str],
-              ids: list[str], settings: ThemeSettings) -> tuple[pd.DataFrame, dict[int, str]]:
+              langs: np.ndarray, ids: list[str], settings: ThemeSettings) -> tuple[pd.DataFrame, dict[int, str]]:
     rows, labels = [], {}
     stop = stop_words()
     phrases = [_phrases(m, stop) for m in bounded]
@@ -432,7 +455,11 @@ def _describe(model, topics: np.ndarray, emb: np.ndarray, docs: list[str], maske
             counts = pd.Series([w for i in members for w in TOKEN.findall(masked[i].lower())
                                 if len(w) >= 3 and w not in stop]).value_counts()
             words = counts.index[:6].tolist()
-        label = _phrase_label(members, phrases, words) or f"theme {t}"
+        # one language per label: the keywords its texts in the theme's main language use ("card", not "tarjeta")
+        main = pd.Series(langs[members]).value_counts().index[0]
+        own = set().union(*(phrases[i] for i in members if langs[i] == main))
+        in_main = [w for w in words if all(x in own for x in w.split())]
+        label = _phrase_label(members, phrases, in_main if len(in_main) >= 2 else words) or f"theme {t}"
         centroid = emb[members].mean(axis=0)
         sims = emb[members] @ centroid
         order = members[np.lexsort((members, -sims))][: settings.quotes]
