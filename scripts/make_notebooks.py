@@ -167,7 +167,8 @@ sample_study(STUDY)
 with Store.open(STUDY) as store:
     pains = study_table(store, dimension="pain_point")
 len(pains)'''),
-    ("code", IGNORE + '''themes = find_themes(pains["text"], pains["excerpt_id"], ThemeSettings(min_size=8, seed=0), progress=True)
+    ("code", IGNORE + '''themes = find_themes(pains["text"], pains["excerpt_id"], ThemeSettings(min_size=8, seed=0), progress=True,
+                     context=pains["context"])   # the turn before each excerpt: what "Nobody told me." is about
 print(themes.embedder)
 themes.themes[["theme_id", "label", "size", "keywords"]]'''),
     ("md", "What the run did to the texts before embedding — which names it masked (a word that is not a name goes "

@@ -9,6 +9,7 @@ import pytest
 
 from conftest import ROOT
 from workbench.codebook import resolve
+from workbench.errors import InputError
 from workbench.themes import ThemeError, ThemeSettings, choose_embedder, find_themes, theme_to_code
 
 sys.path.insert(0, str(ROOT / "benchmarks"))
@@ -122,7 +123,15 @@ def test_cli_on_a_study_pain_point_excerpts_with_stage_and_segment_tables(tmp_pa
                           "--embedder", "tfidf", "--no-progress")
     assert code == 0, err
     rows = pd.read_csv(out)
-    assert len(rows) >= 50 and {"excerpt_id", "stage", "segment", "theme_id", "theme_label"} <= set(rows.columns)
+    assert len(rows) >= 50 and {"excerpt_id", "stage", "segment", "theme_id", "theme_label", "context"} <= set(rows.columns)
+    assert "embedded with their context" in text
+    # the context of an excerpt is the excerpt before it in its source (often the question it answers)
+    from workbench.store import Store
+    with Store.open(study) as store:
+        every = store.excerpts().sort_values(["source_id", "start"]).reset_index(drop=True)
+    row = rows[rows["context"].fillna("") != ""].iloc[0]
+    at = every.index[every["excerpt_id"] == row["excerpt_id"]][0]
+    assert every.at[at - 1, "text"] == row["context"] and every.at[at - 1, "source_id"] == every.at[at, "source_id"]
     by_stage = pd.read_csv(tmp_path / "pains.by_stage.csv")
     assert by_stage.drop(columns="theme_label").to_numpy().sum() == (rows["theme_id"] != -1).sum()
     assert (tmp_path / "pains.by_segment.csv").exists()
@@ -209,3 +218,16 @@ def test_cli_says_which_names_it_masked_and_keeps_what_the_researcher_keeps(tmp_
     assert "late" not in masked.split(":")[-1] and "frontier" in masked
     listed = pd.read_csv(tmp_path / "b.themes.csv")
     assert not listed["keywords"].str.contains("refund").any()            # a word the researcher hides
+
+
+def test_context_is_embedded_but_quotes_and_labels_are_the_texts_own():
+    context = [f"Q: what happened with {w}?" for w in ("the zeppelin", "the quokka") * (len(TEXTS) // 2)]
+    t = find_themes(TEXTS, settings=ThemeSettings(embedder="tfidf", min_size=8, seed=3), context=context)
+    assert any("embedded with their context" in n for n in t.notes)
+    for r in t.themes.itertuples():
+        assert all(q in TEXTS for q in r.quotes)
+        assert "zeppelin" not in r.keywords and "quokka" not in r.label
+    plain = find_themes(TEXTS, settings=ThemeSettings(embedder="tfidf", min_size=8, seed=3))
+    assert not t.assignments["theme_id"].equals(plain.assignments["theme_id"])    # the context did change the clusters
+    with pytest.raises(InputError, match="one context per text"):
+        find_themes(TEXTS, settings=ThemeSettings(embedder="tfidf", min_size=8), context=context[:5])

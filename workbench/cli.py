@@ -240,7 +240,8 @@ def cmd_themes(args: argparse.Namespace) -> int:
         table = _read_texts(Path(args.input), args.text_column)
         text_column = args.text_column
         ids = table["id"].astype(str).tolist() if "id" in table.columns else [str(i) for i in range(len(table))]
-    result = find_themes(table[text_column].tolist(), ids, settings, progress=not args.no_progress)
+    context = table["context"].tolist() if args.study and not args.no_context else None
+    result = find_themes(table[text_column].tolist(), ids, settings, progress=not args.no_progress, context=context)
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     table = table.assign(theme_id=result.assignments["theme_id"].to_numpy(),
@@ -400,6 +401,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--embedder", default="auto", choices=["auto", "minilm", "e5", "tfidf"])
     s.add_argument("--mask", help="names to hide besides those found (@handles, steady capitals, rare words), comma-separated")
     s.add_argument("--keep", help="words never hidden though written like names, comma-separated (e.g. Late,Cancelled)")
+    s.add_argument("--no-context", action="store_true",
+                   help="with --study: embed each excerpt alone, not with the turn before it (the question it answers)")
     s.add_argument("--seed", type=int, default=0)
     s.add_argument("--no-progress", action="store_true")
     s.set_defaults(fn=cmd_themes)
