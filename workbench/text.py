@@ -60,19 +60,22 @@ def names_from_forms(forms: Sequence[str], counts: Sequence[int], initial: Mappi
             if w not in stop and ((n > 0 and n > low.get(w, 0)) or (w not in low and capital[w] >= 3))}
 
 
+def form_counts(texts: Iterable[str]) -> tuple[pd.Series, pd.Series]:
+    """How often each word form occurs in ``texts`` (handles and URLs left out), and how often sentence-initially."""
+    joined = HANDLES_URLS.sub(" ", "\n".join(texts))
+    return (pd.Series(TOKEN.findall(joined), dtype=object).value_counts(),
+            pd.Series(SENTENCE_INITIAL.findall(joined), dtype=object).value_counts())
+
+
 def capitalised_names(texts: Iterable[str]) -> set[str]:
     """The names in ``texts`` (see the module docstring); handles and URLs are left out first."""
-    joined = HANDLES_URLS.sub(" ", "\n".join(texts))
-    counts = pd.Series(TOKEN.findall(joined), dtype=object).value_counts()
-    initial = pd.Series(SENTENCE_INITIAL.findall(joined), dtype=object).value_counts()
+    counts, initial = form_counts(texts)
     return names_from_forms(counts.index.tolist(), counts.tolist(), initial)
 
 
-def case_counts(texts: Iterable[str]) -> dict[str, tuple[int, int]]:
-    """Per word (lower case): how often ``texts`` write it capitalised in mid-sentence, and in lower case."""
-    joined = HANDLES_URLS.sub(" ", "\n".join(texts))
-    counts = pd.Series(TOKEN.findall(joined), dtype=object).value_counts()
-    initial = pd.Series(SENTENCE_INITIAL.findall(joined), dtype=object).value_counts()
+def case_counts(counts: pd.Series, initial: pd.Series) -> dict[str, tuple[int, int]]:
+    """Per word (lower case), from ``form_counts``: how often it is written capitalised in mid-sentence,
+    and how often in lower case."""
     out: dict[str, tuple[int, int]] = {}
     for form, n in counts.items():
         w = form.lower()
@@ -84,4 +87,4 @@ def case_counts(texts: Iterable[str]) -> dict[str, tuple[int, int]]:
     return out
 
 
-__all__ = ["HANDLES_URLS", "SENTENCE_INITIAL", "TOKEN", "capitalised_names", "case_counts", "names_from_forms", "stop_words"]
+__all__ = ["HANDLES_URLS", "SENTENCE_INITIAL", "TOKEN", "capitalised_names", "case_counts", "form_counts", "names_from_forms", "stop_words"]
