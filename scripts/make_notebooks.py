@@ -178,6 +178,9 @@ themes.themes[["theme_id", "label", "size", "keywords"]]'''),
     ("md", "Where each theme shows up in the journey, and for whom:"),
     ("code", IGNORE + '''themes.by(pains["stage"], "stage")'''),
     ("code", IGNORE + '''themes.by(pains["segment"].fillna("(none)"), "segment")'''),
+    ("md", "Which pain-point codes the excerpts of each theme already carry: a theme spread over several codes, "
+           "or mostly uncoded by one, is a candidate for a new code; a theme that is one code again is not new:"),
+    ("code", IGNORE + '''themes.by(pains["code"], "code")'''),
     ("md", "The representative quotes of the largest theme (verbatim, with their excerpt ids):"),
     ("code", IGNORE + '''top = themes.themes.iloc[0]
 for excerpt_id, quote in zip(top["quote_ids"], top["quotes"]):

@@ -135,6 +135,11 @@ def test_cli_on_a_study_pain_point_excerpts_with_stage_and_segment_tables(tmp_pa
     by_stage = pd.read_csv(tmp_path / "pains.by_stage.csv")
     assert by_stage.drop(columns="theme_label").to_numpy().sum() == (rows["theme_id"] != -1).sum()
     assert (tmp_path / "pains.by_segment.csv").exists()
+    # which codes the excerpts of each theme already carry: a theme that is one code again is not new
+    by_code = pd.read_csv(tmp_path / "pains.by_code.csv").set_index("theme_label")
+    pain_codes = {c.code_id for c in resolve("pain_points").codes}
+    assert set(by_code.columns) <= pain_codes and len(by_code.columns) >= 3
+    assert by_code.to_numpy().sum() == (rows["theme_id"] != -1).sum() and rows["code"].isin(pain_codes).all()
     code, text, err = cli("themes", "--study", study, "--dimension", "mood", "--out", tmp_path / "x.csv")
     assert code != 0 and "No mood codings" in err
 

@@ -250,8 +250,8 @@ def cmd_themes(args: argparse.Namespace) -> int:
                                   quote_ids=result.themes["quote_ids"].map(";".join))
     _atomic_write(out, _csv(table))
     _atomic_write(out.with_name(out.stem + ".themes.csv"), _csv(themes))
-    if args.study:      # themes by stage and by segment
-        for col in ("stage", "segment"):
+    if args.study:      # themes by stage and by segment (and by the codes the excerpts already have)
+        for col in ("stage", "segment") + (("code",) if args.dimension else ()):
             by = result.by(table[col].fillna("").replace("", "(none)"), col)
             _atomic_write(out.with_name(f"{out.stem}.by_{col}.csv"), by.reset_index().to_csv(index=False, lineterminator="\n"))
     n_out = int((table["theme_id"] == -1).sum())

@@ -496,8 +496,9 @@ def _describe(model, topics: np.ndarray, emb: np.ndarray, docs: list[str], maske
 # ------------------------------------------------------------------------------ studies
 def study_table(store, dimension: str | None = None) -> pd.DataFrame:
     """A study's customer excerpts (only those coded in ``dimension`` with a real code, e.g. a pain point),
-    with source, speaker, segment, stage, offsets and ``context`` (the excerpt before it in the same source,
-    often the question it answers): the input of theme discovery on a study."""
+    with source, speaker, segment, stage, ``code`` (its code in ``dimension``, when given), offsets and
+    ``context`` (the excerpt before it in the same source, often the question it answers): the input of
+    theme discovery on a study."""
     from .journey import VOICE, effective_codings
     every = store.excerpts().sort_values(["source_id", "start"], kind="stable")
     before = dict(zip(every["excerpt_id"], every.groupby("source_id")["text"].shift(1).fillna("")))
@@ -509,10 +510,15 @@ def study_table(store, dimension: str | None = None) -> pd.DataFrame:
             raise InputError(f"No {dimension} codings in {store.path}; coded dimensions: {', '.join(known) or '(none)'}.")
         coded = eff[(eff["dimension"] == dimension) & ~eff["code_id"].isin(["none", "neutral"])]
         ex = ex[ex["excerpt_id"].isin(set(coded["excerpt_id"]))]
+        # the code the excerpt already has (the most confident, when several): is a theme new, or a code again?
+        code = coded.sort_values(["excerpt_id", "confidence", "code_id"], ascending=[True, False, True],
+                                 kind="stable").drop_duplicates("excerpt_id").set_index("excerpt_id")["code_id"]
+        ex = ex.assign(code=ex["excerpt_id"].map(code))
     stage = eff[eff["dimension"] == "stage"].drop_duplicates("excerpt_id").set_index("excerpt_id")["code_id"]
     ex = ex.assign(stage=ex["excerpt_id"].map(stage).fillna(""), context=ex["excerpt_id"].map(before).fillna(""))
-    return ex[["excerpt_id", "source_name", "speaker", "segment", "stage", "start", "end", "text", "context"]
-              ].reset_index(drop=True)
+    columns = ["excerpt_id", "source_name", "speaker", "segment", "stage"] + (["code"] if dimension else []) + \
+        ["start", "end", "text", "context"]
+    return ex[columns].reset_index(drop=True)
 
 
 # ------------------------------------------------------------------------------ candidate codes
