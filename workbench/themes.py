@@ -500,9 +500,10 @@ def study_table(store, dimension: str | None = None) -> pd.DataFrame:
     ``context`` (the excerpt before it in the same source, often the question it answers): the input of
     theme discovery on a study."""
     from .journey import VOICE, effective_codings
-    every = store.excerpts().sort_values(["source_id", "start"], kind="stable")
-    before = dict(zip(every["excerpt_id"], every.groupby("source_id")["text"].shift(1).fillna("")))
-    ex = store.excerpts(roles=VOICE)
+    every = store.excerpts()            # read once: the customers' excerpts and, for context, everyone's
+    ordered = every.sort_values(["source_id", "start"], kind="stable")
+    before = dict(zip(ordered["excerpt_id"], ordered.groupby("source_id")["text"].shift(1).fillna("")))
+    ex = every[every["role"].isin(VOICE)]
     eff = effective_codings(store.decisions())
     if dimension:
         known = sorted(set(eff["dimension"]))
