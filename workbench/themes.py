@@ -72,20 +72,34 @@ _CAMEL = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+")
 COMMON_ZIPF = 3.0       # a word this frequent in general English or Spanish (wordfreq's Zipf scale) is not a name by form alone
 
 
-def _common_words(words: set[str]) -> tuple[set[str], str]:
-    """The words of ``words`` that are ordinary English or Spanish words (wordfreq), and which test ran."""
+def _zipf(word: str) -> float | None:
+    """How common ``word`` is in general English or Spanish (wordfreq's Zipf scale, the higher of the two);
+    None without wordfreq."""
     try:
         from wordfreq import zipf_frequency
     except ImportError:
+        return None
+    return max(zipf_frequency(word, "en"), zipf_frequency(word, "es"))
+
+
+def _common_words(words: set[str]) -> tuple[set[str], str]:
+    """The words of ``words`` that are ordinary English or Spanish words (wordfreq), and which test ran."""
+    if _zipf("the") is None:
         return set(), "capitalisation only (pip install wordfreq to keep ordinary words written in Title Case)"
-    return ({w for w in words if max(zipf_frequency(w, "en"), zipf_frequency(w, "es")) >= COMMON_ZIPF},
-            "capitalisation + word frequency")
+    return {w for w in words if _zipf(w) >= COMMON_ZIPF}, "capitalisation + word frequency"
+
+
+_HANDLE = re.compile(r"@(\w{2,})")
+
+
+def _frequent_handles(found: Sequence[str], min_count: int) -> set[str]:
+    counts = pd.Series(list(found), dtype=object).str.lower().value_counts()
+    return {h for h, n in counts.items() if n >= min_count}
 
 
 def brand_names(texts: Sequence[str], min_count: int = 2) -> set[str]:
     """The @handles ``texts`` use at least ``min_count`` times, lower case, without "@" ("united", "southwestair")."""
-    handles = pd.Series(re.findall(r"@(\w{2,})", "\n".join(texts)), dtype=object).value_counts()
-    return {h.lower() for h, n in handles.items() if n >= min_count}
+    return _frequent_handles(_HANDLE.findall("\n".join(texts)), min_count)
 
 
 def name_list(texts: Sequence[str], brands: Sequence[str] = (), keep: Sequence[str] = ()) -> tuple[set[str], str]:
@@ -101,10 +115,10 @@ def name_list(texts: Sequence[str], brands: Sequence[str] = (), keep: Sequence[s
     """
     counts, initial = form_counts(texts)
     candidates = names_from_forms(counts.index.tolist(), counts.tolist(), initial)
-    handles = brand_names(texts)
+    found = _HANDLE.findall("\n".join(texts))
+    handles = _frequent_handles(found, 2)
     # the parts of a handle the texts also write as names: "Southwest" of @SouthwestAir, not "Air"
-    parts = {p.lower() for h in re.findall(r"@(\w{2,})", "\n".join(texts)) if h.lower() in handles
-             for p in _CAMEL.findall(h)} & candidates
+    parts = {p.lower() for h in found if h.lower() in handles for p in _CAMEL.findall(h)} & candidates
     case = case_counts(counts, initial)
     steady = {w for w in candidates if case[w][0] >= 3 and case[w][1] <= 0.1 * case[w][0]}
     common, how = _common_words(candidates - handles - parts - steady)
@@ -438,11 +452,7 @@ def _phrase_label(members: np.ndarray, phrases: list[set[str]], keywords: list[s
 
 
 def _very_common(word: str, zipf: float = 5.4) -> bool:
-    try:
-        from wordfreq import zipf_frequency
-    except ImportError:
-        return False
-    return max(zipf_frequency(word, "en"), zipf_frequency(word, "es")) >= zipf
+    return (_zipf(word) or 0.0) >= zipf
 
 
 def _describe(model, topics: np.ndarray, emb: np.ndarray, docs: list[str], masked: list[str], bounded: list[str],
