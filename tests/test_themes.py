@@ -236,3 +236,22 @@ def test_context_is_embedded_but_quotes_and_labels_are_the_texts_own():
     assert not t.assignments["theme_id"].equals(plain.assignments["theme_id"])    # the context did change the clusters
     with pytest.raises(InputError, match="one context per text"):
         find_themes(TEXTS, settings=ThemeSettings(embedder="tfidf", min_size=8), context=context[:5])
+
+
+def test_keywords_keep_a_themes_own_words_and_leave_out_number_words():
+    # "charged" is used by every fee complaint and by no other text: the theme's best keyword. (BERTopic
+    # counts min_df over one joined document per theme, so min_df=2 there dropped every such word.)
+    # Number words are numbers: "quince", "fifteen" never name a theme.
+    fees = [f"They charged me {n} for a {what}, {extra}." for n in ("quince euros", "fifteen pounds", "nine euros")
+            for what in ("transfer", "card payment", "withdrawal", "hotel payment")
+            for extra in ("nobody said so", "no warning", "what a surprise")]
+    waits = [f"I waited {n} minutes on hold {extra}, {tail}." for n in ("forty", "veinticinco", "thirty")
+             for extra in ("again", "this morning", "at lunch", "today") for tail in ("then it hung up", "no answer", "awful")]
+    t = find_themes(fees + waits, settings=ThemeSettings(embedder="tfidf", min_size=5, seed=0, n_themes=2))
+    by_size = {len(set(a) & set(fees)): r for r in t.themes.itertuples()
+               for a in [t.assignments[t.assignments["theme_id"] == r.theme_id]["text"]]}
+    fee_theme = by_size[max(by_size)]
+    assert "charged" in fee_theme.keywords.split(", ")[:3], fee_theme.keywords
+    for r in t.themes.itertuples():
+        words = set(r.label.split()) | {w for k in r.keywords.split(", ") for w in k.split()}
+        assert not words & {"quince", "fifteen", "nine", "forty", "veinticinco", "thirty"}, (r.label, r.keywords)

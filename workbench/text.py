@@ -24,18 +24,36 @@ _EXTRA = {  # fillers of interviews, calls and posts, EN + ES, beyond spaCy's li
     "mire", "oye", "laughs", "risas", "bit", "lot", "thing", "things", "cosa", "cosas", "i'm", "it's", "don't", "didn't",
     "i'd", "that's", "there's", "can't", "sort", "kind", "know", "think", "thought", "said", "told", "dijeron", "creo",
     "pensé", "mean", "needed", "miré", "dije", "went", "got", "get", "going", "want", "wanted", "need", "quería", "tenía",
-    "puedo", "amp", "rt", "dm", "smh", "lol", "ll", "ve", "re", "don", "didn", "doesn", "isn", "wasn", "won", "can"}
+    "puedo", "amp", "rt", "dm", "smh", "lol", "ll", "ve", "re", "don", "didn", "doesn", "isn", "wasn", "won", "can",
+    # the rest of the negated and pronoun contractions (spaCy lists "don't" and "i'm" but not "wasn't" or "i've")
+    "wasn't", "isn't", "aren't", "weren't", "hasn't", "haven't", "hadn't", "doesn't", "won't", "wouldn't", "couldn't",
+    "shouldn't", "i've", "i'll", "you're", "you've", "we're", "we've", "they're", "they've", "he's", "she's",
+    "aren", "couldn", "hadn", "hasn", "haven", "shouldn", "weren", "wouldn"}
+# numbers written as words are numbers: like digits, never a theme label or a stage's distinctive word
+_NUMBERS = set("""
+one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen seventeen eighteen
+nineteen twenty thirty forty fifty sixty seventy eighty ninety hundred thousand million dozen
+uno una dos tres cuatro cinco seis siete ocho nueve diez once doce trece catorce quince dieciséis diecisiete dieciocho
+diecinueve veinte veintiuno veintiuna veintidós veintitrés veinticuatro veinticinco veintiséis veintisiete veintiocho
+veintinueve treinta cuarenta cincuenta sesenta setenta ochenta noventa cien ciento doscientos doscientas trescientos
+trescientas cuatrocientos quinientos seiscientos setecientos ochocientos novecientos mil millón millones docena
+""".split())
+
+
+def number_words() -> frozenset[str]:
+    """Numbers written as words, EN + ES ("fifteen", "quince"): part of :func:`stop_words`."""
+    return frozenset(_NUMBERS)
 
 
 def stop_words() -> frozenset[str]:
-    """spaCy's English and Spanish stop words plus conversational fillers, lower case.
+    """spaCy's English and Spanish stop words plus conversational fillers and number words, lower case.
 
     spaCy's lists ship as ``workbench/data/stop_words_{en,es}.txt``: importing spaCy (and, through
     thinc, torch when it is installed) costs seconds that a map or a theme run need not pay.
     """
     global _STOP
     if _STOP is None:
-        words = set(_EXTRA)
+        words = set(_EXTRA) | _NUMBERS
         for lang in ("en", "es"):
             text = (_DATA / f"stop_words_{lang}.txt").read_text(encoding="utf-8")
             words |= {w.strip().lower() for w in text.splitlines() if w.strip() and not w.startswith("#")}

@@ -17,6 +17,7 @@ and it is installed, else minilm when installed, else tfidf — and says which o
 """
 from __future__ import annotations
 
+import logging
 import math
 import re
 import time
@@ -27,7 +28,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import InputError, WorkbenchError
-from .text import HANDLES_URLS, TOKEN, case_counts, form_counts, names_from_forms, stop_words
+from .text import HANDLES_URLS, TOKEN, case_counts, form_counts, names_from_forms, number_words, stop_words
 
 EMBEDDERS = ("auto", "minilm", "e5", "tfidf")
 _NUMBER = re.compile(r"[#$€£]?\d[\d.,:/-]*\w*")
@@ -69,6 +70,7 @@ class Themes:
 
 # ------------------------------------------------------------------------------ masking
 _CAMEL = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+")
+LABEL_TOKENS = r"(?u)\b[^\W\d_]{3,}\b"   # keywords: words of 3+ letters, no digits
 COMMON_ZIPF = 3.0       # a word this frequent in general English or Spanish (wordfreq's Zipf scale) is not a name by form alone
 
 
@@ -208,9 +210,25 @@ def choose_embedder(name: str, texts: Sequence[str], seed: int = 0) -> tuple[Cal
 
 
 # ------------------------------------------------------------------------------ themes
-def make_model(settings: ThemeSettings, n_docs: int, selection: str = "eom"):
+def label_vocabulary(docs: Sequence[str]) -> list[str]:
+    """Words and word pairs that at least two of ``docs`` use, without stop words or numbers: the
+    vocabulary of theme keywords.
+
+    Counted over the texts, not BERTopic's one-document-per-theme: a ``min_df=2`` there keeps only
+    words that two *themes* use and drops every word that is one theme's own (on the bundled study
+    it dropped "charged", which six of the fees theme's texts and no other theme use)."""
+    from sklearn.feature_extraction.text import CountVectorizer
+    vec = CountVectorizer(stop_words=sorted(stop_words()), ngram_range=(1, 2), min_df=2, token_pattern=LABEL_TOKENS)
+    try:
+        return sorted(vec.fit(docs).vocabulary_)
+    except ValueError:                  # no word two texts share
+        return []
+
+
+def make_model(settings: ThemeSettings, n_docs: int, selection: str = "eom", vocabulary: Sequence[str] | None = None):
     """The BERTopic model with seeded UMAP and HDBSCAN (or k-means for a chosen number of themes) and a
-    label vocabulary without names or stop words. ``selection``: HDBSCAN's cluster selection."""
+    label vocabulary without names or stop words (``vocabulary``: from :func:`label_vocabulary`).
+    ``selection``: HDBSCAN's cluster selection."""
     try:
         from bertopic import BERTopic
         from bertopic.vectorizers import ClassTfidfTransformer
@@ -231,10 +249,14 @@ def make_model(settings: ThemeSettings, n_docs: int, selection: str = "eom"):
     else:
         hdbscan_model = HDBSCAN(min_cluster_size=settings.min_size, min_samples=max(2, settings.min_size // 3),
                                 metric="euclidean", cluster_selection_method=selection, prediction_data=True)
-    vectorizer = CountVectorizer(stop_words=sorted(stop_words()), ngram_range=(1, 2), min_df=2, token_pattern=r"(?u)\b[^\W\d_]{3,}\b")
+    if vocabulary:
+        vectorizer = CountVectorizer(vocabulary=list(vocabulary), stop_words=sorted(stop_words()), ngram_range=(1, 2),
+                                     token_pattern=LABEL_TOKENS)     # stop words too: pairs are made without them
+    else:                               # no word two texts share: every word (min_df=1), stop words out
+        vectorizer = CountVectorizer(stop_words=sorted(stop_words()), ngram_range=(1, 2), token_pattern=LABEL_TOKENS)
     return BERTopic(embedding_model=None, umap_model=umap_model, hdbscan_model=hdbscan_model, vectorizer_model=vectorizer,
                     ctfidf_model=ClassTfidfTransformer(reduce_frequent_words=True),
-                    calculate_probabilities=False, verbose=False,
+                    calculate_probabilities=False, verbose=False, top_n_words=30,
                     language="multilingual")     # "english" would strip every non-ASCII letter from the labels
 
 
@@ -293,14 +315,15 @@ def find_themes(texts: Sequence[str], ids: Sequence[str] | None = None, settings
         emb, centred = _centre_languages(emb, langs)
         if centred:
             notes.append(f"embeddings centred per language ({', '.join(centred)}) so that themes cross languages")
-    model = make_model(settings, len(docs))
+    vocabulary = label_vocabulary(masked)
+    model = make_model(settings, len(docs), vocabulary=vocabulary)
     topics, _ = model.fit_transform(masked, embeddings=emb)
     topics = np.asarray(topics)
     top_share = np.bincount(topics[topics >= 0]).max() / len(topics) if (topics >= 0).any() else 1.0
     if not settings.n_themes and top_share > 0.5:
         # HDBSCAN's default ("excess of mass") picked a coarse level where one theme holds most texts:
         # take the finest stable clusters instead ("leaf"); the researcher merges from there
-        model = make_model(settings, len(docs), selection="leaf")
+        model = make_model(settings, len(docs), selection="leaf", vocabulary=vocabulary)
         topics = np.asarray(model.fit_transform(masked, embeddings=emb)[0])
         notes.append(f"one cluster held {top_share:.0%} of the texts, so the finest stable clusters were taken "
                      "(give --n-themes for a fixed number)")
@@ -309,8 +332,14 @@ def find_themes(texts: Sequence[str], ids: Sequence[str] | None = None, settings
         topics = _reduce_outliers(topics, emb, settings.outlier_threshold)
         notes.append(f"{before - int((topics == -1).sum())} of {before} outliers joined their nearest theme "
                      f"(cosine >= {settings.outlier_threshold})")
-        model.update_topics(masked, topics=topics.tolist(), vectorizer_model=model.vectorizer_model,
-                            ctfidf_model=model.ctfidf_model)
+        bertopic_log = logging.getLogger("BERTopic")
+        level = bertopic_log.level
+        bertopic_log.setLevel(logging.ERROR)   # its warning about custom topic lists is for users of topic reduction
+        try:
+            model.update_topics(masked, topics=topics.tolist(), vectorizer_model=model.vectorizer_model,
+                                ctfidf_model=model.ctfidf_model)
+        finally:
+            bertopic_log.setLevel(level)
     bound = masker(docs, names=names, gap=" | ")
     bounded = [bound(d) for d in docs]
     themes, labels = _describe(model, topics, emb, docs, masked, bounded, langs, [ids[i] for i in keep], settings)
@@ -373,6 +402,11 @@ def _phrases(text: str, stop: frozenset[str], max_len: int = 4) -> set[str]:
             out |= _phrases(part, stop, max_len)
         return out
     toks = TOKEN.findall(text.lower())
+    numbers = number_words()
+    if any(w in numbers for w in toks):  # a number written as a word is a removed number too
+        for part in " ".join("|" if w in numbers else w for w in toks).split("|"):
+            out |= _phrases(part, stop, max_len)
+        return out
     content = [len(w) >= 3 and w not in stop for w in toks]
     for i, w in enumerate(toks):
         if not content[i]:
@@ -455,16 +489,32 @@ def _very_common(word: str, zipf: float = 5.4) -> bool:
     return (_zipf(word) or 0.0) >= zipf
 
 
+def _keywords(model, theme: int, used, inside: np.ndarray, n: int = 10, share: float = 0.05) -> list[str]:
+    """The theme's keywords: BERTopic's c-TF-IDF words, first those that at least ``share`` of the theme's
+    texts (and two) use (``used``: sparse text × vocabulary, True where the text uses the word;
+    ``inside``: the theme's texts): a word three of a hundred texts use ("funeral") does not name a theme."""
+    scored = [w for w, score in (model.get_topic(theme) or []) if w and score > 0]
+    vocabulary = model.vectorizer_model.vocabulary_
+    known = [w for w in scored if w in vocabulary]
+    if not known:
+        return scored[:n]
+    counts = np.asarray(used[inside][:, [vocabulary[w] for w in known]].sum(axis=0)).ravel()
+    floor = max(2, share * int(inside.sum()))
+    typical = [w for w, c in zip(known, counts) if c >= floor]
+    return (typical + [w for w in known if w not in typical])[:n]
+
+
 def _describe(model, topics: np.ndarray, emb: np.ndarray, docs: list[str], masked: list[str], bounded: list[str],
               langs: np.ndarray, ids: list[str], settings: ThemeSettings) -> tuple[pd.DataFrame, dict[int, str]]:
     rows, labels = [], {}
     stop = stop_words()
     phrases = [_phrases(m, stop) for m in bounded]
+    used = model.vectorizer_model.transform(masked) > 0
     for t in sorted(set(topics.tolist())):
         if t == -1:
             continue
         members = np.flatnonzero(topics == t)
-        words = [w for w, score in (model.get_topic(t) or []) if w and score > 0][:10]
+        words = _keywords(model, t, used, topics == t)
         if not words:                   # too few repeated words for c-TF-IDF: the most frequent content words
             counts = pd.Series([w for i in members for w in TOKEN.findall(masked[i].lower())
                                 if len(w) >= 3 and w not in stop]).value_counts()
