@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from .coding.evaluation import codes_by_coder
 from .coding.metrics import Report, evaluate
 from .errors import InputError
 from .journey import VOICE, effective_codings
@@ -187,9 +188,7 @@ def compare_coders(store: Store, coder_a: str, coder_b: str, dimension: str) -> 
     for who in (coder_a, coder_b):
         if who not in coders:
             raise InputError(f"No codings by {who!r} in this study; coders here: {', '.join(coders) or '(none)'}.")
-    c = c[(c["dimension"] == dimension) & (c["status"] != "rejected") & c["coder"].isin([coder_a, coder_b])]
-    c = c.sort_values("coding_id").drop_duplicates(["excerpt_id", "coder"], keep="last")
-    wide = c.pivot(index="excerpt_id", columns="coder", values="code_id")
+    wide = codes_by_coder(c[(c["dimension"] == dimension) & c["coder"].isin([coder_a, coder_b])])
     if coder_a not in wide or coder_b not in wide or wide[[coder_a, coder_b]].dropna().empty:
         raise InputError(f"{coder_a} and {coder_b} have no {dimension} codings on the same excerpts; "
                          "nothing to compare. Pick two coders who coded the same excerpts.")

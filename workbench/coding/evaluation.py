@@ -66,6 +66,14 @@ def evaluate_files(gold_path: Path, pred_path: Path, columns: list[tuple[str, st
     return {g: evaluate(_labels(gold[g]), _labels(pred[p])) for g, p in columns}
 
 
+def codes_by_coder(codings: pd.DataFrame) -> pd.DataFrame:
+    """Each coder's code for each excerpt, excerpts × coders: the coder's latest coding that is not
+    rejected (``codings`` as :meth:`Store.codings` returns them, one dimension)."""
+    c = codings[codings["status"] != "rejected"].sort_values("coding_id")
+    c = c.drop_duplicates(["excerpt_id", "coder"], keep="last")
+    return c.pivot(index="excerpt_id", columns="coder", values="code_id")
+
+
 def agreement(store: Store, coders: tuple[str, str] | None = None,
               dimensions: list[str] | None = None) -> dict[str, Report]:
     """Two human coders on the excerpts both coded, per dimension; alpha uses every human coder."""
@@ -77,11 +85,10 @@ def agreement(store: Store, coders: tuple[str, str] | None = None,
         raise InputError("The study has no human codings to compare. Code excerpts in the review queue first.")
     out: dict[str, Report] = {}
     for dim, d in sorted(c.groupby("dimension"), key=lambda kv: kv[0]):
-        d = d.sort_values("coding_id").drop_duplicates(["excerpt_id", "coder"], keep="last")
-        who = coders or tuple(d["coder"].value_counts().index[:2])
+        wide = codes_by_coder(d)
+        who = coders or tuple(wide.count().sort_values(ascending=False, kind="stable").index[:2])
         if len(who) < 2:
             continue
-        wide = d.pivot(index="excerpt_id", columns="coder", values="code_id")
         if who[0] not in wide or who[1] not in wide:
             raise InputError(f"No {dim} codings by {' and '.join(w for w in who if w not in wide)}.")
         both = wide[[who[0], who[1]]].dropna()
