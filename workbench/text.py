@@ -30,7 +30,7 @@ _EXTRA = {  # fillers of interviews, calls and posts, EN + ES, beyond spaCy's li
     "shouldn't", "i've", "i'll", "you're", "you've", "we're", "we've", "they're", "they've", "he's", "she's",
     "aren", "couldn", "hadn", "hasn", "haven", "shouldn", "weren", "wouldn"}
 # numbers written as words are numbers: like digits, never a theme label or a stage's distinctive word
-_NUMBERS = set("""
+_NUMBERS = frozenset("""
 one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen seventeen eighteen
 nineteen twenty thirty forty fifty sixty seventy eighty ninety hundred thousand million dozen
 uno una dos tres cuatro cinco seis siete ocho nueve diez once doce trece catorce quince dieciséis diecisiete dieciocho
@@ -42,7 +42,7 @@ trescientas cuatrocientos quinientos seiscientos setecientos ochocientos novecie
 
 def number_words() -> frozenset[str]:
     """Numbers written as words, EN + ES ("fifteen", "quince"): part of :func:`stop_words`."""
-    return frozenset(_NUMBERS)
+    return _NUMBERS
 
 
 def stop_words() -> frozenset[str]:
