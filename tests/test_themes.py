@@ -39,7 +39,7 @@ def test_labels_are_words_not_brands_handles_or_numbers(tfidf_themes):
         words = set(label.split()) | {w for k in keywords.split(", ") for w in k.split()}
         assert not words & names, (label, keywords)
         assert not any(ch.isdigit() or ch in "@#/" for ch in label), label
-        assert 1 <= len(label.split()) <= 5
+        assert 2 <= len(label.split()) <= 5, label       # 2–5 words, as a researcher writes them
     # quotes keep the original text, brand names included
     first = tfidf_themes.themes.iloc[0]
     assert all(q in TEXTS for q in first["quotes"]) and 3 <= len(first["quotes"]) <= 5
@@ -162,6 +162,8 @@ def test_themes_cross_languages():
     mixed = pd.crosstab(frame["theme_id"], frame["lang"])
     both = mixed[(mixed.get("en", 0) >= 3) & (mixed.get("es", 0) >= 3)]
     assert len(both) >= 5, mixed                       # 9 with centring, 2 without (seed 0)
+    labels = result.themes["label"].tolist()
+    assert all(2 <= len(lbl.split()) <= 5 for lbl in labels), labels    # bilingual themes too get 2–5 words
 
 
 def test_names_masked_but_ordinary_title_case_words_kept():

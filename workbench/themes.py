@@ -523,7 +523,10 @@ def _describe(model, topics: np.ndarray, emb: np.ndarray, docs: list[str], maske
         main = pd.Series(langs[members]).value_counts().index[0]
         own = set().union(*(phrases[i] for i in members if langs[i] == main))
         in_main = [w for w in words if all(x in own for x in w.split())]
-        label = _phrase_label(members, phrases, in_main if len(in_main) >= 2 else words) or f"theme {t}"
+        label = _phrase_label(members, phrases, in_main if len(in_main) >= 2 else words)
+        if len(label.split()) < 2 and len(in_main) >= 2:    # one word is not a label: the other language's words too
+            label = _phrase_label(members, phrases, words) or label
+        label = label or f"theme {t}"
         centroid = emb[members].mean(axis=0)
         sims = emb[members] @ centroid
         order = members[np.lexsort((members, -sims))][: settings.quotes]
