@@ -259,6 +259,8 @@ def cmd_themes(args: argparse.Namespace) -> int:
           f"{result.seconds:.1f} s. Wrote {out} and {out.with_name(out.stem + '.themes.csv')}.")
     for r in result.themes.head(12).itertuples():
         print(f"  {r.theme_id:>3}  {r.size:>5}  {r.label}")
+    if len(result.themes) > 12:
+        print(f"  ... and {len(result.themes) - 12} smaller themes in {out.with_name(out.stem + '.themes.csv')}")
     for note in result.notes:
         print(f"note: {note}")
     return 0
