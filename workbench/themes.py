@@ -210,6 +210,12 @@ def choose_embedder(name: str, texts: Sequence[str], seed: int = 0) -> tuple[Cal
 
 
 # ------------------------------------------------------------------------------ themes
+def _count_vectorizer(**options):
+    """Counts of keywords: words of 3+ letters and their pairs, stop words and number words out."""
+    from sklearn.feature_extraction.text import CountVectorizer
+    return CountVectorizer(stop_words=sorted(stop_words()), ngram_range=(1, 2), token_pattern=LABEL_TOKENS, **options)
+
+
 def label_vocabulary(docs: Sequence[str]) -> list[str]:
     """Words and word pairs that at least two of ``docs`` use, without stop words or numbers: the
     vocabulary of theme keywords.
@@ -217,10 +223,8 @@ def label_vocabulary(docs: Sequence[str]) -> list[str]:
     Counted over the texts, not BERTopic's one-document-per-theme: a ``min_df=2`` there keeps only
     words that two *themes* use and drops every word that is one theme's own (on the bundled study
     it dropped "charged", which six of the fees theme's texts and no other theme use)."""
-    from sklearn.feature_extraction.text import CountVectorizer
-    vec = CountVectorizer(stop_words=sorted(stop_words()), ngram_range=(1, 2), min_df=2, token_pattern=LABEL_TOKENS)
     try:
-        return sorted(vec.fit(docs).vocabulary_)
+        return sorted(_count_vectorizer(min_df=2).fit(docs).vocabulary_)
     except ValueError:                  # no word two texts share
         return []
 
@@ -233,7 +237,6 @@ def make_model(settings: ThemeSettings, n_docs: int, selection: str = "eom", voc
         from bertopic import BERTopic
         from bertopic.vectorizers import ClassTfidfTransformer
         from hdbscan import HDBSCAN
-        from sklearn.feature_extraction.text import CountVectorizer
         from umap import UMAP
     except ImportError as e:
         raise ThemeError(f"Theme discovery needs BERTopic ({e.name} is missing): pip install torch==2.13.0, "
@@ -249,11 +252,9 @@ def make_model(settings: ThemeSettings, n_docs: int, selection: str = "eom", voc
     else:
         hdbscan_model = HDBSCAN(min_cluster_size=settings.min_size, min_samples=max(2, settings.min_size // 3),
                                 metric="euclidean", cluster_selection_method=selection, prediction_data=True)
-    if vocabulary:
-        vectorizer = CountVectorizer(vocabulary=list(vocabulary), stop_words=sorted(stop_words()), ngram_range=(1, 2),
-                                     token_pattern=LABEL_TOKENS)     # stop words too: pairs are made without them
-    else:                               # no word two texts share: every word (min_df=1), stop words out
-        vectorizer = CountVectorizer(stop_words=sorted(stop_words()), ngram_range=(1, 2), token_pattern=LABEL_TOKENS)
+    # with the stop words although the vocabulary is given: pairs are made without them; no vocabulary (no
+    # word two texts share): every word
+    vectorizer = _count_vectorizer(vocabulary=list(vocabulary)) if vocabulary else _count_vectorizer()
     return BERTopic(embedding_model=None, umap_model=umap_model, hdbscan_model=hdbscan_model, vectorizer_model=vectorizer,
                     ctfidf_model=ClassTfidfTransformer(reduce_frequent_words=True),
                     calculate_probabilities=False, verbose=False, top_n_words=30,
@@ -392,36 +393,38 @@ def _reduce_outliers(topics: np.ndarray, emb: np.ndarray, threshold: float) -> n
     return out
 
 
+_PHRASE_TOKEN = re.compile(TOKEN.pattern + r"|\|")
+
+
 def _phrases(text: str, stop: frozenset[str], max_len: int = 4) -> set[str]:
     """Phrases of one text as a researcher would quote them: 1–4 words in their order, starting and ending
     with a content word (at least 3 letters, not a stop word), at most two stop words inside ("on hold for
-    hours", "lost my bag"), no word twice in a row."""
+    hours", "lost my bag"), no word twice in a row. No phrase spans a removed name or number ("|") or a
+    number written as a word."""
     out: set[str] = set()
-    if "|" in text:                      # a removed name or number: no phrase spans it
-        for part in text.split("|"):
-            out |= _phrases(part, stop, max_len)
-        return out
-    toks = TOKEN.findall(text.lower())
     numbers = number_words()
-    if any(w in numbers for w in toks):  # a number written as a word is a removed number too
-        for part in " ".join("|" if w in numbers else w for w in toks).split("|"):
-            out |= _phrases(part, stop, max_len)
-        return out
-    content = [len(w) >= 3 and w not in stop for w in toks]
-    for i, w in enumerate(toks):
-        if not content[i]:
-            continue
-        out.add(w)
-        inner = 0
-        for j in range(i + 1, min(len(toks), i + max_len)):
-            if toks[j] == toks[j - 1]:
-                break
-            if content[j]:
-                out.add(" ".join(toks[i:j + 1]))
-            else:
-                inner += 1
-                if inner > 2:
+    runs: list[list[str]] = [[]]
+    for w in _PHRASE_TOKEN.findall(text.lower()):
+        if w == "|" or w in numbers:
+            runs.append([])
+        else:
+            runs[-1].append(w)
+    for toks in runs:
+        content = [len(w) >= 3 and w not in stop for w in toks]
+        for i, w in enumerate(toks):
+            if not content[i]:
+                continue
+            out.add(w)
+            inner = 0
+            for j in range(i + 1, min(len(toks), i + max_len)):
+                if toks[j] == toks[j - 1]:
                     break
+                if content[j]:
+                    out.add(" ".join(toks[i:j + 1]))
+                else:
+                    inner += 1
+                    if inner > 2:
+                        break
     return out
 
 
