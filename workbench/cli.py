@@ -93,8 +93,8 @@ def _emit(df, fmt: str, out: str | None) -> None:
 
 def _write(text: str, out: str | None) -> None:
     if out:
-        Path(out).parent.mkdir(parents=True, exist_ok=True)
-        Path(out).write_text(text, encoding="utf-8")
+        from .files import atomic_write
+        atomic_write(Path(out), text)
         print(f"Wrote {out}", file=sys.stderr)
     else:
         sys.stdout.write(text)
@@ -217,7 +217,8 @@ def _read_texts(path: Path, text_column: str) -> pd.DataFrame:
 
 
 def cmd_themes(args: argparse.Namespace) -> int:
-    from .report import _atomic_write, _csv
+    from .files import atomic_write_many
+    from .report import csv_text
     from .themes import ThemeSettings, find_themes, study_table
 
     n_themes = None
@@ -243,17 +244,16 @@ def cmd_themes(args: argparse.Namespace) -> int:
     context = table["context"].tolist() if args.study and not args.no_context else None
     result = find_themes(table[text_column].tolist(), ids, settings, progress=not args.no_progress, context=context)
     out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
     table = table.assign(theme_id=result.assignments["theme_id"].to_numpy(),
                          theme_label=result.assignments["theme_label"].to_numpy())
     themes = result.themes.assign(quotes=result.themes["quotes"].map(" | ".join),
                                   quote_ids=result.themes["quote_ids"].map(";".join))
-    _atomic_write(out, _csv(table))
-    _atomic_write(out.with_name(out.stem + ".themes.csv"), _csv(themes))
+    files = {out.name: csv_text(table), f"{out.stem}.themes.csv": csv_text(themes)}
     if args.study:      # themes by stage and by segment (and by the codes the excerpts already have)
         for col in ("stage", "segment") + (("code",) if args.dimension else ()):
             by = result.by(table[col].fillna("").replace("", "(none)"), col)
-            _atomic_write(out.with_name(f"{out.stem}.by_{col}.csv"), by.reset_index().to_csv(index=False, lineterminator="\n"))
+            files[f"{out.stem}.by_{col}.csv"] = by.reset_index().to_csv(index=False, lineterminator="\n")
+    atomic_write_many(out.parent, files)
     n_out = int((table["theme_id"] == -1).sum())
     print(f"{len(themes)} themes in {len(table)} texts ({n_out} outliers) with {result.embedder}, seed {args.seed}, "
           f"{result.seconds:.1f} s. Wrote {out} and {out.with_name(out.stem + '.themes.csv')}.")

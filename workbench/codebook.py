@@ -337,11 +337,8 @@ def merge_codes(codebook: Codebook, keep: str, drop: str) -> Codebook:
 
 def save_codebook(codebook: Codebook, path: str | Path) -> Path:
     """Write the codebook as YAML, atomically (a crash leaves the old file intact)."""
-    import os
+    from .files import atomic_write
 
     path = Path(path)
-    text = to_yaml(validated(codebook))
-    tmp = path.with_name(f"{path.name}.{os.getpid()}.partial")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
+    atomic_write(path, to_yaml(validated(codebook)))
     return path

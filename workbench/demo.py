@@ -12,6 +12,7 @@ import os
 from pathlib import Path
 
 from .errors import InputError
+from .files import atomic_write, atomic_write_many, temp_path
 from .ingest import Metadata
 from .pipeline import ingest_paths
 from .store import Store
@@ -117,32 +118,32 @@ def run_demo(corpora: Path | None, out: Path, progress: bool = True, notebook: b
     corpora = find_corpora(corpora)
     out.mkdir(parents=True, exist_ok=True)
     final = out / "study.db"
-    tmp = out / "study.db.partial"
-    for f in (tmp, Path(f"{tmp}-wal"), Path(f"{tmp}-shm")):
-        f.unlink(missing_ok=True)
-    store = Store.create(tmp, name="Horizonte current account (sample corpora)")
+    tmp = temp_path(final)          # the study is built beside the old one and replaces it when complete
     try:
-        meta_path = corpora / "metadata.csv"
-        metadata = Metadata.load(meta_path) if meta_path.exists() else None
-        result = ingest_paths(store, [corpora / p for p in PARTS], metadata=metadata, progress=progress)
-        for r in result.reports:
-            if r.status != "imported":
-                raise InputError(r.message)
-        store.excerpts().to_csv(out / "excerpts.csv", index=False, lineterminator="\n")
-        coded = code_demo(store, corpora)
-        summary = summarise(store)
-        summary["coding"] = coded
+        with Store.create(tmp, name="Horizonte current account (sample corpora)") as store:
+            meta_path = corpora / "metadata.csv"
+            metadata = Metadata.load(meta_path) if meta_path.exists() else None
+            result = ingest_paths(store, [corpora / p for p in PARTS], metadata=metadata, progress=progress)
+            for r in result.reports:
+                if r.status != "imported":
+                    raise InputError(r.message)
+            excerpts = store.excerpts().to_csv(index=False, lineterminator="\n")
+            coded = code_demo(store, corpora)
+            summary = summarise(store)
+            summary["coding"] = coded
+        for suffix in ("-wal", "-shm"):
+            Path(f"{final}{suffix}").unlink(missing_ok=True)
+        os.replace(tmp, final)
     finally:
-        store.close()
-    for suffix in ("-wal", "-shm"):
-        Path(f"{final}{suffix}").unlink(missing_ok=True)
-    os.replace(tmp, final)
-    (out / "summary.json").write_text(json.dumps(summary, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+        for f in (tmp, Path(f"{tmp}-wal"), Path(f"{tmp}-shm")):
+            f.unlink(missing_ok=True)
+    atomic_write_many(out, {"excerpts.csv": excerpts,
+                            "summary.json": json.dumps(summary, indent=2, sort_keys=True) + "\n"})
     text = render(summary, out)
     text += write_demo_report(final, out / "report") + "\n"
     if notebook:
         text += run_notebook(final, out / "report.ipynb") + "\n"
-    (out / "summary.md").write_text(text, encoding="utf-8")
+    atomic_write(out / "summary.md", text)
     return text
 
 

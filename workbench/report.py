@@ -23,6 +23,8 @@ from typing import Sequence
 import pandas as pd
 
 from . import __version__, charts
+from .errors import WorkbenchError
+from .files import atomic_write, atomic_write_many
 from .journey import LANE_LABELS, LANES, JourneyMap, compare_maps
 
 QUOTES_PER_CLAIM = 25   # listed under each claim in the HTML; every id is in claims.csv
@@ -169,8 +171,8 @@ def js_bundle() -> str:
             text = vl_convert.javascript_bundle().replace("</script", "<\\/script") + "\n/* journey-workbench: complete */\n"
             try:
                 cache.parent.mkdir(parents=True, exist_ok=True)
-                _atomic_write(cache, text)
-            except OSError:
+                atomic_write(cache, text)
+            except WorkbenchError:
                 pass                                         # a read-only home: build it each time
         _BUNDLE = text
     return _BUNDLE
@@ -189,7 +191,7 @@ def _stable_ids(svg: str) -> str:
     return re.sub(r"\b(gradient|clip)_(\d+)\b", sub, svg)
 
 
-def _csv(frame: pd.DataFrame) -> str:
+def csv_text(frame: pd.DataFrame) -> str:
     """The frame as CSV (RFC 4180 quoting, "\\n" line ends, missing values empty), faster than DataFrame.to_csv."""
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
@@ -198,17 +200,12 @@ def _csv(frame: pd.DataFrame) -> str:
     return buf.getvalue()
 
 
-def _atomic_write(path: Path, data: str | bytes) -> None:
-    tmp = path.with_name(f"{path.name}.{os.getpid()}.partial")
-    if isinstance(data, bytes):
-        tmp.write_bytes(data)
-    else:
-        tmp.write_text(data, encoding="utf-8", newline="\n")
-    os.replace(tmp, path)
-
-
 def write_report(jm: JourneyMap, out: Path, compare: Sequence[JourneyMap] = (), images: bool = True) -> dict[str, Path]:
-    """Write report.html, map.png, map.svg, claims.csv, evidence.csv and study.json into ``out``."""
+    """Write report.html, map.png, map.svg, claims.csv, evidence.csv and study.json into ``out``.
+
+    Everything is rendered first, then written as one set (:func:`~workbench.files.atomic_write_many`):
+    a crash or a full disk leaves the folder as it was.
+    """
     import vl_convert
 
     out.mkdir(parents=True, exist_ok=True)
@@ -216,10 +213,10 @@ def write_report(jm: JourneyMap, out: Path, compare: Sequence[JourneyMap] = (), 
     files = {}
     claims = jm.claims_frame()[["claim_id", "stage", "lane", "text", "n_excerpts", "n_participants", "evidence_ids"]]
     evidence = jm.evidence[["excerpt_id", "source_id", "source_name", "speaker", "start", "end", "quote"]]
-    files["claims.csv"] = _csv(claims)
-    files["evidence.csv"] = _csv(evidence)
+    files["claims.csv"] = csv_text(claims)
+    files["evidence.csv"] = csv_text(evidence)
     if differences is not None:
-        files["differences.csv"] = _csv(differences)
+        files["differences.csv"] = csv_text(differences)
     files["study.json"] = json.dumps({
         "study": jm.study, "settings": jm.settings, "compare": [m.segment for m in compare],
         "stage_model": {"name": jm.stage_model, "version": jm.stage_model_version, "stages": [s for s, _ in jm.stages]},
@@ -231,9 +228,7 @@ def write_report(jm: JourneyMap, out: Path, compare: Sequence[JourneyMap] = (), 
         spec = charts.map_chart(jm).to_dict()
         files["map.svg"] = _stable_ids(vl_convert.vegalite_to_svg(spec))
         files["map.png"] = vl_convert.vegalite_to_png(spec, scale=2)
-    for name, data in files.items():
-        _atomic_write(out / name, data)
-    return {name: out / name for name in files}
+    return atomic_write_many(out, files)
 
 
 __all__ = ["write_report", "render_html", "js_bundle", "QUOTES_PER_CLAIM"]

@@ -25,6 +25,7 @@ from pathlib import Path
 import pandas as pd
 
 from ..errors import WorkbenchError
+from ..files import atomic_file
 
 MODEL_ID = "emotion@1"
 DATA = Path(__file__).resolve().parent.parent / "data" / "goemotions"
@@ -115,13 +116,9 @@ def load(train_if_missing: bool = True) -> EmotionModel | None:
     if not train_if_missing:
         return None
     model = train()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".partial")
     try:
-        with tmp.open("wb") as fh:
+        with atomic_file(path, "wb") as fh:
             pickle.dump(model, fh, protocol=pickle.HIGHEST_PROTOCOL)
-        tmp.replace(path)
-    except OSError as e:
-        raise WorkbenchError(f"Cannot write the emotion model cache in {path.parent} ({e}). "
-                             "Set WORKBENCH_CACHE to a writable folder.") from None
+    except WorkbenchError as e:
+        raise WorkbenchError(f"{e} The emotion model cache can be moved: set WORKBENCH_CACHE to a writable folder.") from None
     return model

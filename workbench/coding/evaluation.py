@@ -10,6 +10,7 @@ from pathlib import Path
 import pandas as pd
 
 from ..errors import InputError
+from ..files import atomic_write_many
 from ..store import Store
 from .metrics import Report, evaluate, krippendorff_alpha
 
@@ -103,12 +104,12 @@ def agreement(store: Store, coders: tuple[str, str] | None = None,
 
 
 def write_reports(reports: dict[str, Report], out: Path) -> None:
-    out.mkdir(parents=True, exist_ok=True)
     summary = {dim: r.summary() for dim, r in reports.items()}
-    (out / "metrics.json").write_text(json.dumps(summary, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    files = {"metrics.json": json.dumps(summary, indent=2, sort_keys=True) + "\n"}
     for dim, r in reports.items():
-        r.per_class.to_csv(out / f"{dim}_per_class.csv", index=False, lineterminator="\n")
-        r.confusion.to_csv(out / f"{dim}_confusion.csv", lineterminator="\n")
+        files[f"{dim}_per_class.csv"] = r.per_class.to_csv(index=False, lineterminator="\n")
+        files[f"{dim}_confusion.csv"] = r.confusion.to_csv(lineterminator="\n")
+    atomic_write_many(out, files)
 
 
 def render(reports: dict[str, Report]) -> str:
