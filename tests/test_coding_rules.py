@@ -6,6 +6,7 @@ import pandas as pd
 import pytest
 
 from conftest import write
+from workbench.files import leftovers
 from workbench.codebook import resolve
 from workbench.coding.cues import CueMatcher
 from workbench.coding.run import OUTPUT_COLUMNS, code_frame, default_coder
@@ -94,12 +95,17 @@ def test_code_cli_errors_leave_no_partial_output(tmp_path, cli):
     out = tmp_path / "out.csv"
     code, _, err = cli("code", src, "--text-column", "text", "--out", out, "--no-progress")
     assert code == 2 and "has no column 'text'; it has: id, body" in err
-    assert not out.exists() and not (tmp_path / "out.csv.partial").exists()
+    assert not out.exists() and not leftovers(tmp_path)
     code, _, err = cli("code", src, "--text-column", "body", "--out", out, "--codebook", "pain_points")
     assert code == 2 and "takes a stage model" in err
-    ragged = write(tmp_path / "ragged.csv", "text\nstill no card, day 12\n")
-    code, _, err = cli("code", ragged, "--text-column", "text", "--out", out, "--no-progress")
-    assert code == 2 and "Cannot read" in err and "quoting" in err and not out.exists()
+    # the bad row comes after the first batch has been coded: nothing of that batch may reach OUT
+    ragged = write(tmp_path / "ragged.csv", "text\n" + "still no card\n" * 30 + "still no card, day 12\n")
+    code, _, err = cli("code", ragged, "--text-column", "text", "--out", out, "--no-progress", "--batch-size", "10")
+    assert code == 2 and "line 32 has 2 fields but the header has 1" in err and len(err.strip().splitlines()) == 1
+    assert not out.exists() and not leftovers(tmp_path)
+    out.write_text("the previous result\n")
+    code, _, err = cli("code", ragged, "--text-column", "text", "--out", out, "--no-progress", "--batch-size", "10")
+    assert code == 2 and out.read_text() == "the previous result\n" and not leftovers(tmp_path)
 
 
 def test_code_study_stores_suggestions_and_never_overwrites_a_human(tmp_path, cli, study):

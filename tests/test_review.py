@@ -115,7 +115,7 @@ def test_store_recode_after_merge(tmp_path, study):
 def test_preview_shows_turns_languages_and_plain_errors(tmp_path):
     good = write(tmp_path / "a.txt", "Interviewer: ¿Cómo abriste la cuenta?\nP1: Con la app, fue muy fácil la verdad.\n")
     (tmp_path / "b.docx").write_bytes(b"\x00\x01 not a docx")
-    turns, errors = preview_paths([good, tmp_path / "b.docx"], flags={"segment": "young_professional"})
+    turns, errors, _ = preview_paths([good, tmp_path / "b.docx"], flags={"segment": "young_professional"})
     assert list(turns["speaker"]) == ["Interviewer", "P1"] and list(turns["language"]) == ["es", "es"]
     assert set(turns["segment"]) == {"young_professional"}
     assert len(errors) == 1 and "b.docx" in errors[0]
@@ -127,5 +127,5 @@ def test_folders_given_with_a_relative_path_that_climbs_are_read(tmp_path, monke
     write(folder / ".hidden" / "b.txt", "Interviewer: hi\nP1: secret\n")
     (tmp_path / "nb").mkdir()
     monkeypatch.chdir(tmp_path / "nb")
-    turns, errors = preview_paths([Path("../data")])
+    turns, errors, _ = preview_paths([Path("../data")])
     assert list(turns["source"]) == ["a.txt", "a.txt"] and not errors

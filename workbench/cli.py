@@ -13,8 +13,6 @@ import sys
 from pathlib import Path
 from typing import Sequence
 
-import pandas as pd
-
 from . import __version__
 from .errors import InputError, WorkbenchError
 from .ingest import READERS, CallLogColumns, Metadata, ReadOptions
@@ -57,6 +55,8 @@ def cmd_ingest(args: argparse.Namespace) -> int:
                               progress=None if not args.no_progress else False)
     finally:
         store.close()
+    for note in result.notes:
+        print(f"note: {note}")
     for r in result.reports:
         print(r.message)
     for e in result.errors:
@@ -190,35 +190,10 @@ def cmd_agreement(args: argparse.Namespace) -> int:
     return 0
 
 
-def _read_texts(path: Path, text_column: str) -> pd.DataFrame:
-    """A CSV/TSV/JSONL table with a text column, all as strings; clear errors for what cannot be read."""
-    import warnings
-
-    if not path.is_file():
-        raise InputError(f"No such file: {path}.")
-    suffix = path.suffix.lower()
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", pd.errors.ParserWarning)
-            if suffix in (".jsonl", ".ndjson"):
-                df = pd.read_json(path, lines=True, dtype=False)
-            elif suffix in (".csv", ".tsv", ".tab", ".txt"):
-                df = pd.read_csv(path, sep="\t" if suffix in (".tsv", ".tab") else ",", dtype=str, keep_default_na=False,
-                                 index_col=False)
-            else:
-                raise InputError(f"Cannot read {path}: use a .csv, .tsv or .jsonl file.")
-    except (pd.errors.ParserError, pd.errors.ParserWarning, ValueError, UnicodeDecodeError) as e:
-        raise InputError(f"Cannot read {path} as a table ({str(e).splitlines()[0]}). Check quoting and the number of "
-                         "fields per row; save it as UTF-8.") from None
-    if text_column not in df.columns:
-        raise InputError(f"{path} has no column {text_column!r}; it has: {', '.join(map(str, df.columns))}. "
-                         "Pass --text-column with one of them.")
-    return df
-
-
 def cmd_themes(args: argparse.Namespace) -> int:
     from .files import atomic_write_many
     from .report import csv_text
+    from .tables import read_table
     from .themes import ThemeSettings, find_themes, study_table
 
     n_themes = None
@@ -238,7 +213,9 @@ def cmd_themes(args: argparse.Namespace) -> int:
     else:
         if not args.input or not args.text_column:
             raise InputError("Give an INPUT file with --text-column, or --study STUDY.")
-        table = _read_texts(Path(args.input), args.text_column)
+        source = read_table(Path(args.input))
+        source.require(args.text_column)
+        table = source.frame()
         text_column = args.text_column
         ids = table["id"].astype(str).tolist() if "id" in table.columns else [str(i) for i in range(len(table))]
     context = table["context"].tolist() if args.study and not args.no_context else None

@@ -10,12 +10,12 @@ import sys
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 import pandas as pd
 
 from .errors import InputError
-from .ingest import Metadata, ReadOptions, ReadResult, iter_files, read_path
+from .ingest import Metadata, ReadOptions, ReadResult, discover, read_path
 from .ingest.base import finish
 from .ingest.metadata import apply as apply_meta
 from .language import UNDETERMINED, detect
@@ -71,6 +71,7 @@ def segment_source(source: Source, segmenter: Segmenter) -> list[Excerpt]:
 class IngestResult:
     reports: list[ImportReport] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)   # files set aside or used as metadata, and why
 
     @property
     def ok(self) -> bool:
@@ -78,22 +79,29 @@ class IngestResult:
 
 
 def read_all(paths: list[Path], kind: str | None, options: ReadOptions, metadata: Metadata | None,
-             flags: dict[str, Any], skip_bad: bool = False, analyse: bool = True) -> tuple[list[ReadResult], list[str]]:
-    """Read and validate every file before anything is written (so one bad file changes nothing)."""
-    exclude = {Path(metadata.origin)} if metadata and metadata.origin else set()
-    files = list(iter_files(paths, exclude))
-    if not files:
-        raise InputError(f"No readable files in {', '.join(map(str, paths))}. "
-                         "Supported: .txt .md .vtt .srt .docx .csv .tsv .jsonl.")
+             flags: dict[str, Any], skip_bad: bool = False, analyse: bool = True
+             ) -> tuple[list[ReadResult], list[str], list[str]]:
+    """Read and validate every file before anything is written (so one bad file changes nothing).
+
+    Returns the files read, the errors of files skipped (``skip_bad``) and notes on files set aside.
+    """
+    found = discover(paths, metadata)
+    if found.sidecars:
+        sidecars = [Metadata.load(f) for f in found.sidecars]
+        metadata = Metadata([r for m in sidecars for r in m.records], sidecars[0].origin)
+    if not found.files:
+        raise InputError(f"No readable files in {', '.join(map(str, paths))}"
+                         + (f" ({'; '.join(found.notes)})" if found.notes else "")
+                         + ". Supported: .txt .md .vtt .srt .docx .csv .tsv .jsonl.")
     results, errors = [], []
-    for f in files:
+    for f in found.files:
         try:
             results.append(read_path(f, kind, options, metadata, flags, analyse=analyse))
         except InputError as e:
             if not skip_bad:
                 raise
             errors.append(str(e))
-    return results, errors
+    return results, errors, found.notes
 
 
 # ---------------------------------------------------------------- parallel preparation
@@ -154,11 +162,13 @@ def ingest_paths(
     skip_bad: bool = False,
     progress: bool | None = None,
     workers: int = 0,
+    on_progress: Callable[[int, int], None] | None = None,
 ) -> IngestResult:
     """Read, segment and store files; each file in its own all-or-nothing transaction.
 
     Every file is read and validated first: unless ``skip_bad``, one unreadable file raises
-    :class:`InputError` before the study is touched.
+    :class:`InputError` before the study is touched. ``on_progress(done, total)`` is called as
+    sources are stored (a notebook's progress bar); ``progress`` shows a tqdm bar.
     """
     from tqdm.auto import tqdm
 
@@ -166,9 +176,18 @@ def ingest_paths(
     flags = flags or {}
     segmenter = Segmenter(segment)
     show = sys.stderr.isatty() if progress is None else progress
-    results, errors = read_all([Path(p) for p in paths], kind, options, metadata, flags, skip_bad, analyse=False)
-    out = IngestResult(errors=errors)
+    results, errors, notes = read_all([Path(p) for p in paths], kind, options, metadata, flags, skip_bad, analyse=False)
+    out = IngestResult(errors=errors, notes=notes)
     total = sum(len(r.sources) for r in results)
+    done = 0
+
+    def advance(n: int) -> None:
+        nonlocal done
+        done += n
+        bar.update(n)
+        if on_progress:
+            on_progress(done, total)
+
     with tqdm(total=total, desc="Importing", unit="source", disable=not show) as bar:
         for r in results:
             settings = {"segmentation": segmenter.settings.as_dict(), "reader": r.reader.id,
@@ -177,22 +196,23 @@ def ingest_paths(
                 str(r.path), r.file_hash, r.reader.id, r.sources,
                 lambda items, r=r: prepare(items, segmenter, r.sidecar, flags, workers),
                 settings=lambda settings=settings: settings | {"pipelines": dict(sorted(segmenter.used.items()))},
-                progress=bar.update)
+                progress=advance)
             if report.status == "skipped":
-                bar.update(len(r.sources))
+                advance(len(r.sources))
             out.reports.append(report)
     return out
 
 
 def preview_paths(paths: list[Path | str], kind: str | None = None, options: ReadOptions | None = None,
                   metadata: Metadata | None = None, flags: dict[str, Any] | None = None, max_turns: int = 200
-                  ) -> tuple[pd.DataFrame, list[str]]:
+                  ) -> tuple[pd.DataFrame, list[str], list[str]]:
     """What an import would store, without storing it: one row per turn (the first ``max_turns``).
 
-    Returns the turns (file, source, kind, turn, speaker, role, language, segment, text) and the
-    errors of files that cannot be read, in plain words, so a panel can show both.
+    Returns the turns (file, source, kind, turn, speaker, role, language, segment, text), the
+    errors of files that cannot be read, in plain words, and notes on files set aside, so a panel
+    can show all three.
     """
-    results, errors = read_all([Path(p) for p in paths], kind, options or ReadOptions(), metadata, flags or {},
+    results, errors, notes = read_all([Path(p) for p in paths], kind, options or ReadOptions(), metadata, flags or {},
                                skip_bad=True, analyse=True)
     rows = []
     for r in results:
@@ -204,4 +224,4 @@ def preview_paths(paths: list[Path | str], kind: str | None = None, options: Rea
                              "role": t.role, "language": t.language, "segment": src.segment or "",
                              "text": src.text[t.start:t.end]})
     cols = ["file", "source", "kind", "turn", "speaker", "role", "language", "segment", "text"]
-    return pd.DataFrame(rows, columns=cols), errors
+    return pd.DataFrame(rows, columns=cols), errors, notes

@@ -12,6 +12,7 @@ import pandas as pd
 from ..errors import InputError
 from ..files import atomic_write_many
 from ..store import Store
+from ..tables import read_table
 from .metrics import Report, evaluate, krippendorff_alpha
 
 EMPTY = "none"  # an empty cell means "no code" (e.g. no pain point)
@@ -20,18 +21,6 @@ EMPTY = "none"  # an empty cell means "no code" (e.g. no pain point)
 def _labels(series: pd.Series) -> list[str]:
     return [EMPTY if (v is None or (isinstance(v, float) and v != v) or str(v).strip() == "") else str(v).strip()
             for v in series]
-
-
-def _read_table(path: Path) -> pd.DataFrame:
-    if not path.exists():
-        raise InputError(f"No such file: {path}.")
-    sep = "\t" if path.suffix.lower() in (".tsv", ".tab") else ","
-    try:
-        if path.suffix.lower() in (".jsonl", ".ndjson"):
-            return pd.read_json(path, lines=True, dtype=False)
-        return pd.read_csv(path, sep=sep, dtype=str, keep_default_na=False)
-    except (pd.errors.ParserError, ValueError, UnicodeDecodeError) as e:
-        raise InputError(f"Cannot read {path}: {e}".splitlines()[0]) from None
 
 
 def parse_columns(spec: str) -> list[tuple[str, str]]:
@@ -49,7 +38,7 @@ def parse_columns(spec: str) -> list[tuple[str, str]]:
 
 def evaluate_files(gold_path: Path, pred_path: Path, columns: list[tuple[str, str]],
                    key: str = "excerpt_id") -> dict[str, Report]:
-    gold, pred = _read_table(gold_path), _read_table(pred_path)
+    gold, pred = read_table(gold_path).frame(), read_table(pred_path).frame()
     for df, path, cols in ((gold, gold_path, [g for g, _ in columns]), (pred, pred_path, [p for _, p in columns])):
         missing = [c for c in cols if c not in df.columns]
         if missing:

@@ -7,16 +7,17 @@
 from __future__ import annotations
 
 import json
-import warnings
 from pathlib import Path
 from typing import Sequence
 
 import pandas as pd
 
 from ..codebook import resolve, to_yaml
-from ..errors import CodebookError
+from ..errors import CodebookError, InputError
+from ..files import atomic_file
 from ..model import Coding
 from ..store import Store
+from ..tables import read_table
 from .rules import ModelEmotionCoder, RulesCoder, mask, sentiment
 
 OUTPUT_COLUMNS = ["stage", "stage_confidence", "pain_point", "pain_severity", "emotion", "emotion_family", "sentiment",
@@ -104,55 +105,31 @@ def code_study(store: Store, coder: RulesCoder, roles: Sequence[str] = ("partici
 def code_file(coder: RulesCoder, path: Path, out: Path, text_column: str, batch_size: int = 2000,
               group_column: str | None = None, context_column: str | None = None, progress: bool = False,
               emotion_coder: ModelEmotionCoder | None = None) -> int:
-    """Stream a CSV/TSV/JSONL file in batches (constant memory); write input columns + codes to ``out``.
+    """Code a CSV/TSV/JSONL file in batches; write input columns + codes to ``out``.
 
-    The output is written to a temporary file and moved into place when complete, so a crash
+    The file is read by the one table reader (:mod:`workbench.tables`: a ragged row or an
+    unclosed quote stops the run before anything is written) and coded ``batch_size`` rows at a
+    time; the output is written atomically (:func:`~workbench.files.atomic_file`), so a crash
     never leaves a half-written result. Returns the number of rows coded.
     """
     from tqdm.auto import tqdm
 
-    from ..errors import InputError
-
-    if not path.is_file():
-        raise InputError(f"No such file: {path}.")
-    suffix = path.suffix.lower()
-    if suffix in (".jsonl", ".ndjson"):
-        reader = pd.read_json(path, lines=True, chunksize=batch_size, dtype=False)
-    elif suffix in (".csv", ".tsv", ".tab", ".txt"):
-        reader = pd.read_csv(path, sep="\t" if suffix in (".tsv", ".tab") else ",", dtype=str,
-                             keep_default_na=False, chunksize=batch_size, index_col=False)
-    else:
-        raise InputError(f"Cannot code {path}: use a .csv, .tsv or .jsonl file.")
-    tmp = out.with_name(out.name + ".partial")
-    saved_filters = list(warnings.filters)
-    out.parent.mkdir(parents=True, exist_ok=True)
+    table = read_table(path)
+    table.require(text_column)
+    table.require(group_column, option="--group-column")
+    table.require(context_column, option="--context-column")
     n = 0
-    try:
-        warnings.simplefilter("error", pd.errors.ParserWarning)  # a ragged row must not be silently cut
-        with tmp.open("w", encoding="utf-8", newline="") as fh, tqdm(desc="Coding", unit="row", disable=not progress) as bar:
-            for chunk in reader:
-                missing = [c for c in (text_column, group_column, context_column) if c and c not in chunk.columns]
-                if missing:
-                    raise InputError(f"{path} has no column {missing[0]!r}; it has: {', '.join(map(str, chunk.columns))}. "
-                                     "Pass --text-column with one of them.")
-                coded = code_frame(coder, list(chunk[text_column]),
-                                   list(chunk[context_column].astype(str)) if context_column else None,
-                                   list(chunk[group_column].astype(str)) if group_column else None, emotion_coder)
-                clash = [c for c in coded.columns if c in chunk.columns]
-                coded.index = chunk.index
-                result = pd.concat([chunk, coded.rename(columns={c: f"{c}_coded" for c in clash})], axis=1)
-                result.to_csv(fh, index=False, header=(n == 0), lineterminator="\n")
-                n += len(chunk)
-                bar.update(len(chunk))
+    with atomic_file(out) as fh, tqdm(desc="Coding", unit="row", disable=not progress) as bar:
+        for chunk in table.frames(batch_size):
+            coded = code_frame(coder, list(chunk[text_column]),
+                               list(chunk[context_column].astype(str)) if context_column else None,
+                               list(chunk[group_column].astype(str)) if group_column else None, emotion_coder)
+            clash = [c for c in coded.columns if c in chunk.columns]
+            coded.index = chunk.index
+            result = pd.concat([chunk, coded.rename(columns={c: f"{c}_coded" for c in clash})], axis=1)
+            result.to_csv(fh, index=False, header=(n == 0), lineterminator="\n")
+            n += len(chunk)
+            bar.update(len(chunk))
         if n == 0:
             raise InputError(f"{path} has no rows to code.")
-        tmp.replace(out)
-    except (pd.errors.ParserError, pd.errors.ParserWarning, ValueError, UnicodeDecodeError) as e:
-        tmp.unlink(missing_ok=True)
-        raise InputError(f"Cannot read {path}: {str(e).splitlines()[0]}. Check the quoting, or the encoding (UTF-8).") from None
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    finally:
-        warnings.filters = saved_filters
     return n

@@ -5,19 +5,23 @@ One module per format registers itself in :data:`READERS`; :func:`read_path` pic
 """
 from __future__ import annotations
 
+import csv
+import fnmatch
 import hashlib
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterator
 
 from ..errors import InputError
 from ..model import Source
+from ..tables import sniff_delimiter
 from . import calllog, docx, subtitles, transcript, usability  # noqa: F401  (registers the readers)
 from .base import READERS, CallLogColumns, ReaderSpec, ReadOptions, drop_empty_turns, finish, reader_for
+from .calllog import GUESSES
 from .decode import read_bytes
-from .metadata import Metadata, apply, interviewers_of
+from .metadata import ALIASES, Metadata, apply, interviewers_of
 
-__all__ = ["READERS", "CallLogColumns", "ReadOptions", "ReadResult", "Metadata", "read_path", "iter_files",
+__all__ = ["READERS", "CallLogColumns", "ReadOptions", "ReadResult", "Metadata", "Discovery", "discover", "read_path",
            "analyse_source"]
 
 
@@ -30,22 +34,109 @@ class ReadResult:
     sidecar: dict = field(default_factory=dict)  # the metadata records that matched this file
 
 
-def iter_files(paths: list[Path], exclude: set[Path] | None = None) -> Iterator[Path]:
-    """Expand folders (recursively, sorted) into the files a reader knows; keep files as given.
+# Files in a study folder that are about the study, not sources: guides, licences, protocols.
+_DOC_FILE = re.compile(r"(^|[-_. ])(readme|licen[cs]e|copying|notice|changelog|changes|contributing|authors|"
+                       r"guide|guidelines|codebook|protocol|consent)([-_. ]|$)", re.IGNORECASE)
+_FILE_COLUMNS = {k for k, v in ALIASES.items() if v == "file"} | {"file"}
 
-    Inside folders, hidden files, README files and the metadata sidecar itself are skipped.
+
+IGNORE_FILE = ".workbenchignore"   # in a folder given: one pattern per line (e.g. "tools/", "*.draft.txt")
+
+
+def _ignore_patterns(folder: Path) -> list[str]:
+    try:
+        lines = (folder / IGNORE_FILE).read_text(encoding="utf-8", errors="replace").splitlines()
+    except OSError:
+        return []
+    return [ln.strip() for ln in lines if ln.strip() and not ln.lstrip().startswith("#")]
+
+
+def _ignored(rel: str, patterns: list[str]) -> bool:
+    """``rel`` (a posix path below the folder) matches a pattern: ``dir/`` = everything below it."""
+    for pat in patterns:
+        pat = pat.lstrip("/")
+        if pat.endswith("/"):
+            if rel.startswith(pat) or f"/{pat}" in f"/{rel}":
+                return True
+        elif fnmatch.fnmatch(rel, pat) or fnmatch.fnmatch(rel.rsplit("/", 1)[-1], pat):
+            return True
+    return False
+
+
+@dataclass
+class Discovery:
+    """The files an import will read, what it set aside (and why), and metadata found on the way."""
+
+    files: list[Path] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    sidecars: list[Path] = field(default_factory=list)   # metadata files found inside the folders given
+
+
+def _header_of(path: Path) -> list[str]:
+    """The lower-cased column names of a CSV/TSV file's first line ([] when it cannot be read)."""
+    try:
+        with path.open("rb") as fh:
+            head = _head_text(fh.read(65536)).lstrip("\ufeff").split("\n", 1)[0]
+        delimiter = "\t" if path.suffix.lower() in (".tsv", ".tab") else sniff_delimiter(head)
+        return [c.strip().lower() for c in next(csv.reader([head], delimiter=delimiter), [])]
+    except (OSError, csv.Error):
+        return []
+
+
+def _set_aside(f: Path) -> str | None:
+    """Why a file found inside a folder is not a source (None: it is one)."""
+    if _DOC_FILE.search(f.stem):
+        return "a guide or documentation file, not a source"
+    if f.suffix.lower() in (".csv", ".tsv", ".tab"):
+        header = _header_of(f)
+        if "excerpt_id" in header:
+            return ("a coding or gold sheet (it has an excerpt_id column), not a source; compare it with "
+                    "`workbench evaluate`")
+        if _FILE_COLUMNS & set(header) and not set(header) & set(GUESSES["text"]):
+            return "metadata"
+    return None
+
+
+def discover(paths: list[Path], metadata: Metadata | None = None) -> Discovery:
+    """Expand folders (recursively, sorted) into the files a reader knows; keep files given by name.
+
+    Inside folders, hidden files and files matching the folder's ``.workbenchignore`` patterns are
+    skipped, and files that are not sources are set aside with a note: guides and READMEs,
+    coding/gold sheets, and metadata sidecars (a CSV with a ``file`` column and no text column).
+    A sidecar is used as the import's metadata unless ``metadata`` (``--meta``) was given.
     """
     exts = {e for s in READERS.values() for e in s.extensions}
-    exclude = {p.resolve() for p in (exclude or set())}
+    given = Path(metadata.origin).resolve() if metadata and metadata.origin else None
+    out = Discovery()
     for p in paths:
-        if p.is_dir():
-            for f in sorted(p.rglob("*")):
-                # hidden below the folder given (not "..": a relative path may climb to reach the folder)
-                if (f.is_file() and f.suffix.lower() in exts and not any(part.startswith(".") for part in f.relative_to(p).parts)
-                        and f.resolve() not in exclude and not f.name.lower().startswith("readme")):
-                    yield f
-        else:
-            yield p
+        if not p.is_dir():
+            out.files.append(p)
+            continue
+        patterns, ignored = _ignore_patterns(p), 0
+        for f in sorted(p.rglob("*")):
+            rel = f.relative_to(p)
+            # hidden below the folder given (not "..": a relative path may climb to reach the folder)
+            if (not f.is_file() or f.suffix.lower() not in exts or f.resolve() == given
+                    or any(part.startswith(".") for part in rel.parts)):
+                continue
+            if patterns and _ignored(rel.as_posix(), patterns):
+                ignored += 1
+                continue
+            why = _set_aside(f)
+            if why is None:
+                out.files.append(f)
+            elif why != "metadata":
+                out.notes.append(f"skipped {f}: {why}.")
+            elif metadata is not None:
+                out.notes.append(f"skipped {f}: it looks like a metadata sidecar (a file column, no text column); "
+                                 f"this import uses --meta {metadata.origin}.")
+            else:
+                out.sidecars.append(f)
+                out.notes.append(f"using {f} as metadata (a file column, no text column); pass --meta FILE to "
+                                 "use another.")
+        if ignored:
+            out.notes.append(f"skipped {ignored} file(s) that {p / IGNORE_FILE} lists.")
+    return out
 
 
 def _head_text(data: bytes) -> str:

@@ -14,14 +14,12 @@ one source, so maps can count distinct conversations as support.
 """
 from __future__ import annotations
 
-import csv
-import io
-import json
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 from ..errors import InputError
 from ..model import Source, Turn
+from ..tables import parse_table
 from .base import CallLogColumns, ReadOptions, TextBuilder, decode_text, register, rendered_turn
 from .decode import normalise
 from .speakers import role_word
@@ -85,51 +83,14 @@ def _find(columns: list[str], wanted: str | None, kind: str, path: Path, require
     return None
 
 
-def _csv_rows(text: str, path: Path, delimiter: str) -> tuple[list[str], Iterable[tuple[int, dict[str, str]]]]:
-    reader = csv.reader(io.StringIO(text), delimiter=delimiter)
-    try:
-        header = next(reader)
-    except (StopIteration, csv.Error) as e:
-        raise InputError(f"Cannot read {path}: no header row ({e}).") from None
-    header = [h.strip() for h in header]
-    if len(header) < 1 or not any(header):
-        raise InputError(f"Cannot read {path}: the header row is empty. The first line must name the columns.")
-    dupes = {h for h in header if header.count(h) > 1}
-    if dupes:
-        raise InputError(f"Cannot read {path}: the header names {', '.join(sorted(dupes))} more than once. Rename the duplicate columns.")
-
-    def rows() -> Iterable[tuple[int, dict[str, str]]]:
-        try:
-            for row in reader:
-                if not row or (len(row) == 1 and not row[0].strip()):
-                    continue
-                if len(row) != len(header):
-                    raise InputError(
-                        f"Cannot read {path}: line {reader.line_num} has {len(row)} fields but the header has "
-                        f"{len(header)} ({', '.join(header)}). Check for an unquoted {delimiter!r} or a stray quote "
-                        "on that line, and quote fields that contain the delimiter."
-                    )
-                yield reader.line_num, dict(zip(header, row))
-        except csv.Error as e:
-            raise InputError(f"Cannot read {path}: malformed CSV near line {reader.line_num} ({e}). "
-                             "Check the quoting on that line.") from None
-
-    return header, rows()
-
-
-def _jsonl_rows(text: str, path: Path) -> tuple[list[str], list[tuple[int, dict[str, Any]]]]:
+def _rows(text: str, path: Path, fmt: str, delimiter: str | None) -> tuple[list[str], list[tuple[int, dict[str, Any]]]]:
+    """Columns and ``(line, row)`` pairs; a JSONL line with a list of messages gives one row per message."""
+    table = parse_table(text, path, fmt, delimiter)
+    if fmt != "jsonl":
+        return table.columns, list(table.records())
     out: list[tuple[int, dict[str, Any]]] = []
     columns: dict[str, None] = {}
-    for n, line in enumerate(text.split("\n"), start=1):
-        if not line.strip():
-            continue
-        try:
-            obj = json.loads(line)
-        except json.JSONDecodeError as e:
-            raise InputError(f"Cannot read {path}: line {n} is not valid JSON ({e.msg}, column {e.colno}). "
-                             "Each line must be one JSON object.") from None
-        if not isinstance(obj, dict):
-            raise InputError(f"Cannot read {path}: line {n} is a JSON {type(obj).__name__}, not an object.")
+    for n, obj in table.records():
         nested = next((k for k in _NESTED if isinstance(obj.get(k), list)), None)
         if nested:
             outer = {k: v for k, v in obj.items() if k != nested}
@@ -171,12 +132,7 @@ def _scalar(v: str) -> Any:
 
 
 def _read(data: bytes, path: Path, options: ReadOptions, fmt: str) -> list[Source]:
-    text = decode_text(data, path, options)
-    if fmt == "jsonl":
-        header, rows = _jsonl_rows(text, path)
-    else:
-        delimiter = options.delimiter or ("\t" if fmt == "tsv" else _sniff_delimiter(text))
-        header, rows = _csv_rows(text, path, delimiter)
+    header, rows = _rows(decode_text(data, path, options), path, fmt, options.delimiter)
     cols: CallLogColumns = options.columns
     text_col = _find(header, cols.text, "text", path, required=True)
     conv_col = _find(header, cols.conversation, "conversation", path, required=False)
@@ -255,13 +211,6 @@ def _first_date(items: list[tuple[int, dict[str, Any]]], ts_col: str | None) -> 
         return None
     v = _str(items[0][1].get(ts_col)).strip()
     return v[:10] if len(v) >= 10 and v[4] == "-" else None
-
-
-def _sniff_delimiter(text: str) -> str:
-    head = text[:4096].split("\n", 1)[0]
-    counts = {d: head.count(d) for d in (",", ";", "\t", "|")}
-    best = max(counts, key=lambda d: counts[d])
-    return best if counts[best] else ","
 
 
 @register("call_log", version=1, extensions=(".csv",), kind="call_log")

@@ -9,9 +9,7 @@ the sidecar. The sidecar fills gaps; it never overrides a per-conversation value
 """
 from __future__ import annotations
 
-import csv
 import fnmatch
-import io
 from pathlib import Path
 from typing import Any
 
@@ -19,10 +17,11 @@ import yaml
 
 from ..errors import InputError, yaml_problem
 from ..model import Source
+from ..tables import parse_table
 from .decode import decode, read_bytes
 
 FIELDS = ("participant", "segment", "channel", "date", "language")
-_ALIASES = {"persona": "segment", "segmento": "segment", "participante": "participant", "canal": "channel",
+ALIASES = {"persona": "segment", "segmento": "segment", "participante": "participant", "canal": "channel",
             "fecha": "date", "idioma": "language", "lang": "language", "source": "file", "name": "file",
             "filename": "file", "archivo": "file"}
 
@@ -52,17 +51,12 @@ class Metadata:
             else:
                 raise InputError(f"Cannot read metadata {path}: expected a mapping of file → fields or a list of records.")
         elif path.suffix.lower() in (".csv", ".tsv"):
-            reader = csv.DictReader(io.StringIO(text), delimiter="\t" if path.suffix.lower() == ".tsv" else ",")
-            records = []
-            for row in reader:
-                if None in row:
-                    raise InputError(f"Cannot read metadata {path}: line {reader.line_num} has more fields than the header.")
-                records.append(row)
+            records = [row for _, row in parse_table(text, path).records()]
         else:
             raise InputError(f"Cannot read metadata {path}: use a .csv, .tsv, .yml or .yaml file.")
         norm = []
         for i, r in enumerate(records, start=1):
-            rec = {_ALIASES.get(str(k).strip().lower(), str(k).strip().lower()): v for k, v in r.items() if k is not None}
+            rec = {ALIASES.get(str(k).strip().lower(), str(k).strip().lower()): v for k, v in r.items() if k is not None}
             if not rec.get("file"):
                 raise InputError(f"Cannot read metadata {path}: record {i} has no 'file' (the source file it describes). "
                                  f"Columns found: {', '.join(map(str, r))}.")

@@ -8,7 +8,7 @@ import ipywidgets as w
 import pandas as pd
 
 from ..errors import WorkbenchError
-from ..ingest import READERS, Metadata, iter_files
+from ..ingest import READERS, Metadata
 from ..pipeline import ingest_paths, preview_paths
 from ..store import ImportReport, Store
 from ._common import STYLE, esc, message, table
@@ -83,34 +83,34 @@ class IngestPanel(w.VBox):
 
     def preview(self, max_turns: int = 60) -> pd.DataFrame:
         """The turns the import would store (first ``max_turns``), shown as a table; unreadable files listed."""
-        turns, errors = preview_paths(self.selected_paths(), kind=self.kind.value or None, flags=self._flags(),
+        turns, errors, notes = preview_paths(self.selected_paths(), kind=self.kind.value or None, flags=self._flags(),
                                       metadata=self._metadata(), max_turns=max_turns)
         langs = ", ".join(f"{k} {v}" for k, v in turns["language"].value_counts().items()) if len(turns) else "—"
         self.status.value = (message("info", f"{turns['source'].nunique()} sources, first {len(turns)} turns; "
                                              f"languages: {langs}. Nothing is stored until you press Import.")
-                             + "".join(message("error", e) for e in errors))
+                             + "".join(message("info", n) for n in notes) + "".join(message("error", e) for e in errors))
         self.table.value = table(turns, ["source", "turn", "speaker", "role", "language", "segment", "text"],
                                  max_rows=max_turns, caption="Preview")
         return turns
 
     def import_files(self) -> list[ImportReport]:
-        """Import every file (each in its own transaction), with a progress bar; errors shown per file."""
-        metadata = self._metadata()
-        files = list(iter_files(self.selected_paths(), {Path(metadata.origin)} if metadata and metadata.origin else None))
-        self.progress.max, self.progress.value = max(1, len(files)), 0
-        reports, errors = [], []
-        with Store.open(self.study) if self.study.exists() else Store.create(self.study) as store:
-            for f in files:
-                try:
-                    res = ingest_paths(store, [f], kind=self.kind.value or None, flags=self._flags(), metadata=metadata,
-                                       progress=False)
-                    reports += res.reports
-                except WorkbenchError as e:
-                    errors.append(str(e))
-                self.progress.value += 1
-            counts = store.counts()
-        done = sum(r.status == "imported" for r in reports)
-        self.status.value = (message("ok", f"Imported {done} files, skipped {len(reports) - done} already in the study. "
-                                           f"The study now holds {counts['sources']} sources and {counts['excerpts']} excerpts.")
-                             + "".join(message("error", e) for e in errors))
-        return reports
+        """Import the selection as the CLI does: every file is read first, so one bad file imports nothing."""
+        self.progress.value = 0
+
+        def step(done: int, total: int) -> None:
+            self.progress.max, self.progress.value = max(1, total), done
+
+        try:
+            with Store.open(self.study) if self.study.exists() else Store.create(self.study) as store:
+                result = ingest_paths(store, self.selected_paths(), kind=self.kind.value or None, flags=self._flags(),
+                                      metadata=self._metadata(), progress=False, on_progress=step)
+                counts = store.counts()
+        except WorkbenchError as e:
+            self.status.value = message("error", f"{e} Nothing was imported.")
+            return []
+        done = sum(r.status == "imported" for r in result.reports)
+        self.status.value = (message("ok", f"Imported {done} files, skipped {len(result.reports) - done} already in the "
+                                           f"study. The study now holds {counts['sources']} sources and "
+                                           f"{counts['excerpts']} excerpts.")
+                             + "".join(message("info", n) for n in result.notes))
+        return result.reports

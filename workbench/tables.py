@@ -1,0 +1,234 @@
+"""Tables researchers hand us — CSV, TSV and JSONL — read by one reader.
+
+Call logs (``workbench ingest``), sidecar metadata, files to code (``workbench code``), gold and
+predicted labels (``workbench evaluate``) and texts for themes (``workbench themes``) all come
+through here, so they share one set of rules:
+
+* bytes are decoded as every source is (:func:`workbench.ingest.decode.decode`: BOM, UTF-16,
+  UTF-8, then Windows-1252; NFC; ``\\n`` line ends), within the same size limit;
+* the delimiter is ``\\t`` for ``.tsv``/``.tab``, else sniffed from the header line (``,``
+  ``;`` ``\\t`` ``|``) unless given;
+* the header must name every column once; blank lines are skipped;
+* a row with more or fewer fields than the header, a quote that is never closed (which would
+  swallow every later line into one field), a stray quote after a closed field, a cell over
+  :data:`MAX_CELL_CHARS`, a JSONL line that is not one JSON object or is nested too deeply: each
+  stops the read with a one-line :class:`~workbench.errors.InputError` naming the line.
+
+Rows come back one at a time with their line numbers, or as DataFrames in batches, so a caller
+never holds more than one batch of rows besides the decoded text.
+
+    >>> table = read_table(Path("calls.csv"))                 # doctest: +SKIP
+    >>> for line, row in table.records(): ...                  # doctest: +SKIP
+"""
+from __future__ import annotations
+
+import csv
+import io
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterator
+
+import pandas as pd
+
+from .errors import InputError
+
+FORMATS = {".csv": "csv", ".txt": "csv", ".tsv": "tsv", ".tab": "tsv", ".jsonl": "jsonl", ".ndjson": "jsonl"}
+DELIMITERS = (",", ";", "\t", "|")
+MAX_CELL_CHARS = 16 * 1024 * 1024   # one cell: a whole call transcript fits; a runaway quote does not
+
+csv.field_size_limit(MAX_CELL_CHARS)  # the csv module's own limit is 128 KiB, less than a long transcript
+
+
+def table_format(path: Path, fmt: str | None = None) -> str:
+    """``csv``, ``tsv`` or ``jsonl``: as given, else from the file's extension."""
+    if fmt:
+        if fmt not in ("csv", "tsv", "jsonl"):
+            raise InputError(f"Unknown table format {fmt!r}; use csv, tsv or jsonl.")
+        return fmt
+    found = FORMATS.get(path.suffix.lower())
+    if found is None:
+        raise InputError(f"Cannot read {path} as a table: use a .csv, .tsv or .jsonl file.")
+    return found
+
+
+def sniff_delimiter(text: str) -> str:
+    """The most frequent of ``, ; \\t |`` in the header line (``,`` when none occurs)."""
+    head = text[:4096].split("\n", 1)[0]
+    counts = {d: head.count(d) for d in DELIMITERS}
+    best = max(counts, key=lambda d: counts[d])
+    return best if counts[best] else ","
+
+
+class _CountedLines:
+    """Lines of a text, counted, remembering where an odd quote left a quoted field open.
+
+    In well-formed CSV every quoted field holds an even number of quote characters (``""`` is an
+    escaped quote), so when the running count turns odd on a line, a field opened there; when the
+    csv module later reaches the end of the data inside a field, that line is where it began.
+    """
+
+    def __init__(self, text: str) -> None:
+        self._lines = iter(io.StringIO(text))
+        self.n = 0
+        self.open_since = 0
+
+    def __iter__(self) -> "_CountedLines":
+        return self
+
+    def __next__(self) -> str:
+        line = next(self._lines)
+        self.n += 1
+        if line.count('"') % 2:
+            self.open_since = 0 if self.open_since else self.n
+        return line
+
+
+@dataclass
+class Table:
+    """A parsed header and a way to iterate the rows (see the module docstring)."""
+
+    path: Path
+    fmt: str
+    columns: list[str]
+    delimiter: str | None
+    text: str
+
+    def records(self) -> Iterator[tuple[int, dict[str, Any]]]:
+        """``(line, row)`` for every non-blank row: strings for CSV/TSV, JSON values for JSONL."""
+        return self._jsonl() if self.fmt == "jsonl" else self._csv()[1]
+
+    def frames(self, batch_size: int = 2000) -> Iterator[pd.DataFrame]:
+        """The rows as DataFrames of at most ``batch_size`` rows, with every column in every batch."""
+        batch: list[dict[str, Any]] = []
+        for _, row in self.records():
+            batch.append(row)
+            if len(batch) >= batch_size:
+                yield self._frame(batch)
+                batch = []
+        if batch:
+            yield self._frame(batch)
+
+    def frame(self) -> pd.DataFrame:
+        """All rows as one DataFrame (CSV cells as strings, empty cells as ``""``)."""
+        frames = list(self.frames(1_000_000))
+        return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=self.columns, dtype=object)
+
+    def _frame(self, rows: list[dict[str, Any]]) -> pd.DataFrame:
+        df = pd.DataFrame.from_records(rows, columns=self.columns)
+        return df.astype(object) if self.fmt == "jsonl" else df
+
+    def require(self, *columns: str | None, option: str = "--text-column") -> None:
+        """Refuse the table unless it has every named column (``None`` is skipped)."""
+        missing = [c for c in columns if c and c not in self.columns]
+        if missing:
+            raise InputError(f"{self.path} has no column {missing[0]!r}; it has: {', '.join(map(str, self.columns))}. "
+                             f"Pass {option} with one of them.")
+
+    # ------------------------------------------------------------------ CSV / TSV
+    def _csv(self) -> tuple[list[str], Iterator[tuple[int, dict[str, str]]]]:
+        path, delimiter = self.path, self.delimiter or ","
+        lines = _CountedLines(self.text)
+        reader = csv.reader(lines, delimiter=delimiter, strict=True)
+        try:
+            header = next(reader, None)
+        except csv.Error as e:
+            raise _csv_error(path, e, lines, 1) from None
+        if header is None:
+            raise InputError(f"Cannot read {path}: it has no header row. The first line must name the columns.")
+        header = [h.strip() for h in header]
+        if not any(header):
+            raise InputError(f"Cannot read {path}: the header row is empty. The first line must name the columns.")
+        dupes = sorted({h for h in header if header.count(h) > 1})
+        if dupes:
+            raise InputError(f"Cannot read {path}: the header names {', '.join(dupes)} more than once. "
+                             "Rename the duplicate columns.")
+
+        def rows() -> Iterator[tuple[int, dict[str, str]]]:
+            while True:
+                start = lines.n + 1
+                try:
+                    row = next(reader)
+                except StopIteration:
+                    return
+                except csv.Error as e:
+                    raise _csv_error(path, e, lines, start) from None
+                if not row or (len(row) == 1 and not row[0].strip()):
+                    continue
+                if len(row) != len(header):
+                    raise InputError(
+                        f"Cannot read {path}: line {start} has {len(row)} fields but the header has {len(header)} "
+                        f"({', '.join(header)}). Check for an unquoted {delimiter!r} or a stray quote on that line, "
+                        "and quote fields that contain the delimiter.")
+                yield start, dict(zip(header, row))
+
+        return header, rows()
+
+    # ------------------------------------------------------------------ JSONL
+    def _jsonl(self) -> Iterator[tuple[int, dict[str, Any]]]:
+        for n, line in enumerate(io.StringIO(self.text), start=1):
+            if line.strip():
+                yield n, _json_object(line, n, self.path)
+
+
+def _csv_error(path: Path, error: csv.Error, lines: _CountedLines, start: int) -> InputError:
+    problem = str(error)
+    if "end of data" in problem or "EOF" in problem:
+        opened = lines.open_since or start
+        return InputError(f"Cannot read {path}: the quote opened on line {opened} is never closed, so every line "
+                          "after it would become one field. Close that quote (write \"\" for a quote inside a "
+                          "quoted field) and import again.")
+    if "field larger than field limit" in problem:
+        return InputError(f"Cannot read {path}: a cell starting on line {start} is over {MAX_CELL_CHARS // 2**20} MB, "
+                          "which usually means a quote opened there is closed far too late. Check the quoting on "
+                          "that line.")
+    if "expected after" in problem:
+        return InputError(f"Cannot read {path}: on line {lines.n} a quoted field is followed by more text before "
+                          "the delimiter (a stray quote). Quote the whole field and write \"\" for a quote inside it.")
+    return InputError(f"Cannot read {path}: malformed CSV on line {lines.n} ({problem}). Check the quoting on that line.")
+
+
+def _json_object(line: str, n: int, path: Path) -> dict[str, Any]:
+    try:
+        obj = json.loads(line)
+    except json.JSONDecodeError as e:
+        raise InputError(f"Cannot read {path}: line {n} is not valid JSON ({e.msg}, column {e.colno}). "
+                         "Each line must be one JSON object.") from None
+    except RecursionError:
+        raise InputError(f"Cannot read {path}: line {n} is nested too deeply to read. "
+                         "Each line must be one flat JSON object (a list of messages at most).") from None
+    if not isinstance(obj, dict):
+        raise InputError(f"Cannot read {path}: line {n} is a JSON {type(obj).__name__}, not an object. "
+                         "Each line must be one JSON object.")
+    return obj
+
+
+def parse_table(text: str, path: Path, fmt: str | None = None, delimiter: str | None = None) -> Table:
+    """A :class:`Table` over already decoded text (the ingest readers decode themselves)."""
+    fmt = table_format(path, fmt)
+    if fmt == "jsonl":
+        columns: dict[str, None] = {}
+        for n, line in enumerate(io.StringIO(text), start=1):
+            if line.strip():
+                columns.update(dict.fromkeys(_json_object(line, n, path)))
+        if not columns:
+            raise InputError(f"Cannot read {path}: it has no JSON objects. Each line must be one JSON object.")
+        return Table(path, fmt, list(columns), None, text)
+    delimiter = delimiter or ("\t" if fmt == "tsv" else sniff_delimiter(text))
+    table = Table(path, fmt, [], delimiter, text)
+    table.columns = table._csv()[0]
+    return table
+
+
+def read_table(path: Path | str, fmt: str | None = None, delimiter: str | None = None, encoding: str | None = None,
+               max_file_mb: float | None = None) -> Table:
+    """Read, decode and parse the header of a CSV/TSV/JSONL file (rows are parsed as they are iterated)."""
+    from .ingest.decode import decode, read_bytes
+
+    path = Path(path)
+    fmt = table_format(path, fmt)
+    text = decode(read_bytes(path, max_file_mb), path, encoding).text
+    return parse_table(text, path, fmt, delimiter)
+
+
+__all__ = ["Table", "read_table", "parse_table", "table_format", "sniff_delimiter", "MAX_CELL_CHARS"]
