@@ -35,7 +35,7 @@ from sklearn.linear_model import LogisticRegression  # noqa: E402
 from sklearn.metrics import adjusted_rand_score  # noqa: E402
 from sklearn.mixture import GaussianMixture  # noqa: E402
 
-from workbench.themes import _e5, _minilm, masker, name_list  # noqa: E402
+from workbench.themes import e5_embedder, minilm_embedder, masker, name_list  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -72,7 +72,7 @@ def main() -> None:
     clf = LogisticRegression(C=10.0, max_iter=3000).fit(vec.transform(masked["dev"]), y["dev"])
     rows.append({"embedder": "TF-IDF words + pairs", "method": "supervised ceiling (trained on dev labels)", "k": "",
                  "ARI": adjusted_rand_score(y["test"], clf.predict(vec.transform(masked["test"])))})
-    for name, make in (("all-MiniLM-L6-v2", _minilm), ("multilingual-e5-small", _e5)):
+    for name, make in (("all-MiniLM-L6-v2", minilm_embedder), ("multilingual-e5-small", e5_embedder)):
         embed = make()
         t0 = time.perf_counter()
         emb = {p: np.asarray(embed(masked[p]), dtype=np.float32) for p in parts}

@@ -35,7 +35,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from complaints import generate  # noqa: E402
 from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score  # noqa: E402
 
-from workbench.themes import ThemeSettings, _minilm, find_themes, masker  # noqa: E402
+from workbench.themes import ThemeSettings, minilm_embedder, find_themes, masker  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 SETS = ("airline-dev", "airline-test", "generated-dev", "generated-test", "gold")
@@ -44,7 +44,7 @@ SETS = ("airline-dev", "airline-test", "generated-dev", "generated-test", "gold"
 def baseline(texts: list[str]) -> list[int]:
     from bertopic import BERTopic
     from umap import UMAP
-    emb = _minilm()(texts)
+    emb = minilm_embedder()(texts)
     model = BERTopic(embedding_model=None, umap_model=UMAP(n_neighbors=15, n_components=5, min_dist=0.0, metric="cosine",
                                                           init="pca", random_state=0))
     topics, _ = model.fit_transform(texts, embeddings=emb)
@@ -90,7 +90,7 @@ def turn_before(excerpt_ids: list[str]) -> list[str]:
 
 def supervised(airline: pd.DataFrame) -> dict:
     from sklearn.linear_model import LogisticRegression
-    embed = _minilm()
+    embed = minilm_embedder()
     parts = {p: airline[airline["part"] == p] for p in ("dev", "test")}
     x = {p: embed([masker(d["text"].tolist())(t) or "(empty)" for t in d["text"]]) for p, d in parts.items()}
     t0 = time.perf_counter()

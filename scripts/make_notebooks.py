@@ -192,8 +192,7 @@ from workbench.widgets import CodebookPanel
 
 book = theme_to_code(top, resolve("pain_points"))
 panel = CodebookPanel("pain_points", study=STUDY)
-panel.codebook = book
-panel._refresh(book.codes[-1].code_id)
+panel.use(book, book.codes[-1].code_id)
 panel'''),
     ("code", '''# every excerpt has a theme or is an outlier (-1), and every theme has 3-5 quotes
 bool((themes.assignments["theme_id"] >= -1).all() and themes.themes["quotes"].map(len).between(3, 5).all())'''),

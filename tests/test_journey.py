@@ -133,11 +133,21 @@ def test_quotes_are_escaped_in_the_html(tmp_path, study):
 
 
 def test_bootstrap_interval_is_seeded(tmp_path, study):
-    _coded_study(tmp_path, study)
-    with Store.open(study) as s:
-        a = build_map(s, stage_model="awareness_advocacy", seed=1).curve
-        b = build_map(s, stage_model="awareness_advocacy", seed=1).curve
-    assert a == b and any(p.n for p in a)
+    lines = "".join(f"P1: Sentence number {i} about the account.\nInterviewer: And then?\n" for i in range(12))
+    write(tmp_path / "p.txt", "Interviewer: Tell me.\n" + lines)
+    with Store.open(study) as s:   # twelve excerpts with feelings that differ, so resamples differ and the seed shows
+        ingest_paths(s, [tmp_path / "p.txt"], progress=False)
+        voice = s.excerpts().query("role == 'participant'")["excerpt_id"].tolist()
+        s.add_codings([c for i, e in enumerate(voice) for c in (
+            Coding(e, "stage", "purchase", "rules@2", 0.6, "cue"),
+            Coding(e, "emotion", "annoyance", "rules@2", 0.6, "cue", value=round(-0.9 + 0.15 * i, 2)))])
+        a = build_map(s, stage_model="awareness_advocacy", seed=1, n_boot=50).curve
+        b = build_map(s, stage_model="awareness_advocacy", seed=1, n_boot=50).curve
+        c = build_map(s, stage_model="awareness_advocacy", seed=2, n_boot=50).curve
+    point = next(p for p in a if p.n)
+    assert point.n == len(voice) == 12 and point.low < point.mean < point.high
+    assert a == b
+    assert [(p.low, p.high) for p in a] != [(p.low, p.high) for p in c]
 
 
 def test_segments_filter_and_compare(demo):
@@ -182,7 +192,7 @@ class _References(HTMLParser):
 
 
 def test_effective_codings_humans_win_rejections_remove_and_the_most_confident_machine_counts():
-    from workbench.journey import effective_codings
+    from workbench.decisions import effective_codings
     rows = [  # excerpt, dimension, code, coder, confidence, status
         ("S-1", "pain_point", "waiting", "rules@2", 0.6, "suggested"),
         ("S-1", "pain_point", "effort_repetition", "human:ana", 1.0, "accepted"),   # human decision wins

@@ -70,18 +70,23 @@ def test_failure_midway_rolls_back_the_whole_file(study, tmp_path):
         ingest_paths(s, [write(tmp_path / "p1.txt", TRANSCRIPT)])
     digest = file_digest(study)
     from workbench.ingest import read_path
+    from workbench.nlp import Segmenter
+    from workbench.pipeline import prepare
     result = read_path(p)
-    calls = {"n": 0}
+    stored_before_failure = []
 
-    def exploding_segmenter(source):
-        calls["n"] += 1
-        if calls["n"] == 30:
-            raise RuntimeError("disk full")
-        return []
+    def prepare_then_fail(items):
+        """Real rows, one source per chunk (each written as it comes), then a failure at the 30th."""
+        for i, item in enumerate(items):
+            if i == 29:
+                raise OSError("disk full")
+            yield from prepare([item], Segmenter(), {}, {})
+            stored_before_failure.append(item[1])
 
     with Store.open(study) as s:
-        with pytest.raises(RuntimeError):
-            s.import_sources(str(p), result.file_hash, "call_log@1", result.sources, exploding_segmenter)
+        with pytest.raises(OSError, match="disk full"):
+            s.import_sources(str(p), result.file_hash, "call_log@1", result.sources, prepare_then_fail)
+        assert len(stored_before_failure) == 29                 # 29 sources had been inserted when it failed
         assert s.counts()["sources"] == 1 and s.counts()["imports"] == 1
     assert file_digest(study) == digest
 

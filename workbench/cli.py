@@ -179,7 +179,9 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 def cmd_agreement(args: argparse.Namespace) -> int:
     from .coding.evaluation import agreement, render, write_reports
 
-    coders = tuple(f"human:{c}" if not c.startswith("human:") else c for c in args.coders.split(",")) if args.coders else None
+    from .decisions import human_coder
+
+    coders = tuple(human_coder(c) for c in args.coders.split(",")) if args.coders else None
     if coders is not None and len(coders) != 2:
         raise WorkbenchError("--coders takes two names separated by a comma, e.g. --coders ana,luis.")
     with _study(args.study) as store:

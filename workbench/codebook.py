@@ -43,6 +43,9 @@ from .errors import CodebookError, yaml_problem
 from .model import DIMENSIONS, Code, Codebook
 
 BUILTIN_DIR = Path(__file__).resolve().parent / "codebooks"
+#: The shipped codebook of each coded dimension other than the stage (whose model a study chooses).
+DIMENSION_CODEBOOKS = {"touchpoint": "touchpoints", "actor": "actors", "backstage": "backstage",
+                       "opportunity": "opportunities", "pain_point": "pain_points", "emotion": "emotions"}
 EKMAN_FAMILIES = ("anger", "disgust", "fear", "joy", "sadness", "surprise", "neutral")
 TOP_KEYS = {"codebook", "version", "dimension", "kind", "description", "codes", "default"}
 CODE_KEYS = {"id", "label", "definition", "include", "exclude", "examples", "cues", "parent", "order",

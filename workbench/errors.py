@@ -1,7 +1,10 @@
 """User-facing errors: one line that says what went wrong, with the offending value, and what to do.
 
-Like spaCy's ``errors.py``, messages live here so they read the same everywhere. The CLI
-prints ``str(error)`` and exits non-zero; nothing is written to the study when one is raised.
+Messages are written where the problem is found, because each names the offending file, line,
+column or value; a rule that several commands share raises its message from the one module that
+owns the rule (bad tables from :mod:`workbench.tables`, failed writes from :mod:`workbench.files`,
+decisions from :mod:`workbench.decisions`), so the same problem reads the same everywhere. The CLI
+prints ``str(error)`` (one line) and exits non-zero; nothing is written to the study when one is raised.
 """
 from __future__ import annotations
 

@@ -36,9 +36,10 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
-from .codebook import parse_codebook, resolve
+from .codebook import DIMENSION_CODEBOOKS, parse_codebook, resolve
+from .decisions import effective_rows
 from .errors import InputError
-from .model import Codebook
+from .model import VOICE_ROLES, Codebook
 from .store import Store
 from .text import HANDLES_URLS, SENTENCE_INITIAL, TOKEN, names_from_forms, stop_words
 
@@ -47,9 +48,6 @@ LANE_LABELS = {"doing": "Doing", "thinking": "Thinking", "feeling": "Feeling", "
                "people": "People / departments", "backstage": "Backstage processes", "pain_points": "Pain points",
                "opportunities": "Opportunities", "metrics": "Metrics"}
 _CODED_LANES = {"touchpoint": "touchpoints", "actor": "people", "backstage": "backstage", "opportunity": "opportunities"}
-_CODEBOOKS = {"touchpoint": "touchpoints", "actor": "actors", "backstage": "backstage", "opportunity": "opportunities",
-              "pain_point": "pain_points", "emotion": "emotions"}
-VOICE = ("participant", "customer")
 METRICS = ("csat", "nps", "ces")
 _THOUGHT = re.compile(r"[?¿]|\b(?:think|thought|wonder(?:ed)?|expected|assumed|guess|not sure|didn't know|no idea|"
                       r"creo|creía|pensé|pensaba|supongo|no sabía|esperaba|me pregunto|ni idea)\b")   # on lower-cased text
@@ -134,52 +132,6 @@ class JourneyMap:
 
 
 # ---------------------------------------------------------------------------------------- inputs
-def effective_codings(codings: pd.DataFrame, include_suggested: bool = True) -> pd.DataFrame:
-    """One decision per excerpt, dimension and code: humans first, rejections remove suggestions.
-
-    Accepted human codings always count. A machine suggestion counts when ``include_suggested``, no
-    human accepted a code for that excerpt and dimension, and no human rejected that very code;
-    of several machine coders on one excerpt and dimension the most confident wins (ties: coder
-    name). Sorted by excerpt, dimension, code; ``suggested`` flags the machine suggestions.
-    """
-    if codings.empty:
-        return codings.assign(suggested=pd.Series(dtype=bool))
-    rows, suggested = _effective_rows(pd.factorize(codings["excerpt_id"], sort=True)[0], codings, include_suggested)
-    out = codings.iloc[rows].reset_index(drop=True)
-    out["suggested"] = suggested
-    return out
-
-
-def _effective_rows(excerpt_key: np.ndarray, codings: pd.DataFrame, include_suggested: bool) -> tuple[np.ndarray, np.ndarray]:
-    """Rows of ``codings`` that count (see :func:`effective_codings`) and whether each is a suggestion.
-
-    ``excerpt_key`` numbers the excerpts in id order. Vectorised: 400,000 codings take ~0.2 s.
-    """
-    dim_c, dims = pd.factorize(codings["dimension"], sort=True)
-    code_c, codes = pd.factorize(codings["code_id"], sort=True)
-    coder_c, coders = pd.factorize(codings["coder"], sort=True)       # sorted: code order = name order
-    status = codings["status"].to_numpy(dtype=object)
-    human = np.fromiter((str(c).startswith("human:") for c in coders), bool, len(coders))[coder_c]
-    accepted = human & (status == "accepted")
-    rejected = human & (status == "rejected")
-    machine = ~human & (status == "suggested") & include_suggested
-    k2 = excerpt_key.astype(np.int64) * len(dims) + dim_c
-    k3 = k2 * len(codes) + code_c
-    if accepted.any():
-        machine &= ~np.isin(k2, k2[accepted])
-    if rejected.any():
-        machine &= ~np.isin(k3, k3[rejected])
-    m = np.flatnonzero(machine)
-    conf = codings["confidence"].to_numpy(dtype=float)
-    m = m[np.lexsort((coder_c[m], -conf[m], k2[m]))]
-    m = m[np.r_[True, k2[m][1:] != k2[m][:-1]]] if len(m) else m
-    a = np.flatnonzero(accepted)
-    rows = np.r_[a, m]
-    suggested = np.r_[np.zeros(len(a), bool), np.ones(len(m), bool)]
-    order = np.lexsort((np.arange(len(rows)), code_c[rows], k2[rows]))
-    return rows[order], suggested[order]
-
-
 def study_stage_model(store: Store, name: str | None = None) -> Codebook:
     """The stage model: by name/path, else the one the study was coded with (stored in the study)."""
     if name:
@@ -219,8 +171,8 @@ def build_map(store: Store, stage_model: str | None = None, segment: str | None 
               include_suggested: bool = True, seed: int = 0, n_boot: int = 1000, top_phrases: int = 4) -> JourneyMap:
     """The journey map of a study (optionally one segment) for a stage model.
 
-    Works on integer positions (excerpts sorted by id); 100,000 excerpts map in under four seconds
-    on two cores (``benchmarks/report.py``).
+    Works on integer positions (excerpts sorted by id), so large studies map quickly
+    (``benchmarks/report.py`` measures it).
     """
     with _no_gc():        # loading builds ~10^6 acyclic objects; the cycle collector would rescan them all
         return _build_map(store, stage_model, segment, include_suggested, seed, n_boot, top_phrases)
@@ -242,7 +194,7 @@ def _build_map(store: Store, stage_model: str | None, segment: str | None, inclu
     model = study_stage_model(store, stage_model)
     stages = [(c.code_id, c.label) for c in model.ordered]
     stage_ids = [s for s, _ in stages]
-    ex = store.excerpts(roles=VOICE, by_id=True)
+    ex = store.excerpts(roles=VOICE_ROLES, by_id=True)
     segments = sorted(ex["segment"].dropna().unique().tolist())
     if segment is not None:
         if segment not in segments:
@@ -253,7 +205,7 @@ def _build_map(store: Store, stage_model: str | None, segment: str | None, inclu
     pos = pd.Index(ex["excerpt_id"]).get_indexer(cod["excerpt_id"])
     mapped = pos >= 0
     cod, pos = cod[mapped].reset_index(drop=True), pos[mapped]
-    rows, suggested = _effective_rows(pos, cod, include_suggested)
+    rows, suggested = effective_rows(pos, cod, include_suggested)
     eff = cod.iloc[rows].reset_index(drop=True)
     eff["suggested"] = suggested
     eff["pos"] = epos = pos[rows]
@@ -306,7 +258,7 @@ def _build_map(store: Store, stage_model: str | None, segment: str | None, inclu
                             len(np.unique(person[p])), detail, value, float(unreviewed[p].mean())))
 
     # coded lanes: feeling, pain points, touchpoints, people, backstage, opportunities
-    books = {dim: resolve(name) for dim, name in _CODEBOOKS.items()}
+    books = {dim: resolve(name) for dim, name in DIMENSION_CODEBOOKS.items()}
     labels = {dim: {c.code_id: c for c in cb.codes} for dim, cb in books.items()}
     coded = eff[~eff["dimension"].isin(["stage"]).to_numpy()]
     coded_pos = coded["pos"].to_numpy()
@@ -542,5 +494,4 @@ def compare_maps(maps: Sequence[JourneyMap], min_diff: float = 0.15, min_partici
     return out.sort_values(["_r", "difference", "text"], ascending=[True, False, True]).drop(columns="_r").reset_index(drop=True)
 
 
-__all__ = ["Claim", "CurvePoint", "JourneyMap", "LANES", "LANE_LABELS", "build_map", "compare_maps", "effective_codings",
-           "study_stage_model"]
+__all__ = ["Claim", "CurvePoint", "JourneyMap", "LANES", "LANE_LABELS", "build_map", "compare_maps", "study_stage_model"]

@@ -10,15 +10,16 @@ the store keep::
 """
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from .decisions import is_human
+
 Role = Literal["interviewer", "participant", "agent", "customer", "observer", "bot", "other"]
 ROLES: tuple[str, ...] = ("interviewer", "participant", "agent", "customer", "observer", "bot", "other")
 #: Roles whose words are the customer's own voice (what journey maps quote).
-VOICE_ROLES: frozenset[str] = frozenset({"participant", "customer"})
+VOICE_ROLES: tuple[str, ...] = ("participant", "customer")
 
 Dimension = Literal[
     "stage", "pain_point", "emotion", "touchpoint", "actor", "backstage", "opportunity", "theme"
@@ -33,21 +34,6 @@ CODING_STATUSES: tuple[str, ...] = ("suggested", "accepted", "rejected")
 def content_hash(text: str) -> str:
     """SHA-256 of the normalised text: the identity of a source's content."""
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
-
-
-@dataclass(frozen=True, slots=True)
-class Span:
-    """A half-open character span ``[start, end)`` into a source's normalised text."""
-
-    start: int
-    end: int
-
-    def __post_init__(self) -> None:
-        if not (0 <= self.start <= self.end):
-            raise ValueError(f"Invalid span [{self.start}, {self.end}): need 0 <= start <= end.")
-
-    def text_of(self, text: str) -> str:
-        return text[self.start:self.end]
 
 
 @dataclass(slots=True)
@@ -87,13 +73,6 @@ class Excerpt:
     text: str
     language: str = "und"
 
-    def check(self, source_text: str) -> None:
-        """Raise if this excerpt is not an exact view of ``source_text``."""
-        if source_text[self.start:self.end] != self.text:
-            raise ValueError(
-                f"Excerpt {self.excerpt_id} does not match its source at [{self.start}, {self.end})."
-            )
-
 
 @dataclass(slots=True)
 class Source:
@@ -121,9 +100,6 @@ class Source:
     @property
     def content_hash(self) -> str:
         return content_hash(self.text)
-
-    def turn_text(self, turn: Turn) -> str:
-        return self.text[turn.start:turn.end]
 
     def validate(self) -> None:
         """Check that every turn lies inside the text and turns do not overlap."""
@@ -227,8 +203,4 @@ class Coding:
 
     @property
     def is_human(self) -> bool:
-        return self.coder.startswith("human:")
-
-
-def asdict(obj: Any) -> dict[str, Any]:
-    return dataclasses.asdict(obj)
+        return is_human(self.coder)

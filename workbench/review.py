@@ -19,25 +19,18 @@ import pandas as pd
 
 from .coding.evaluation import codes_by_coder
 from .coding.metrics import Report, evaluate
+from .decisions import effective_codings, human_coder, undecided
 from .errors import InputError
-from .journey import VOICE, effective_codings
-from .model import Coding
+from .model import VOICE_ROLES, Coding
 from .store import Store
 
 ACTIONS = ("accept", "reject", "recode")
 ORDERS = ("confidence", "code", "source")
 
 
-def _human(coder: str) -> str:
-    coder = coder.strip()
-    if not coder or coder in ("human", "human:"):
-        raise InputError("Say who decides: a coder name such as 'ana' (stored as human:ana).")
-    return coder if coder.startswith("human:") else f"human:{coder}"
-
-
 def review_queue(store: Store, dimension: str | None = None, order: str = "confidence", source: str | None = None,
                  segment: str | None = None, coder: str | None = None, code_id: str | None = None,
-                 roles: tuple[str, ...] = VOICE) -> pd.DataFrame:
+                 roles: tuple[str, ...] = VOICE_ROLES) -> pd.DataFrame:
     """The machine suggestions no human has decided yet, one row per excerpt and dimension.
 
     Each row has the suggestion (code, coder, confidence, rationale), the alternatives other
@@ -51,12 +44,7 @@ def review_queue(store: Store, dimension: str | None = None, order: str = "confi
     codings = store.codings()
     if dimension:
         codings = codings[codings["dimension"] == dimension]
-    human = codings["coder"].str.startswith("human:")
-    decided = set(zip(codings.loc[human, "excerpt_id"], codings.loc[human, "dimension"]))
-    machine = codings[~human & (codings["status"] == "suggested")]
-    if decided:
-        keep = [(e, d) not in decided for e, d in zip(machine["excerpt_id"], machine["dimension"])]
-        machine = machine[keep]
+    machine = undecided(codings)
     top = effective_codings(machine)
     # what the other machine coders said about the same excerpt and dimension
     several = machine[machine.duplicated(["excerpt_id", "dimension"], keep=False)]
@@ -95,14 +83,7 @@ def in_context(store: Store, q: pd.DataFrame) -> pd.DataFrame:
     """``q`` with ``before`` and ``after``: the previous and next turn ("speaker: text") of each excerpt's turn."""
     if q.empty:
         return q.assign(before=pd.Series(dtype=str), after=pd.Series(dtype=str))
-    sources = sorted(set(q["source_id"]))
-    rows = []
-    for i in range(0, len(sources), 500):
-        chunk = sources[i:i + 500]
-        rows.append(store.query(
-            "SELECT t.source_id, t.turn_index, t.speaker, substr(s.text, t.start + 1, t.\"end\" - t.start) AS text "
-            f"FROM turns t JOIN sources s USING (source_id) WHERE t.source_id IN ({','.join('?' * len(chunk))})", chunk))
-    turns = pd.concat(rows, ignore_index=True)
+    turns = store.turn_texts(q["source_id"])
     said = dict(zip(zip(turns["source_id"], turns["turn_index"]),
                     (f"{sp or '?'}: {tx}" for sp, tx in zip(turns["speaker"], turns["text"]))))
     q = q.copy()
@@ -111,24 +92,12 @@ def in_context(store: Store, q: pd.DataFrame) -> pd.DataFrame:
     return q
 
 
-def queue_counts(store: Store, roles: tuple[str, ...] = VOICE) -> pd.DataFrame:
+def queue_counts(store: Store, roles: tuple[str, ...] = VOICE_ROLES) -> pd.DataFrame:
     """Per dimension: suggestions left to review (excerpts), and human decisions (accepted / rejected)."""
-    voice = ("SELECT e.excerpt_id FROM excerpts e JOIN turns t ON t.source_id = e.source_id AND t.turn_index = e.turn_index "
-             f"WHERE t.role IN ({','.join('?' * len(roles))})")
-    left = store.query(
-        "SELECT c.dimension, count(DISTINCT c.excerpt_id) AS to_review FROM codings c "
-        f"WHERE c.excerpt_id IN ({voice}) AND c.status = 'suggested' AND c.coder NOT LIKE 'human:%' "
-        "AND NOT EXISTS (SELECT 1 FROM codings h WHERE h.excerpt_id = c.excerpt_id AND h.dimension = c.dimension "
-        "AND h.coder LIKE 'human:%') GROUP BY c.dimension", list(roles))
-    done = store.query(
-        "SELECT dimension, sum(status = 'accepted') AS accepted, sum(status = 'rejected') AS rejected FROM codings "
-        f"WHERE coder LIKE 'human:%' AND excerpt_id IN ({voice}) GROUP BY dimension", list(roles))
-    dims = store.query("SELECT DISTINCT dimension FROM codings ORDER BY dimension")
-    out = dims.merge(left, on="dimension", how="left").merge(done, on="dimension", how="left").fillna(0)
-    return out.astype({"to_review": int, "accepted": int, "rejected": int})[["dimension", "to_review", "accepted", "rejected"]]
+    return store.queue_counts(roles)
 
 
-def decide(store: Store, item: pd.Series | dict, action: str, coder: str = "human:researcher", code_id: str | None = None,
+def decide(store: Store, item: pd.Series | dict, action: str, coder: str = "researcher", code_id: str | None = None,
            memo: str = "") -> list[Coding]:
     """Record a human decision on a queue item (a row of :func:`review_queue`), in one transaction.
 
@@ -138,7 +107,7 @@ def decide(store: Store, item: pd.Series | dict, action: str, coder: str = "huma
     """
     if action not in ACTIONS:
         raise InputError(f"Unknown action {action!r}; choose one of {', '.join(ACTIONS)}.")
-    who = _human(coder)
+    who = human_coder(coder)
     excerpt, dim, suggested = str(item["excerpt_id"]), str(item["dimension"]), str(item["code_id"])
     value = item.get("value")
     value = None if value is None or (isinstance(value, float) and np.isnan(value)) else float(value)
@@ -160,9 +129,9 @@ def decide(store: Store, item: pd.Series | dict, action: str, coder: str = "huma
     return new
 
 
-def undo(store: Store, item: pd.Series | dict, coder: str = "human:researcher") -> int:
+def undo(store: Store, item: pd.Series | dict, coder: str = "researcher") -> int:
     """Remove this coder's decisions on the item's excerpt and dimension; the suggestion is back in the queue."""
-    return store.replace_decisions(_human(coder), str(item["excerpt_id"]), str(item["dimension"]), None, [])
+    return store.replace_decisions(human_coder(coder), str(item["excerpt_id"]), str(item["dimension"]), None, [])
 
 
 @dataclass

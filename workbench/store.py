@@ -31,6 +31,7 @@ from typing import Any, Callable, Iterable, Iterator
 import pandas as pd
 
 from . import __version__
+from .decisions import coder_family, is_human, sql_is_human, sql_undecided
 from .errors import StoreError
 from .model import Coding, Source
 
@@ -332,12 +333,12 @@ class Store:
                 raise StoreError(f"Unknown excerpt id {missing[0]!r} ({len(missing)} unknown in all); "
                                  "list valid ids with `workbench excerpts --study STUDY`.")
             human = {(r[0], r[1]) for r in _chunked_in(
-                con, "SELECT excerpt_id, dimension FROM codings WHERE excerpt_id IN ({}) AND coder LIKE 'human:%'", ids)}
+                con, f"SELECT excerpt_id, dimension FROM codings WHERE excerpt_id IN ({{}}) AND {sql_is_human()}", ids)}
             for c in codings:
                 if not c.is_human:
-                    if (c.excerpt_id, c.dimension) in human:
+                    if (c.excerpt_id, c.dimension) in human:    # decided: a human decision is never overwritten
                         continue
-                    family = c.coder.split("@", 1)[0]
+                    family = coder_family(c.coder)
                     con.execute("DELETE FROM codings WHERE excerpt_id = ? AND dimension = ? AND status = 'suggested' "
                                 "AND (coder = ? OR substr(coder, 1, ?) = ?)",
                                 (c.excerpt_id, c.dimension, c.coder, len(family) + 1, family + "@"))
@@ -349,7 +350,7 @@ class Store:
                           codings: list[Coding]) -> int:
         """One human coder changes their mind, atomically: drop their earlier decisions on this excerpt
         and dimension (only on ``code_ids`` when given), then store ``codings``. Returns how many rows went."""
-        if not coder.startswith("human:"):
+        if not is_human(coder):
             raise StoreError(f"Only a human coder's decisions can be replaced, not {coder!r}.")
         for c in codings:
             if (c.coder, c.excerpt_id, c.dimension) != (coder, excerpt_id, dimension):
@@ -439,6 +440,37 @@ class Store:
         return self.query(
             'SELECT coding_id, excerpt_id, dimension, code_id, coder, confidence, rationale, status, start, "end", '
             "value, memo, created_at FROM codings ORDER BY excerpt_id, dimension, coding_id")
+
+    def turn_texts(self, source_ids: Iterable[str]) -> pd.DataFrame:
+        """``source_id, turn_index, speaker, text`` of every turn of these sources."""
+        sql = ('SELECT t.source_id, t.turn_index, t.speaker, substr(s.text, t.start + 1, t."end" - t.start) AS text '
+               "FROM turns t JOIN sources s USING (source_id) WHERE t.source_id IN ({})")
+        rows = list(_chunked_in(self.con, sql, sorted(set(source_ids))))
+        return pd.DataFrame(rows, columns=["source_id", "turn_index", "speaker", "text"])
+
+    def coding_counts(self) -> pd.DataFrame:
+        """How many codings each coder made per dimension: ``coder, dimension, n`` (the coders and dimensions a panel offers)."""
+        return self.query("SELECT coder, dimension, count(*) AS n FROM codings GROUP BY coder, dimension "
+                          "ORDER BY coder, dimension")
+
+    def queue_counts(self, roles: tuple[str, ...]) -> pd.DataFrame:
+        """Per dimension: excerpts of these roles left to review, and the human decisions (accepted / rejected).
+
+        "Left to review" is :func:`workbench.decisions.undecided` in SQL, so it stays fast on big studies.
+        """
+        voice = ("SELECT e.excerpt_id FROM excerpts e JOIN turns t ON t.source_id = e.source_id "
+                 f"AND t.turn_index = e.turn_index WHERE t.role IN ({','.join('?' * len(roles))})")
+        left = self.query(
+            "SELECT c.dimension, count(DISTINCT c.excerpt_id) AS to_review FROM codings c "
+            f"WHERE c.excerpt_id IN ({voice}) AND c.status = 'suggested' AND NOT {sql_is_human('c.coder')} "
+            f"AND {sql_undecided('c')} GROUP BY c.dimension", list(roles))
+        done = self.query(
+            "SELECT dimension, sum(status = 'accepted') AS accepted, sum(status = 'rejected') AS rejected FROM codings "
+            f"WHERE {sql_is_human()} AND excerpt_id IN ({voice}) GROUP BY dimension", list(roles))
+        dims = self.query("SELECT DISTINCT dimension FROM codings ORDER BY dimension")
+        out = dims.merge(left, on="dimension", how="left").merge(done, on="dimension", how="left").fillna(0)
+        return out.astype({"to_review": int, "accepted": int, "rejected": int})[["dimension", "to_review", "accepted",
+                                                                                 "rejected"]]
 
     def imports(self) -> pd.DataFrame:
         return self.query("SELECT * FROM imports ORDER BY import_id")

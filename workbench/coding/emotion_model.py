@@ -29,7 +29,6 @@ from ..files import atomic_file
 
 MODEL_ID = "emotion@1"
 DATA = Path(__file__).resolve().parent.parent / "data" / "goemotions"
-FAMILIES = ("anger", "disgust", "fear", "joy", "sadness", "surprise", "neutral")
 SETTINGS = {"word_ngrams": (1, 2), "char_ngrams": (2, 5), "char_max_features": 200_000, "C": 2.0,
             "class_weight": "balanced", "split": "sha1(id) % 100: <70 train, <85 dev, else test"}
 
@@ -83,7 +82,7 @@ class EmotionModel:
 
 
 def train(progress: bool = False) -> EmotionModel:
-    """Fit on the ``train`` split (about 30 s on 2 cores); deterministic."""
+    """Fit on the ``train`` split; deterministic."""
     from scipy.sparse import hstack
     from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.linear_model import LogisticRegression

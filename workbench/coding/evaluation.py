@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from ..decisions import human_mask
 from ..errors import InputError
 from ..files import atomic_write_many
 from ..store import Store
@@ -68,7 +69,7 @@ def agreement(store: Store, coders: tuple[str, str] | None = None,
               dimensions: list[str] | None = None) -> dict[str, Report]:
     """Two human coders on the excerpts both coded, per dimension; alpha uses every human coder."""
     c = store.codings()
-    c = c[c["coder"].str.startswith("human:") & (c["status"] != "rejected")]
+    c = c[human_mask(c["coder"]) & (c["status"] != "rejected")]
     if dimensions:
         c = c[c["dimension"].isin(dimensions)]
     if c.empty:

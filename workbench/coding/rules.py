@@ -1,7 +1,7 @@
-"""Rule coders (``rules@2``; @1 smoothed stages with a stickier sequence, 0.80 stay): cue phrases from the codebooks, negation, context and sequence.
+"""Rule coders (``rules@2``): cue phrases from the codebooks, negation, context and sequence.
 
 Transparent by design: every suggestion carries the cue that fired and why. They are the
-always-available baseline; model-based coders (coding issue, later parts) plug in beside them.
+always-available baseline that model-based coders plug in beside.
 
 * **stage** — cue scores per stage, plus the preceding turn (an interviewer's question names the
   stage being discussed), then Viterbi smoothing along a source: journeys mostly stay or move

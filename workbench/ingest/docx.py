@@ -15,7 +15,7 @@ from ..errors import InputError
 from ..model import Source
 from .base import ReadOptions, register
 from .decode import normalise
-from .transcript import _paragraph_turns, split_turns
+from .transcript import paragraph_turns, split_turns
 
 _TIME_CELL = re.compile(r"^\[?(?:\d{1,2}:)?\d{1,2}:\d{2}(?:[.,]\d+)?\]?$")
 
@@ -61,5 +61,5 @@ def read_docx(data: bytes, path: Path, options: ReadOptions) -> list[Source]:
     text = normalise("\n".join(_docx_lines(data, path)))
     if not text.strip():
         raise InputError(f"Cannot read {path}: the Word document has no text.")
-    turns = split_turns(text, options.interviewers) or _paragraph_turns(text)
+    turns = split_turns(text, options.interviewers) or paragraph_turns(text)
     return [Source(name=path.name, kind="interview", text=text, turns=turns)]

@@ -56,11 +56,11 @@ def read_transcript(data: bytes, path: Path, options: ReadOptions) -> list[Sourc
     turns = split_turns(text, options.interviewers)
     if not turns:
         # No labels at all: a monologue/diary/open answer. One participant turn per paragraph.
-        turns = _paragraph_turns(text)
+        turns = paragraph_turns(text)
     return [Source(name=path.name, kind="interview", text=text, turns=turns)]
 
 
-def _paragraph_turns(text: str) -> list[Turn]:
+def paragraph_turns(text: str) -> list[Turn]:
     turns = []
     pos = 0
     for para in text.split("\n\n"):

@@ -5,6 +5,7 @@ from pathlib import Path
 
 import ipywidgets as w
 
+from ..decisions import is_human
 from ..errors import WorkbenchError
 from ..review import Comparison, compare_coders
 from ..store import Store
@@ -17,8 +18,8 @@ class AgreementPanel(w.VBox):
     def __init__(self, study: str | Path, coder_a: str | None = None, coder_b: str | None = None, dimension: str | None = None):
         self.study = Path(study)
         with Store.open(self.study) as s:
-            c = s.query("SELECT coder, dimension, count(*) AS n FROM codings GROUP BY coder, dimension")
-        coders = sorted(set(c["coder"]), key=lambda x: (not x.startswith("human:"), x))
+            c = s.coding_counts()
+        coders = sorted(set(c["coder"]), key=lambda x: (not is_human(x), x))
         dims = sorted(set(c["dimension"]))
         opt = {"style": {"description_width": "80px"}}
         self.coder_a = w.Dropdown(options=coders, value=coder_a or (coders[0] if coders else None), description="Coder A", **opt)

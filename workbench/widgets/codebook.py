@@ -82,6 +82,11 @@ class CodebookPanel(w.VBox):
         if self.code.value:
             self.select(self.code.value)
 
+    def use(self, codebook: Codebook, selected: str | None = None) -> None:
+        """Edit ``codebook`` (e.g. one with a candidate code from a theme), showing code ``selected``."""
+        self.codebook = codebook
+        self._refresh(selected)
+
     def load(self, name_or_path: str) -> Codebook:
         self.codebook = resolve(name_or_path.strip())
         self._refresh()

@@ -6,9 +6,10 @@ from pathlib import Path
 import ipywidgets as w
 import pandas as pd
 
-from ..codebook import resolve
+from ..codebook import DIMENSION_CODEBOOKS, resolve
+from ..decisions import is_human
 from ..errors import WorkbenchError
-from ..journey import _CODEBOOKS, study_stage_model
+from ..journey import study_stage_model
 from ..review import decide, in_context, queue_counts, review_queue, undo
 from ..store import Store
 from ._common import STYLE, esc, message, table
@@ -28,15 +29,16 @@ class ReviewPanel(w.VBox):
         self.study = Path(study)
         self.page_size = page_size
         self.store = Store.open(self.study)
-        self.codes = {dim: [c.code_id for c in resolve(name).codes] for dim, name in _CODEBOOKS.items()}
+        self.codes = {dim: [c.code_id for c in resolve(name).codes] for dim, name in DIMENSION_CODEBOOKS.items()}
         try:
             stages = study_stage_model(self.store, stage_model)
         except WorkbenchError:          # not coded yet: the default model
             stages = resolve("awareness_advocacy")
         self.codes["stage"] = [c.code_id for c in stages.ordered]
         src = self.store.sources()
-        dims = sorted(set(self.store.query("SELECT DISTINCT dimension FROM codings")["dimension"]))
-        coders = sorted(c for c in self.store.query("SELECT DISTINCT coder FROM codings")["coder"] if not c.startswith("human:"))
+        counts = self.store.coding_counts()
+        dims = sorted(set(counts["dimension"]))
+        coders = sorted(c for c in set(counts["coder"]) if not is_human(c))
         opt = {"style": {"description_width": "80px"}, "layout": w.Layout(width="260px")}
         self.coder = w.Text(value=coder, description="You are", **opt)
         self.dimension = w.Dropdown(options=[("all", "")] + [(d, d) for d in dims], description="Dimension", **opt)
