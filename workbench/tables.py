@@ -60,28 +60,25 @@ def sniff_delimiter(text: str) -> str:
     return best if counts[best] else ","
 
 
-class _CountedLines:
-    """Lines of a text, counted, remembering where an odd quote left a quoted field open.
+def _open_quote_line(text: str, start: int) -> int:
+    """The line on which a quote left open from record line ``start`` onwards was opened.
 
     In well-formed CSV every quoted field holds an even number of quote characters (``""`` is an
-    escaped quote), so when the running count turns odd on a line, a field opened there; when the
-    csv module later reaches the end of the data inside a field, that line is where it began.
+    escaped quote), so the line where the running count turns odd for the last time is where the
+    field that never closed began. Only called on the error path.
     """
-
-    def __init__(self, text: str) -> None:
-        self._lines = iter(io.StringIO(text))
-        self.n = 0
-        self.open_since = 0
-
-    def __iter__(self) -> "_CountedLines":
-        return self
-
-    def __next__(self) -> str:
-        line = next(self._lines)
-        self.n += 1
+    pos = 0
+    for _ in range(start - 1):
+        pos = text.find("\n", pos) + 1
+        if pos == 0:
+            return start
+    opened, odd = start, False
+    for n, line in enumerate(text[pos:].split("\n"), start=start):
         if line.count('"') % 2:
-            self.open_since = 0 if self.open_since else self.n
-        return line
+            odd = not odd
+            if odd:
+                opened = n
+    return opened
 
 
 @dataclass
@@ -93,10 +90,16 @@ class Table:
     columns: list[str]
     delimiter: str | None
     text: str
+    _rows: Iterator[tuple[int, dict[str, Any]]] | None = None
 
     def records(self) -> Iterator[tuple[int, dict[str, Any]]]:
-        """``(line, row)`` for every non-blank row: strings for CSV/TSV, JSON values for JSONL."""
-        return self._jsonl() if self.fmt == "jsonl" else self._csv()[1]
+        """``(line, row)`` for every non-blank row: strings for CSV/TSV, JSON values for JSONL.
+
+        ``line`` is the line the row starts on (a quoted cell may span several)."""
+        if self.fmt == "jsonl":
+            return self._jsonl()
+        rows, self._rows = self._rows, None        # the rows after the header parse_table read, if unused
+        return rows if rows is not None else self._csv()[1]
 
     def frames(self, batch_size: int = 2000) -> Iterator[pd.DataFrame]:
         """The rows as DataFrames of at most ``batch_size`` rows, with every column in every batch."""
@@ -128,12 +131,11 @@ class Table:
     # ------------------------------------------------------------------ CSV / TSV
     def _csv(self) -> tuple[list[str], Iterator[tuple[int, dict[str, str]]]]:
         path, delimiter = self.path, self.delimiter or ","
-        lines = _CountedLines(self.text)
-        reader = csv.reader(lines, delimiter=delimiter, strict=True)
+        reader = csv.reader(io.StringIO(self.text), delimiter=delimiter, strict=True)
         try:
             header = next(reader, None)
         except csv.Error as e:
-            raise _csv_error(path, e, lines, 1) from None
+            raise _csv_error(path, e, self.text, 1, reader.line_num) from None
         if header is None:
             raise InputError(f"Cannot read {path}: it has no header row. The first line must name the columns.")
         header = [h.strip() for h in header]
@@ -145,22 +147,20 @@ class Table:
                              "Rename the duplicate columns.")
 
         def rows() -> Iterator[tuple[int, dict[str, str]]]:
-            while True:
-                start = lines.n + 1
-                try:
-                    row = next(reader)
-                except StopIteration:
-                    return
-                except csv.Error as e:
-                    raise _csv_error(path, e, lines, start) from None
-                if not row or (len(row) == 1 and not row[0].strip()):
-                    continue
-                if len(row) != len(header):
-                    raise InputError(
-                        f"Cannot read {path}: line {start} has {len(row)} fields but the header has {len(header)} "
-                        f"({', '.join(header)}). Check for an unquoted {delimiter!r} or a stray quote on that line, "
-                        "and quote fields that contain the delimiter.")
-                yield start, dict(zip(header, row))
+            width, end = len(header), reader.line_num      # end: the last line of the previous record
+            try:
+                for row in reader:
+                    start, end = end + 1, reader.line_num
+                    if len(row) != width:
+                        if not row or (len(row) == 1 and not row[0].strip()):
+                            continue
+                        raise InputError(
+                            f"Cannot read {path}: line {start} has {len(row)} fields but the header has {width} "
+                            f"({', '.join(header)}). Check for an unquoted {delimiter!r} or a stray quote on that "
+                            "line, and quote fields that contain the delimiter.")
+                    yield start, dict(zip(header, row))
+            except csv.Error as e:
+                raise _csv_error(path, e, self.text, end + 1, reader.line_num) from None
 
         return header, rows()
 
@@ -171,10 +171,11 @@ class Table:
                 yield n, _json_object(line, n, self.path)
 
 
-def _csv_error(path: Path, error: csv.Error, lines: _CountedLines, start: int) -> InputError:
+def _csv_error(path: Path, error: csv.Error, text: str, start: int, line: int) -> InputError:
+    """The message for a csv module error in the record that began on line ``start`` (now at ``line``)."""
     problem = str(error)
     if "end of data" in problem or "EOF" in problem:
-        opened = lines.open_since or start
+        opened = _open_quote_line(text, start)
         return InputError(f"Cannot read {path}: the quote opened on line {opened} is never closed, so every line "
                           "after it would become one field. Close that quote (write \"\" for a quote inside a "
                           "quoted field) and import again.")
@@ -183,9 +184,9 @@ def _csv_error(path: Path, error: csv.Error, lines: _CountedLines, start: int) -
                           "which usually means a quote opened there is closed far too late. Check the quoting on "
                           "that line.")
     if "expected after" in problem:
-        return InputError(f"Cannot read {path}: on line {lines.n} a quoted field is followed by more text before "
+        return InputError(f"Cannot read {path}: on line {line} a quoted field is followed by more text before "
                           "the delimiter (a stray quote). Quote the whole field and write \"\" for a quote inside it.")
-    return InputError(f"Cannot read {path}: malformed CSV on line {lines.n} ({problem}). Check the quoting on that line.")
+    return InputError(f"Cannot read {path}: malformed CSV on line {line} ({problem}). Check the quoting on that line.")
 
 
 def _json_object(line: str, n: int, path: Path) -> dict[str, Any]:
@@ -216,7 +217,7 @@ def parse_table(text: str, path: Path, fmt: str | None = None, delimiter: str | 
         return Table(path, fmt, list(columns), None, text)
     delimiter = delimiter or ("\t" if fmt == "tsv" else sniff_delimiter(text))
     table = Table(path, fmt, [], delimiter, text)
-    table.columns = table._csv()[0]
+    table.columns, table._rows = table._csv()
     return table
 
 

@@ -15,7 +15,7 @@ one source, so maps can count distinct conversations as support.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterable
 
 from ..errors import InputError
 from ..model import Source, Turn
@@ -83,11 +83,11 @@ def _find(columns: list[str], wanted: str | None, kind: str, path: Path, require
     return None
 
 
-def _rows(text: str, path: Path, fmt: str, delimiter: str | None) -> tuple[list[str], list[tuple[int, dict[str, Any]]]]:
+def _rows(text: str, path: Path, fmt: str, delimiter: str | None) -> tuple[list[str], Iterable[tuple[int, dict[str, Any]]]]:
     """Columns and ``(line, row)`` pairs; a JSONL line with a list of messages gives one row per message."""
     table = parse_table(text, path, fmt, delimiter)
     if fmt != "jsonl":
-        return table.columns, list(table.records())
+        return table.columns, table.records()
     out: list[tuple[int, dict[str, Any]]] = []
     columns: dict[str, None] = {}
     for n, obj in table.records():
