@@ -31,9 +31,9 @@ def test_ingest_panel_previews_turns_then_imports_with_progress(tmp_path):
     assert "Moderator" in set(turns["speaker"]) or "Entrevistador" in set(turns["speaker"])
     assert "<table" in panel.table.value and not (tmp_path / "new.db").exists()   # preview stores nothing
     reports = panel.import_files()
-    assert panel.progress.value == panel.progress.max == len(reports) > 0
     with Store.open(tmp_path / "new.db") as s:
         assert set(s.sources()["segment"]) == {"pilot"}
+        assert panel.progress.value == panel.progress.max == len(s.sources()) == len(reports) > 0
     panel.paths.value = str(tmp_path / "missing_folder")
     panel.preview_button.click()
     assert "wb-error" in panel.status.value and "missing_folder" in panel.status.value
@@ -46,6 +46,18 @@ def test_ingest_panel_escapes_quotes_and_names_bad_files(tmp_path):
     panel.preview()
     assert "<script>" not in panel.table.value and "&lt;script&gt;" in panel.table.value
     assert "bad.docx" in panel.status.value and "wb-error" in panel.status.value
+    # importing the same selection is all-or-nothing, as on the command line: the good file waits too
+    assert panel.import_files() == []
+    assert "bad.docx" in panel.status.value and "Nothing was imported" in panel.status.value
+    with Store.open(tmp_path / "s.db") as s:
+        assert s.counts()["sources"] == 0
+
+
+def test_ingest_panel_notes_what_a_study_folder_sets_aside(tmp_path):
+    panel = IngestPanel(tmp_path / "s.db", paths=CORPORA)
+    panel.preview()
+    assert "gold_excerpts.csv: a coding or gold sheet" in panel.status.value
+    assert "metadata.csv as metadata" in panel.status.value and "wb-error" not in panel.status.value
 
 
 def test_review_panel_decisions_are_saved_at_once(study):

@@ -15,7 +15,7 @@ from ._common import STYLE, esc, message, table
 
 
 class IngestPanel(w.VBox):
-    """Files → preview (speakers, roles, languages) → import into a study, one transaction per file.
+    """Files → preview (speakers, roles, languages) → import into a study: every file read first, so one bad file imports nothing.
 
     Headless use: ``panel.paths.value = "corpora/interviews"; panel.preview(); panel.import_files()``.
     """
