@@ -64,10 +64,10 @@ def holder(path: Path) -> sqlite3.Connection:
 # ----------------------------------------------------------------- the store's lock handling
 def test_a_write_waits_for_another_writer_then_goes_through(sample, monkeypatch):
     monkeypatch.setenv("WORKBENCH_LOCK_TIMEOUT", "30")
-    other = holder(sample)
-    threading.Timer(0.5, other.commit).start()          # the other writer finishes half a second later
     with Store.open(sample) as s:
         item = review_queue(s).iloc[0]
+        other = holder(sample)
+        threading.Timer(0.5, other.commit).start()      # the other writer finishes half a second later
         decide(s, item, "accept", coder="ana")          # waits instead of failing
         assert s.retries > 0
     assert (item["excerpt_id"], item["dimension"], item["code_id"], "human:ana", "accepted") in human_decisions(sample)

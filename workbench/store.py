@@ -230,6 +230,11 @@ class Store:
                 raise StoreError(f"{path} is not a workbench study (not a SQLite database). Check the --study path.")
         return cls._connect(path)
 
+    # Set per connection by _connect; the class defaults keep a Store built from a connection working.
+    lock_timeout: float = LOCK_TIMEOUT_S
+    retries: int = 0
+    _depth: int = 0
+
     @classmethod
     def _connect(cls, path: Path) -> "Store":
         con = sqlite3.connect(path, isolation_level=None, timeout=_BUSY_TIMEOUT_MS / 1000, check_same_thread=False)
