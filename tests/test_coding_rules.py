@@ -9,6 +9,7 @@ from conftest import write
 from workbench.codebook import resolve
 from workbench.coding.cues import CueMatcher
 from workbench.coding.run import OUTPUT_COLUMNS, code_frame, default_coder
+from workbench.files import leftovers
 from workbench.model import Coding
 from workbench.pipeline import ingest_paths
 from workbench.store import Store
@@ -94,7 +95,7 @@ def test_code_cli_errors_leave_no_partial_output(tmp_path, cli):
     out = tmp_path / "out.csv"
     code, _, err = cli("code", src, "--text-column", "text", "--out", out, "--no-progress")
     assert code == 2 and "has no column 'text'; it has: id, body" in err
-    assert not out.exists() and not (tmp_path / "out.csv.partial").exists()
+    assert not out.exists() and not leftovers(tmp_path)
     code, _, err = cli("code", src, "--text-column", "body", "--out", out, "--codebook", "pain_points")
     assert code == 2 and "takes a stage model" in err
     ragged = write(tmp_path / "ragged.csv", "text\nstill no card, day 12\n")

@@ -163,3 +163,22 @@ def test_a_full_disk_during_a_report_keeps_the_previous_report(coded, tmp_path, 
     assert stderr.startswith("error: ") and stderr.count("\n") == 1
     assert "disk is full" in stderr and "Nothing was changed" in stderr and "free some space" in stderr
     assert folder(out) == previous and leftovers(out) == []
+
+
+def test_kill_during_code_of_a_file_keeps_the_previous_output_and_hides_the_partial_one(tmp_path):
+    texts = ["I waited twelve days for my card", "the app crashed at the selfie step", "thanks that sorted it",
+             "why was I charged a fee nobody told me about", "llevo dos semanas esperando la tarjeta"]
+    src = tmp_path / "posts.csv"
+    src.write_text("id,text\n" + "".join(f"{i},{texts[i % 5]} ({i})\n" for i in range(60_000)), encoding="utf-8")
+    out = tmp_path / "out" / "coded.csv"
+    out.parent.mkdir()
+    out.write_text("id,text,stage\n1,an earlier result,awareness\n", encoding="utf-8")
+    previous = folder(out.parent)
+    proc = start("code", src, "--text-column", "text", "--out", out, "--no-progress", "--emotion", "lexicon")
+    kill_when(proc, lambda: bool(leftovers(out.parent)), "the coded file's temporary file")
+    assert folder(out.parent) == previous and leftovers(out.parent)   # the half-coded rows are only in a hidden file
+    small = tmp_path / "small.csv"
+    small.write_text("id,text\n1,still no card\n", encoding="utf-8")
+    again = start("code", small, "--text-column", "text", "--out", out, "--no-progress", "--emotion", "lexicon")
+    assert again.wait(timeout=120) == 0, again.stderr.read()
+    assert leftovers(out.parent) == [] and set(folder(out.parent)) == {"coded.csv"}

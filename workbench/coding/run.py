@@ -15,6 +15,7 @@ import pandas as pd
 
 from ..codebook import resolve, to_yaml
 from ..errors import CodebookError
+from ..files import atomic_file
 from ..model import Coding
 from ..store import Store
 from .rules import ModelEmotionCoder, RulesCoder, mask, sentiment
@@ -124,13 +125,13 @@ def code_file(coder: RulesCoder, path: Path, out: Path, text_column: str, batch_
                              keep_default_na=False, chunksize=batch_size, index_col=False)
     else:
         raise InputError(f"Cannot code {path}: use a .csv, .tsv or .jsonl file.")
-    tmp = out.with_name(out.name + ".partial")
     saved_filters = list(warnings.filters)
-    out.parent.mkdir(parents=True, exist_ok=True)
     n = 0
     try:
         warnings.simplefilter("error", pd.errors.ParserWarning)  # a ragged row must not be silently cut
-        with tmp.open("w", encoding="utf-8", newline="") as fh, tqdm(desc="Coding", unit="row", disable=not progress) as bar:
+        # the shared atomic writer: a hidden pid-named temp file, so a killed run's leftover is never
+        # taken for a result and the next writer to the folder removes it
+        with atomic_file(out, "w") as fh, tqdm(desc="Coding", unit="row", disable=not progress) as bar:
             for chunk in reader:
                 missing = [c for c in (text_column, group_column, context_column) if c and c not in chunk.columns]
                 if missing:
@@ -145,15 +146,10 @@ def code_file(coder: RulesCoder, path: Path, out: Path, text_column: str, batch_
                 result.to_csv(fh, index=False, header=(n == 0), lineterminator="\n")
                 n += len(chunk)
                 bar.update(len(chunk))
-        if n == 0:
-            raise InputError(f"{path} has no rows to code.")
-        tmp.replace(out)
+            if n == 0:
+                raise InputError(f"{path} has no rows to code.")
     except (pd.errors.ParserError, pd.errors.ParserWarning, ValueError, UnicodeDecodeError) as e:
-        tmp.unlink(missing_ok=True)
         raise InputError(f"Cannot read {path}: {str(e).splitlines()[0]}. Check the quoting, or the encoding (UTF-8).") from None
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
     finally:
         warnings.filters = saved_filters
     return n
