@@ -80,6 +80,7 @@ def test_a_study_held_too_long_gives_a_clear_error_and_changes_nothing(sample, m
         item = review_queue(s).iloc[0]
         other = holder(sample)
         try:
+            assert not review_queue(s).empty and not s.codings().empty     # reading does not wait for it
             with pytest.raises(StoreError) as err:
                 decide(s, item, "accept", coder="ana")
         finally:
@@ -91,6 +92,21 @@ def test_a_study_held_too_long_gives_a_clear_error_and_changes_nothing(sample, m
         decide(s, item, "reject", coder="ana")          # once free, the same connection writes again
     assert human_decisions(sample) == before | {(item["excerpt_id"], item["dimension"], item["code_id"], "human:ana",
                                                   "rejected")}
+
+
+def test_opening_a_study_another_process_holds_exclusively_gives_the_clear_error(study, monkeypatch):
+    monkeypatch.setenv("WORKBENCH_LOCK_TIMEOUT", "0.3")
+    con = sqlite3.connect(study, isolation_level=None)
+    con.execute("PRAGMA journal_mode = DELETE")      # a study copied to a file system without WAL support
+    con.execute("BEGIN EXCLUSIVE")                   # … while another process commits to it
+    try:
+        with pytest.raises(StoreError, match="Another process is writing to the study"):
+            Store.open(study)
+    finally:
+        con.rollback()
+        con.close()
+    with Store.open(study) as s:                     # and once it is done, the study opens (in WAL mode again)
+        assert s.con.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
 
 
 def test_a_full_disk_during_an_import_changes_nothing_and_says_so(sample, tmp_path, cli, monkeypatch):

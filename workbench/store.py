@@ -55,6 +55,12 @@ def _lock_timeout() -> float:
         raise StoreError(f"{LOCK_TIMEOUT_ENV}={raw!r} is not a number of seconds; set it to e.g. 120, or unset it.") from None
 
 
+def _lock_message(path: Path, waited: float) -> str:
+    return (f"Another process is writing to the study {path} (an import, a coding run or a notebook) and did not "
+            f"finish within {waited:g} s; nothing was changed. Let it finish (or close the other notebook), then try "
+            f"again; {LOCK_TIMEOUT_ENV}=SECONDS waits longer.")
+
+
 def _sqlite_code(error: BaseException) -> int | None:
     code = getattr(error, "sqlite_errorcode", None)
     return None if code is None else code & 0xFF        # the primary code, without the extended bits
@@ -237,20 +243,28 @@ class Store:
 
     @classmethod
     def _connect(cls, path: Path) -> "Store":
+        lock_timeout = _lock_timeout()
         con = sqlite3.connect(path, isolation_level=None, timeout=_BUSY_TIMEOUT_MS / 1000, check_same_thread=False)
-        con.execute(f"PRAGMA busy_timeout = {_BUSY_TIMEOUT_MS}")
-        version = con.execute("PRAGMA user_version").fetchone()[0]
-        if version > SCHEMA_VERSION:  # checked before anything (even the journal mode) is written
+        con.execute(f"PRAGMA busy_timeout = {int(lock_timeout * 1000)}")    # opening waits as long as a write
+        try:
+            version = con.execute("PRAGMA user_version").fetchone()[0]
+            if version > SCHEMA_VERSION:  # checked before anything (even the journal mode) is written
+                con.close()
+                raise StoreError(f"{path} was written by a newer workbench (schema {version}, this one knows up to "
+                                 f"{SCHEMA_VERSION}). Upgrade the workbench: pip install -U journey-workbench.")
+            mode = con.execute("PRAGMA journal_mode").fetchone()[0]
+            if mode != "wal":
+                con.execute("PRAGMA journal_mode = WAL")
+            con.execute("PRAGMA synchronous = NORMAL")
+            con.execute("PRAGMA foreign_keys = ON")
+            con.execute(f"PRAGMA busy_timeout = {_BUSY_TIMEOUT_MS}")
+        except sqlite3.OperationalError as e:
             con.close()
-            raise StoreError(f"{path} was written by a newer workbench (schema {version}, this one knows up to "
-                             f"{SCHEMA_VERSION}). Upgrade the workbench: pip install -U journey-workbench.")
-        mode = con.execute("PRAGMA journal_mode").fetchone()[0]
-        if mode != "wal":
-            con.execute("PRAGMA journal_mode = WAL")
-        con.execute("PRAGMA synchronous = NORMAL")
-        con.execute("PRAGMA foreign_keys = ON")
+            if _is_lock(e):     # another process held the study exclusively (rare in WAL mode) all that time
+                raise StoreError(_lock_message(path, lock_timeout)) from None
+            raise
         store = cls(path, con)
-        store.lock_timeout = _lock_timeout()
+        store.lock_timeout = lock_timeout
         store.retries = 0           # times a transaction waited for another process (benchmarks print it)
         store._depth = 0
         store._migrate()
@@ -389,9 +403,7 @@ class Store:
         return error
 
     def _lock_error(self) -> StoreError:
-        return StoreError(f"Another process is writing to the study {self.path} (an import, a coding run or a notebook) "
-                          f"and did not finish within {self.lock_timeout:g} s; nothing was changed. Let it finish "
-                          f"(or close the other notebook), then try again; {LOCK_TIMEOUT_ENV}=SECONDS waits longer.")
+        return StoreError(_lock_message(self.path, self.lock_timeout))
 
     # ----------------------------------------------------------------- writing
     def import_sources(
