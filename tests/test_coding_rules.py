@@ -6,10 +6,10 @@ import pandas as pd
 import pytest
 
 from conftest import write
-from workbench.files import leftovers
 from workbench.codebook import resolve
 from workbench.coding.cues import CueMatcher
 from workbench.coding.run import OUTPUT_COLUMNS, code_frame, default_coder
+from workbench.files import leftovers
 from workbench.model import Coding
 from workbench.pipeline import ingest_paths
 from workbench.store import Store

@@ -6,7 +6,8 @@ target (same folder, so the final rename cannot cross file systems), is flushed 
 is renamed over the target in one step. A crash, ``kill -9`` or full disk before the rename
 leaves the old file as it was; the temporary file is removed on any failure. Temporary names
 carry the process id and a random part, so two processes writing the same target never share
-one.
+one; the pid also lets the next writer to a folder remove what a killed writer left there
+(:func:`remove_stale`), while a live writer's temporary files are left alone.
 
     >>> atomic_write(Path("out/claims.csv"), "claim_id,text\\n")      # doctest: +SKIP
 """
@@ -15,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
+import re
 import secrets
 import shutil
 from pathlib import Path
@@ -23,6 +25,7 @@ from typing import IO, Iterator, Mapping
 from .errors import WorkbenchError
 
 PARTIAL = ".partial"
+_TEMP_NAME = re.compile(r"^\.(?P<name>.+)\.(?P<pid>\d+)\.[0-9a-f]{8}" + re.escape(PARTIAL) + "$")
 
 
 def temp_path(path: Path) -> Path:
@@ -66,6 +69,7 @@ def atomic_file(path: Path | str, mode: str = "w") -> Iterator[IO]:
     tmp = temp_path(path)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
+        remove_stale(path.parent)
         with open(tmp, mode, **({"encoding": "utf-8", "newline": ""} if mode == "w" else {})) as fh:
             yield fh
             fh.flush()
@@ -98,6 +102,7 @@ def atomic_write_many(folder: Path | str, files: Mapping[str, str | bytes]) -> d
     target = folder
     try:
         folder.mkdir(parents=True, exist_ok=True)
+        remove_stale(folder)
         for name, data in files.items():
             target = folder / name
             tmp = temps[name] = temp_path(target)
@@ -123,3 +128,33 @@ def atomic_write_many(folder: Path | str, files: Mapping[str, str | bytes]) -> d
 def leftovers(folder: Path | str) -> list[Path]:
     """Temporary files a killed writer left in ``folder`` (never read; safe to delete)."""
     return sorted(Path(folder).glob(f".*{PARTIAL}"))
+
+
+def _alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)                     # signal 0: only asks whether the process exists
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OverflowError, ValueError):
+        return True                         # exists but is someone else's (or unknowable): leave it
+    return True
+
+
+def remove_stale(folder: Path | str) -> list[Path]:
+    """Delete the temporary files of writers that are gone (killed, crashed) from ``folder``.
+
+    Each writer calls this for its own folder first, so a ``kill -9`` leaves at most one set of
+    hidden ``.partial`` files until the next write there. Only names this module makes, whose
+    process no longer runs, are touched: a live writer's temporary file is never removed.
+    Returns what was removed.
+    """
+    removed = []
+    for tmp in leftovers(folder):
+        m = _TEMP_NAME.match(tmp.name)
+        if m and not _alive(int(m.group("pid"))):
+            with contextlib.suppress(OSError):   # another writer may clean it up at the same moment
+                tmp.unlink()
+                removed.append(tmp)
+    return removed

@@ -23,7 +23,11 @@ import contextlib
 import datetime as _dt
 import hashlib
 import json
+import os
+import random
+import shutil
 import sqlite3
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
@@ -36,6 +40,47 @@ from .errors import StoreError
 from .model import Coding, Source
 
 SCHEMA_VERSION = 1
+
+#: Seconds a write waits for another process's transaction before giving up (env overrides).
+LOCK_TIMEOUT_ENV = "WORKBENCH_LOCK_TIMEOUT"
+LOCK_TIMEOUT_S = 60.0
+_BUSY_TIMEOUT_MS = 30000    # reads (pandas included) let SQLite wait this long for a busy study
+_MAX_BACKOFF = 0.1          # seconds between write attempts at most: a waiting click stays quick
+
+
+def _lock_timeout() -> float:
+    raw = os.environ.get(LOCK_TIMEOUT_ENV, "").strip()
+    try:
+        return max(0.0, float(raw)) if raw else LOCK_TIMEOUT_S
+    except ValueError:
+        raise StoreError(f"{LOCK_TIMEOUT_ENV}={raw!r} is not a number of seconds; set it to e.g. 120, or unset it.") from None
+
+
+def _lock_message(path: Path, waited: float) -> str:
+    return (f"Another process is writing to the study {path} (an import, a coding run or a notebook) and did not "
+            f"finish within {waited:g} s; nothing was changed. Let it finish (or close the other notebook), then try "
+            f"again; {LOCK_TIMEOUT_ENV}=SECONDS waits longer.")
+
+
+def _sqlite_code(error: BaseException) -> int | None:
+    code = getattr(error, "sqlite_errorcode", None)
+    return None if code is None else code & 0xFF        # the primary code, without the extended bits
+
+
+def _is_lock(error: BaseException) -> bool:
+    """SQLITE_BUSY / SQLITE_LOCKED: another connection holds the lock (message checked for older Pythons)."""
+    if not isinstance(error, sqlite3.OperationalError):
+        return False
+    code = _sqlite_code(error)
+    return code in (5, 6) if code is not None else "locked" in str(error) or "busy" in str(error)
+
+
+def _is_full(error: BaseException) -> bool:
+    """SQLITE_FULL: the disk (or the study's max_page_count) is full."""
+    if not isinstance(error, sqlite3.OperationalError):
+        return False
+    code = _sqlite_code(error)
+    return code == 13 if code is not None else "disk is full" in str(error)
 
 _V1 = """
 CREATE TABLE study (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -192,21 +237,37 @@ class Store:
                 raise StoreError(f"{path} is not a workbench study (not a SQLite database). Check the --study path.")
         return cls._connect(path)
 
+    # Set per connection by _connect; the class defaults keep a Store built from a connection working.
+    lock_timeout: float = LOCK_TIMEOUT_S
+    retries: int = 0
+    _depth: int = 0
+
     @classmethod
     def _connect(cls, path: Path) -> "Store":
-        con = sqlite3.connect(path, isolation_level=None, timeout=30.0, check_same_thread=False)
-        con.execute("PRAGMA busy_timeout = 30000")
-        version = con.execute("PRAGMA user_version").fetchone()[0]
-        if version > SCHEMA_VERSION:  # checked before anything (even the journal mode) is written
+        lock_timeout = _lock_timeout()
+        con = sqlite3.connect(path, isolation_level=None, timeout=_BUSY_TIMEOUT_MS / 1000, check_same_thread=False)
+        con.execute(f"PRAGMA busy_timeout = {int(lock_timeout * 1000)}")    # opening waits as long as a write
+        try:
+            version = con.execute("PRAGMA user_version").fetchone()[0]
+            if version > SCHEMA_VERSION:  # checked before anything (even the journal mode) is written
+                con.close()
+                raise StoreError(f"{path} was written by a newer workbench (schema {version}, this one knows up to "
+                                 f"{SCHEMA_VERSION}). Upgrade the workbench: pip install -U journey-workbench.")
+            mode = con.execute("PRAGMA journal_mode").fetchone()[0]
+            if mode != "wal":
+                con.execute("PRAGMA journal_mode = WAL")
+            con.execute("PRAGMA synchronous = NORMAL")
+            con.execute("PRAGMA foreign_keys = ON")
+            con.execute(f"PRAGMA busy_timeout = {_BUSY_TIMEOUT_MS}")
+        except sqlite3.OperationalError as e:
             con.close()
-            raise StoreError(f"{path} was written by a newer workbench (schema {version}, this one knows up to "
-                             f"{SCHEMA_VERSION}). Upgrade the workbench: pip install -U journey-workbench.")
-        mode = con.execute("PRAGMA journal_mode").fetchone()[0]
-        if mode != "wal":
-            con.execute("PRAGMA journal_mode = WAL")
-        con.execute("PRAGMA synchronous = NORMAL")
-        con.execute("PRAGMA foreign_keys = ON")
+            if _is_lock(e):     # another process held the study exclusively (rare in WAL mode) all that time
+                raise StoreError(_lock_message(path, lock_timeout)) from None
+            raise
         store = cls(path, con)
+        store.lock_timeout = lock_timeout
+        store.retries = 0           # times a transaction waited for another process (benchmarks print it)
+        store._depth = 0
         store._migrate()
         return store
 
@@ -238,15 +299,112 @@ class Store:
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
-        """``BEGIN IMMEDIATE`` … ``COMMIT``; any exception rolls everything back."""
-        self.con.execute("BEGIN IMMEDIATE")
+        """``BEGIN IMMEDIATE`` … ``COMMIT``; any exception rolls everything back.
+
+        Another process writing to the study (a coding run, an import, a notebook) is waited for:
+        ``BEGIN IMMEDIATE`` and ``COMMIT`` are retried with backoff for up to ``lock_timeout``
+        seconds (``$WORKBENCH_LOCK_TIMEOUT``, default 60), then a :class:`StoreError` says who to wait
+        for. A full disk rolls back and raises a :class:`StoreError` too; SQLite's own messages
+        ("database is locked", "database or disk is full") never reach the user.
+
+        Nested calls join the caller's transaction through a savepoint, so a caller can make several
+        writes (e.g. codings plus the study settings they were made with) commit as one.
+        """
+        if self._depth:
+            yield from self._savepoint()
+            return
+        self._begin()
+        self._depth = 1
         try:
             yield self.con
-        except BaseException:
-            self.con.execute("ROLLBACK")
+        except BaseException as e:
+            self._rollback()
+            if _is_lock(e) or _is_full(e):
+                raise self._translate(e) from None
             raise
-        else:
-            self.con.execute("COMMIT")
+        finally:
+            self._depth = 0
+        self._commit()
+
+    def _savepoint(self) -> Iterator[sqlite3.Connection]:
+        self.con.execute("SAVEPOINT nested")
+        self._depth += 1
+        try:
+            yield self.con
+        except BaseException as e:
+            if self.con.in_transaction:     # SQLITE_FULL may already have rolled the whole transaction back
+                self.con.execute("ROLLBACK TO nested")
+                self.con.execute("RELEASE nested")
+            if _is_lock(e) or _is_full(e):
+                raise self._translate(e) from None
+            raise
+        finally:
+            self._depth -= 1
+        self.con.execute("RELEASE nested")
+
+    def _begin(self) -> None:
+        # SQLite's busy handler is off while we poll, so the wait is ours: bounded in total, with
+        # backoff and jitter (two waiting processes do not retry in lockstep), and counted.
+        deadline = time.monotonic() + self.lock_timeout
+        delay = 0.001
+        self.con.execute("PRAGMA busy_timeout = 0")
+        try:
+            while True:
+                try:
+                    self.con.execute("BEGIN IMMEDIATE")
+                    return
+                except sqlite3.OperationalError as e:
+                    if _is_full(e):
+                        raise self._translate(e) from None
+                    if not _is_lock(e):
+                        raise
+                    if time.monotonic() >= deadline:
+                        raise self._lock_error() from None
+                    self.retries += 1
+                    time.sleep(min(delay * random.uniform(0.5, 1.0), max(0.0, deadline - time.monotonic())))
+                    delay = min(delay * 2, _MAX_BACKOFF)
+        finally:
+            self.con.execute(f"PRAGMA busy_timeout = {_BUSY_TIMEOUT_MS}")
+
+    def _commit(self) -> None:
+        # In WAL mode a COMMIT holding the write lock does not wait; with a rollback journal (a
+        # file system without WAL support) it needs readers gone, so it is retried like BEGIN.
+        deadline = time.monotonic() + self.lock_timeout
+        delay = 0.001
+        while True:
+            try:
+                self.con.execute("COMMIT")
+                return
+            except sqlite3.OperationalError as e:
+                if _is_lock(e) and time.monotonic() < deadline:
+                    self.retries += 1
+                    time.sleep(delay * random.uniform(0.5, 1.0))
+                    delay = min(delay * 2, _MAX_BACKOFF)
+                    continue
+                self._rollback()
+                if _is_lock(e) or _is_full(e):
+                    raise self._translate(e) from None
+                raise
+
+    def _rollback(self) -> None:
+        if self.con.in_transaction:         # SQLITE_FULL may already have rolled it back
+            self.con.execute("ROLLBACK")
+
+    def _translate(self, error: BaseException) -> BaseException:
+        if _is_full(error):
+            try:
+                mb = shutil.disk_usage(self.path.resolve().parent).free / 1024 / 1024
+                free = f" ({mb:.0f} MB free)" if mb < 100 else ""    # plenty free: a size limit, not the disk
+            except OSError:
+                free = ""
+            return StoreError(f"Cannot write to the study {self.path}: the disk is full{free}. Nothing was changed; "
+                              "free some space on that disk and run the command again.")
+        if _is_lock(error):
+            return self._lock_error()
+        return error
+
+    def _lock_error(self) -> StoreError:
+        return StoreError(_lock_message(self.path, self.lock_timeout))
 
     # ----------------------------------------------------------------- writing
     def import_sources(

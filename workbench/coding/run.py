@@ -95,10 +95,11 @@ def code_study(store: Store, coder: RulesCoder, roles: Sequence[str] = ("partici
             found = coder.first(matcher, dim, e.text)
             if found:
                 codings.append(Coding(e.excerpt_id, dim, found.code_id, coder.id, found.confidence, found.rationale))
-    stored = store.add_codings(codings)
-    store.set_info({"coding.stage_model": coder.stage_model.name,
-                    "coding.stage_model_yaml": to_yaml(coder.stage_model),
-                    "coding.codebooks": json.dumps(coder.versions, sort_keys=True)})
+    with store.transaction():   # the codings and the settings they were made with commit as one (or not at all)
+        stored = store.add_codings(codings)
+        store.set_info({"coding.stage_model": coder.stage_model.name,
+                        "coding.stage_model_yaml": to_yaml(coder.stage_model),
+                        "coding.codebooks": json.dumps(coder.versions, sort_keys=True)})
     return pd.concat([ex[["excerpt_id", "source_id", "text"]], coded], axis=1), stored
 
 
