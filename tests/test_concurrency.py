@@ -151,6 +151,34 @@ def test_a_coding_run_stores_its_codings_and_settings_as_one(tmp_path):
 
 
 # ----------------------------------------------------------------- real processes at once
+def test_a_map_reads_one_moment_of_the_study_while_decisions_land(sample, monkeypatch):
+    """build_map reads excerpts, codings and settings in several queries: all from one snapshot."""
+    import workbench.journey as journey
+
+    with Store.open(sample) as other:
+        queue = review_queue(other, dimension="pain_point")
+        item = queue[queue["code_id"] != "none"].iloc[0]     # a pain point on the map, so rejecting it shows
+    decided_meanwhile = []
+    real = journey.study_stage_model
+
+    def stage_model_then_a_decision_lands(store, name=None):
+        model = real(store, name)           # read after the excerpts, before the codings
+        with Store.open(sample) as other:
+            decide(other, item, "reject", coder="ana")
+        decided_meanwhile.append(True)
+        return model
+
+    with Store.open(sample) as s:
+        before = journey.build_map(s)
+        monkeypatch.setattr(journey, "study_stage_model", stage_model_then_a_decision_lands)
+        during = journey.build_map(s)
+        monkeypatch.setattr(journey, "study_stage_model", real)
+        after = journey.build_map(s)
+    assert decided_meanwhile
+    assert during.claims_frame().equals(before.claims_frame())      # the map is of the moment it began
+    assert not after.claims_frame().equals(before.claims_frame())   # the decision is there for the next map
+
+
 def test_decisions_survive_two_coding_runs_and_a_map_at_once(sample, tmp_path):
     """A notebook makes 40 decisions while two `code --study` runs and a `map` run work on the same study."""
     out = tmp_path / "report"

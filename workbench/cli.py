@@ -252,7 +252,7 @@ def cmd_map(args: argparse.Namespace) -> int:
     if args.segment and args.compare:
         raise WorkbenchError("Give either --segment NAME or --compare A,B, not both.")
     opts = dict(stage_model=args.stage_model, include_suggested=not args.accepted_only, seed=args.seed)
-    with _study(args.study) as store:
+    with _study(args.study) as store, store.snapshot():     # the overall and segment maps: one moment of the study
         if args.compare:
             names = [n.strip() for n in args.compare.split(",") if n.strip()]
             if len(names) < 2:

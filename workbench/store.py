@@ -326,6 +326,23 @@ class Store:
             self._depth = 0
         self._commit()
 
+    @contextlib.contextmanager
+    def snapshot(self) -> Iterator["Store"]:
+        """Every read inside sees the study as of one moment (a WAL read transaction).
+
+        A map reads excerpts, codings and settings with several queries; inside a snapshot, a
+        decision or a coding run committing meanwhile cannot make those reads disagree. Writers
+        are not blocked. Inside a transaction this is a no-op (the transaction is the snapshot).
+        """
+        if self.con.in_transaction:
+            yield self
+            return
+        self.con.execute("BEGIN DEFERRED")
+        try:
+            yield self
+        finally:
+            self.con.execute("COMMIT")      # nothing was written: ends the read transaction
+
     def _savepoint(self) -> Iterator[sqlite3.Connection]:
         self.con.execute("SAVEPOINT nested")
         self._depth += 1
