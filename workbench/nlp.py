@@ -116,7 +116,7 @@ class Segmenter:
         nlp = self.pipeline(lang)
         # Very long turns (a monologue, a pasted document) are cut into chunks at line or
         # sentence ends first: spaCy refuses texts over nlp.max_length.
-        pieces = [(i, off, chunk) for i, t in enumerate(texts) for off, chunk in _chunks(t, CHUNK_CHARS)]
+        pieces = [(i, off, _tame_runs(chunk)) for i, t in enumerate(texts) for off, chunk in _chunks(t, CHUNK_CHARS)]
         chunks = (chunk for _, _, chunk in pieces)
         sents: list[list[tuple[int, int]]] = [[] for _ in texts]
         if self.used[lang].startswith("blank:"):
@@ -140,6 +140,8 @@ class Segmenter:
 
 
 CHUNK_CHARS = 100_000
+MAX_RUN = 1000  # characters without whitespace; no real word or URL is this long
+_LONG_RUN = re.compile(r"\S{%d,}" % MAX_RUN)
 _ATTRS = [IDX, LENGTH, SENT_START]
 _RULE_ATTRS = [IDX, LENGTH, ORTH, IS_PUNCT]
 
@@ -199,6 +201,19 @@ def _chunks(text: str, limit: int) -> list[tuple[int, str]]:
         start += cut
     out.append((start, text[start:]))
     return out
+
+
+def _tame_runs(text: str) -> str:
+    """``text`` with every whitespace-free run of ``MAX_RUN`` or more characters made letters but its last.
+
+    spaCy's tokenizer strips affixes one at a time and searches the rest of the token after each,
+    so a run such as ``((((…`` or ``....…`` takes quadratic time (minutes for 100 KB). Such a run
+    holds no sentence boundary worth finding, and the copy has the same length, so the spans the
+    tokenizer gives are still offsets into ``text``.
+    """
+    if _LONG_RUN.search(text) is None:
+        return text
+    return _LONG_RUN.sub(lambda m: "x" * (len(m.group()) - 1) + m.group()[-1], text)
 
 
 def _one_sentence(text: str) -> bool:

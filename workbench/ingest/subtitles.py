@@ -18,8 +18,9 @@ from .speakers import assign_roles, match_label, parse_timestamp
 _TIMING = re.compile(
     r"^\s*(?P<a>(?:\d+:)?\d{1,2}:\d{2}[.,]\d{1,3})\s*-->\s*(?P<b>(?:\d+:)?\d{1,2}:\d{2}[.,]\d{1,3})"
 )
-_VOICE = re.compile(r"<v(?:\.[\w.-]+)?(?:\s+(?P<name>[^>]*))?>", re.IGNORECASE)
-_TAG = re.compile(r"</?[a-zA-Z][^>]*>|<\d{1,2}:\d{2}[^>]*>")
+# [^<>] rather than [^>]: a tag never contains "<", and "<v <v <v…" without a ">" stays linear
+_VOICE = re.compile(r"<v(?:\.[\w.-]+)?(?:\s+(?P<name>[^<>]*))?>", re.IGNORECASE)
+_TAG = re.compile(r"</?[a-zA-Z][^<>]*>|<\d{1,2}:\d{2}[^<>]*>")
 
 
 def _cues(text: str, path: Path, fmt: str) -> list[tuple[float, float, str]]:
