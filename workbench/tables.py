@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -90,7 +91,7 @@ class Table:
     columns: list[str]
     delimiter: str | None
     text: str
-    _rows: Iterator[tuple[int, dict[str, Any]]] | None = None
+    _rows: Iterator[tuple[int, list[str]]] | None = None
 
     def records(self) -> Iterator[tuple[int, dict[str, Any]]]:
         """``(line, row)`` for every non-blank row: strings for CSV/TSV, JSON values for JSONL.
@@ -98,28 +99,31 @@ class Table:
         ``line`` is the line the row starts on (a quoted cell may span several)."""
         if self.fmt == "jsonl":
             return self._jsonl()
-        rows, self._rows = self._rows, None        # the rows after the header parse_table read, if unused
-        return rows if rows is not None else self._csv()[1]
+        header = self.columns
+        return ((n, dict(zip(header, cells))) for n, cells in self._cells())
 
     def frames(self, batch_size: int = 2000) -> Iterator[pd.DataFrame]:
         """The rows as DataFrames of at most ``batch_size`` rows, with every column in every batch."""
-        batch: list[dict[str, Any]] = []
-        for _, row in self.records():
-            batch.append(row)
-            if len(batch) >= batch_size:
-                yield self._frame(batch)
-                batch = []
-        if batch:
+        rows: Iterator[Any] = (r for _, r in (self._jsonl() if self.fmt == "jsonl" else self._cells()))
+        while True:
+            batch = list(itertools.islice(rows, batch_size))
+            if not batch:
+                return
             yield self._frame(batch)
+
+    def _cells(self) -> Iterator[tuple[int, list[str]]]:
+        rows, self._rows = self._rows, None        # the rows after the header parse_table read, if unused
+        return rows if rows is not None else self._csv()[1]
 
     def frame(self) -> pd.DataFrame:
         """All rows as one DataFrame (CSV cells as strings, empty cells as ``""``)."""
         frames = list(self.frames(1_000_000))
         return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=self.columns, dtype=object)
 
-    def _frame(self, rows: list[dict[str, Any]]) -> pd.DataFrame:
-        df = pd.DataFrame.from_records(rows, columns=self.columns)
-        return df.astype(object) if self.fmt == "jsonl" else df
+    def _frame(self, rows: list) -> pd.DataFrame:
+        if self.fmt == "jsonl":
+            return pd.DataFrame.from_records(rows, columns=self.columns).astype(object)
+        return pd.DataFrame(rows, columns=self.columns)
 
     def require(self, *columns: str | None, option: str = "--text-column") -> None:
         """Refuse the table unless it has every named column (``None`` is skipped)."""
@@ -129,7 +133,7 @@ class Table:
                              f"Pass {option} with one of them.")
 
     # ------------------------------------------------------------------ CSV / TSV
-    def _csv(self) -> tuple[list[str], Iterator[tuple[int, dict[str, str]]]]:
+    def _csv(self) -> tuple[list[str], Iterator[tuple[int, list[str]]]]:
         path, delimiter = self.path, self.delimiter or ","
         reader = csv.reader(io.StringIO(self.text), delimiter=delimiter, strict=True)
         try:
@@ -146,7 +150,7 @@ class Table:
             raise InputError(f"Cannot read {path}: the header names {', '.join(dupes)} more than once. "
                              "Rename the duplicate columns.")
 
-        def rows() -> Iterator[tuple[int, dict[str, str]]]:
+        def rows() -> Iterator[tuple[int, list[str]]]:
             width, end = len(header), reader.line_num      # end: the last line of the previous record
             try:
                 for row in reader:
@@ -158,7 +162,7 @@ class Table:
                             f"Cannot read {path}: line {start} has {len(row)} fields but the header has {width} "
                             f"({', '.join(header)}). Check for an unquoted {delimiter!r} or a stray quote on that "
                             "line, and quote fields that contain the delimiter.")
-                    yield start, dict(zip(header, row))
+                    yield start, row
             except csv.Error as e:
                 raise _csv_error(path, e, self.text, end + 1, reader.line_num) from None
 
