@@ -119,3 +119,17 @@ def test_a_second_sidecar_is_skipped_when_meta_is_given(tmp_path, cli, study):
     assert "skipped" in out and "people.csv: it looks like a metadata sidecar" in out and f"--meta {meta}" in out
     with Store.open(study) as s:
         assert s.sources()["segment"].tolist() == ["retirees"]
+
+
+def test_only_whole_documentation_words_set_a_file_aside(tmp_path):
+    from workbench.ingest import discover
+
+    names = ["p4_interview_guide.md", "README.txt", "LICENSE.txt", "consent-form.txt",
+             "p7_changes_in_fees.txt", "p8_guided_tour.txt", "p9_notice_period.txt"]
+    for n in names:
+        write(tmp_path / n, "Interviewer: Hi?\nP1: Hello.\n")
+    found = discover([tmp_path])
+    assert sorted(f.name for f in found.files) == ["p7_changes_in_fees.txt", "p8_guided_tour.txt", "p9_notice_period.txt"]
+    assert len(found.notes) == 4 and all("a guide or documentation file" in n for n in found.notes)
+    # a file named on the command line is always read, whatever its name
+    assert [f.name for f in discover([tmp_path / "README.txt"]).files] == ["README.txt"]

@@ -35,8 +35,10 @@ class ReadResult:
 
 
 # Files in a study folder that are about the study, not sources: guides, licences, protocols.
-_DOC_FILE = re.compile(r"(^|[-_. ])(readme|licen[cs]e|copying|notice|changelog|changes|contributing|authors|"
-                       r"guide|guidelines|codebook|protocol|consent)([-_. ]|$)", re.IGNORECASE)
+# Whole words of the file name only, and words a transcript's name would not use ("changes" or
+# "notice" could name an interview; they are not here).
+_DOC_FILE = re.compile(r"(^|[-_. ])(readme|licen[cs]e|copying|changelog|contributing|guide|guidelines|codebook|"
+                       r"protocol|consent)([-_. ]|$)", re.IGNORECASE)
 _FILE_COLUMNS = {k for k, v in ALIASES.items() if v == "file"} | {"file"}
 
 
