@@ -133,3 +133,16 @@ def test_only_whole_documentation_words_set_a_file_aside(tmp_path):
     assert len(found.notes) == 4 and all("a guide or documentation file" in n for n in found.notes)
     # a file named on the command line is always read, whatever its name
     assert [f.name for f in discover([tmp_path / "README.txt"]).files] == ["README.txt"]
+
+
+def test_size_limit_applies_to_every_table_command_and_can_be_raised(tmp_path, cli):
+    big = write(tmp_path / "posts.csv", "id,text\n" + "".join(f"{i},still no card, day {i}\n".replace(", day", " day")
+                                                              for i in range(30_000)))
+    out = tmp_path / "out.csv"
+    code, _, err = cli("code", big, "--text-column", "text", "--out", out, "--no-progress", "--max-file-mb", "0.1")
+    assert code == 2 and "over the 0.1 MB limit" in err and "--max-file-mb" in err and not out.exists()
+    code, _, err = cli("evaluate", "--gold", big, "--pred", big, "--columns", "text", "--max-file-mb", "0.1")
+    assert code == 2 and "over the 0.1 MB limit" in err
+    code, _, err = cli("code", big, "--text-column", "text", "--out", out, "--no-progress", "--max-file-mb", "5")
+    assert code == 0, err
+    assert len(pd.read_csv(out)) == 30_000

@@ -146,7 +146,8 @@ def cmd_code(args: argparse.Namespace) -> int:
     if not args.input or not args.out or not args.text_column:
         raise WorkbenchError("Usage: workbench code INPUT --text-column COL --out OUT.csv, or workbench code --study STUDY.")
     n = code_file(coder, Path(args.input), Path(args.out), args.text_column, args.batch_size,
-                  args.group_column, args.context_column, progress=not args.no_progress, emotion_coder=emotion_coder)
+                  args.group_column, args.context_column, progress=not args.no_progress, emotion_coder=emotion_coder,
+                  max_file_mb=args.max_file_mb)
     print(f"Coded {n} rows with {coder.id} ({args.codebook}) → {args.out}")
     return 0
 
@@ -168,7 +169,8 @@ def cmd_train(args: argparse.Namespace) -> int:
 def cmd_evaluate(args: argparse.Namespace) -> int:
     from .coding.evaluation import evaluate_files, parse_columns, render, write_reports
 
-    reports = evaluate_files(Path(args.gold), Path(args.pred), parse_columns(args.columns), key=args.key)
+    reports = evaluate_files(Path(args.gold), Path(args.pred), parse_columns(args.columns), key=args.key,
+                             max_file_mb=args.max_file_mb)
     print(render(reports), end="")
     if args.out:
         write_reports(reports, Path(args.out))
@@ -215,7 +217,7 @@ def cmd_themes(args: argparse.Namespace) -> int:
     else:
         if not args.input or not args.text_column:
             raise InputError("Give an INPUT file with --text-column, or --study STUDY.")
-        source = read_table(Path(args.input))
+        source = read_table(Path(args.input), max_file_mb=args.max_file_mb)
         source.require(args.text_column)
         table = source.frame()
         text_column = args.text_column
@@ -339,6 +341,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--context-column", help="a column with the preceding question or turn, used as stage context")
     s.add_argument("--emotion", choices=("model", "lexicon"), default="model",
                    help="emotion coder: the offline GoEmotions model (default; lexicon if scikit-learn is missing) or the lexicon")
+    s.add_argument("--max-file-mb", type=float, default=None, help="refuse files larger than this (default 200, or $WORKBENCH_MAX_FILE_MB)")
     s.add_argument("--mask", help="brand names to hide before emotion scoring, comma-separated (@handles and URLs always are)")
     s.add_argument("--no-progress", action="store_true")
     s.set_defaults(fn=cmd_code)
@@ -350,6 +353,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--gold", required=True, help="CSV/TSV/JSONL with the gold labels")
     s.add_argument("--pred", required=True, help="CSV/TSV/JSONL with the predicted labels")
     s.add_argument("--columns", required=True, help="columns to compare, e.g. stage,pain_point or gold_col=pred_col")
+    s.add_argument("--max-file-mb", type=float, default=None, help="refuse files larger than this (default 200, or $WORKBENCH_MAX_FILE_MB)")
     s.add_argument("--key", default="excerpt_id", help="column that matches rows (default excerpt_id; else row order)")
     s.add_argument("--out", help="folder for metrics.json, per-class and confusion CSVs")
     s.set_defaults(fn=cmd_evaluate)
@@ -379,6 +383,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--out", required=True, help="OUT.csv: the input plus theme_id and theme_label; OUT.themes.csv lists themes")
     s.add_argument("--n-themes", default="auto", help="number of themes, or auto (default)")
     s.add_argument("--min-size", type=int, default=10, help="smallest theme, in texts (default 10)")
+    s.add_argument("--max-file-mb", type=float, default=None, help="refuse files larger than this (default 200, or $WORKBENCH_MAX_FILE_MB)")
     s.add_argument("--embedder", default="auto", choices=["auto", "minilm", "e5", "tfidf"])
     s.add_argument("--mask", help="names to hide besides those found (@handles, steady capitals, rare words), comma-separated")
     s.add_argument("--keep", help="words never hidden though written like names, comma-separated (e.g. Late,Cancelled)")

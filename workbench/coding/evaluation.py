@@ -38,8 +38,8 @@ def parse_columns(spec: str) -> list[tuple[str, str]]:
 
 
 def evaluate_files(gold_path: Path, pred_path: Path, columns: list[tuple[str, str]],
-                   key: str = "excerpt_id") -> dict[str, Report]:
-    gold, pred = read_table(gold_path).frame(), read_table(pred_path).frame()
+                   key: str = "excerpt_id", max_file_mb: float | None = None) -> dict[str, Report]:
+    gold, pred = (read_table(p, max_file_mb=max_file_mb).frame() for p in (gold_path, pred_path))
     for df, path, cols in ((gold, gold_path, [g for g, _ in columns]), (pred, pred_path, [p for _, p in columns])):
         missing = [c for c in cols if c not in df.columns]
         if missing:

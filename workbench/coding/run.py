@@ -105,7 +105,7 @@ def code_study(store: Store, coder: RulesCoder, roles: Sequence[str] = ("partici
 
 def code_file(coder: RulesCoder, path: Path, out: Path, text_column: str, batch_size: int = 2000,
               group_column: str | None = None, context_column: str | None = None, progress: bool = False,
-              emotion_coder: ModelEmotionCoder | None = None) -> int:
+              emotion_coder: ModelEmotionCoder | None = None, max_file_mb: float | None = None) -> int:
     """Code a CSV/TSV/JSONL file in batches; write input columns + codes to ``out``.
 
     The file is read by the one table reader (:mod:`workbench.tables`: a ragged row or an
@@ -115,7 +115,7 @@ def code_file(coder: RulesCoder, path: Path, out: Path, text_column: str, batch_
     """
     from tqdm.auto import tqdm
 
-    table = read_table(path)
+    table = read_table(path, max_file_mb=max_file_mb)
     table.require(text_column)
     table.require(group_column, option="--group-column")
     table.require(context_column, option="--context-column")
