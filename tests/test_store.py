@@ -178,3 +178,23 @@ def test_dataframes_have_the_documented_columns(study, tmp_path):
         text = s.source_text(s.sources()["source_id"].iloc[0])
         for row in s.excerpts().itertuples():
             assert text[row.start:row.end] == row.text
+
+
+def test_quotes_of_a_very_long_source_are_exact(study, tmp_path):
+    """Past LONG_SOURCE_CHARS the quotes are sliced in Python (SQLite's substr walks the text from its start)."""
+    from workbench.store import LONG_SOURCE_CHARS
+    turn = "Interviewer: Qué tal la tarjeta, ¿llegó? 🙂\nP1: Llegó tardísimo, doce días, y el envío costó 5 €.\n"
+    p = write(tmp_path / "long.txt", turn * (LONG_SOURCE_CHARS // len(turn) + 50))
+    short = write(tmp_path / "p1.txt", TRANSCRIPT)
+    with Store.open(study) as s:
+        ingest_paths(s, [p, short], progress=False)
+        src = s.sources()
+        assert src["n_chars"].max() > LONG_SOURCE_CHARS >= src["n_chars"].min()
+        texts = {sid: s.source_text(sid) for sid in src["source_id"]}
+        ex, turns = s.excerpts(), s.turns()
+        context = s.turn_texts(src["source_id"])
+    for frame in (ex, turns):
+        assert frame["text"].notna().all() and frame.groupby("source_id").size().min() > 0
+        assert [texts[i][a:b] for i, a, b in zip(frame["source_id"], frame["start"], frame["end"])] == frame["text"].tolist()
+    by_turn = ["source_id", "turn_index"]
+    assert context.set_index(by_turn)["text"].sort_index().equals(turns.set_index(by_turn)["text"].sort_index())

@@ -41,6 +41,15 @@ from .model import Coding, Source
 
 SCHEMA_VERSION = 1
 
+#: A quote as SQL: ``substr`` of the source text, except in long sources. SQLite finds a
+#: character offset by walking the UTF-8 text from its start, so quoting every excerpt of a source
+#: costs time in proportion to its length squared (a 2 MB transcript: 35 s; 50 MB: hours). Those
+#: quotes come back NULL and are sliced in Python from the text read once (:meth:`Store._quoted`);
+#: below the threshold (an interview, a conversation) SQL is faster.
+LONG_SOURCE_CHARS = 100_000
+_QUOTE = (f'CASE WHEN s.n_chars <= {LONG_SOURCE_CHARS} THEN substr(s.text, {{t}}.start + 1, {{t}}."end" - {{t}}.start) '
+          "END")
+
 #: Seconds a write waits for another process's transaction before giving up (env overrides).
 LOCK_TIMEOUT_ENV = "WORKBENCH_LOCK_TIMEOUT"
 LOCK_TIMEOUT_S = 60.0
@@ -578,10 +587,10 @@ class Store:
         return row[0]
 
     def turns(self) -> pd.DataFrame:
-        return self.query(
+        return self._quoted(self.query(
             'SELECT t.source_id, t.turn_index, t.speaker, t.role, t.start, t."end", t.language, t.t_start, t.t_end, '
-            't.meta, substr(s.text, t.start + 1, t."end" - t.start) AS text '
-            "FROM turns t JOIN sources s USING (source_id) ORDER BY s.name, t.source_id, t.turn_index")
+            f't.meta, {_QUOTE.format(t="t")} AS text '
+            "FROM turns t JOIN sources s USING (source_id) ORDER BY s.name, t.source_id, t.turn_index"))
 
     def excerpts(self, source_id: str | None = None, roles: tuple[str, ...] | None = None,
                  by_id: bool = False) -> pd.DataFrame:
@@ -598,13 +607,24 @@ class Store:
         if roles is not None:
             where.append(f"t.role IN ({','.join('?' * len(roles))})" if roles else "0")
             params += list(roles)
-        return self.query(
+        return self._quoted(self.query(
             "SELECT e.excerpt_id, e.source_id, s.name AS source_name, e.turn_index, t.speaker, t.role, "
             's.participant, s.segment, s.channel, e.language, e.start, e."end", '
-            'substr(s.text, e.start + 1, e."end" - e.start) AS text '
+            f'{_QUOTE.format(t="e")} AS text '
             "FROM excerpts e JOIN sources s USING (source_id) "
             "JOIN turns t ON t.source_id = e.source_id AND t.turn_index = e.turn_index "
-            f"{'WHERE ' + ' AND '.join(where) if where else ''} ORDER BY {'' if by_id else 's.name, '}e.excerpt_id", params)
+            f"{'WHERE ' + ' AND '.join(where) if where else ''} ORDER BY {'' if by_id else 's.name, '}e.excerpt_id", params))
+
+    def _quoted(self, df: pd.DataFrame) -> pd.DataFrame:
+        """Fill in the quotes :data:`_QUOTE` left to Python: those of very long sources, sliced here."""
+        long = df["text"].isna().to_numpy() if len(df) else []
+        if not len(df) or not long.any():
+            return df
+        texts = dict(_chunked_in(self.con, "SELECT source_id, text FROM sources WHERE source_id IN ({})",
+                                 sorted(set(df.loc[long, "source_id"]))))
+        df.loc[long, "text"] = [texts[s][a:b] for s, a, b in zip(df.loc[long, "source_id"], df.loc[long, "start"],
+                                                                  df.loc[long, "end"])]
+        return df
 
     def decisions(self) -> pd.DataFrame:
         """The codings without rationale, memo and timestamps (what a map needs), in the order they were stored."""
@@ -618,10 +638,11 @@ class Store:
 
     def turn_texts(self, source_ids: Iterable[str]) -> pd.DataFrame:
         """``source_id, turn_index, speaker, text`` of every turn of these sources."""
-        sql = ('SELECT t.source_id, t.turn_index, t.speaker, substr(s.text, t.start + 1, t."end" - t.start) AS text '
+        sql = (f'SELECT t.source_id, t.turn_index, t.speaker, t.start, t."end", {_QUOTE.format(t="t")} AS text '
                "FROM turns t JOIN sources s USING (source_id) WHERE t.source_id IN ({})")
         rows = list(_chunked_in(self.con, sql, sorted(set(source_ids))))
-        return pd.DataFrame(rows, columns=["source_id", "turn_index", "speaker", "text"])
+        df = self._quoted(pd.DataFrame(rows, columns=["source_id", "turn_index", "speaker", "start", "end", "text"]))
+        return df[["source_id", "turn_index", "speaker", "text"]]
 
     def coding_counts(self) -> pd.DataFrame:
         """How many codings each coder made per dimension: ``coder, dimension, n`` (the coders and dimensions a panel offers)."""
