@@ -212,6 +212,8 @@ def parse_table(text: str, path: Path, fmt: str | None = None, delimiter: str | 
     """A :class:`Table` over already decoded text (the ingest readers decode themselves)."""
     fmt = table_format(path, fmt)
     if fmt == "jsonl":
+        # a pre-pass for the union of keys, so every batch of a streamed file has every column
+        # (the rows are parsed again as they are iterated, rather than all held in memory)
         columns: dict[str, None] = {}
         for n, line in enumerate(io.StringIO(text), start=1):
             if line.strip():
