@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from conftest import write
+from conftest import CORPORA, write
 from workbench.codebook import resolve
 from workbench.coding.cues import CueMatcher
 from workbench.coding.run import OUTPUT_COLUMNS, code_frame, default_coder
@@ -131,6 +131,31 @@ def test_code_study_stores_suggestions_and_never_overwrites_a_human(tmp_path, cl
         assert list(human["code_id"]) == ["retention_advocacy"] and list(human["status"]) == ["accepted"]
         # the re-run neither touched the human decision nor refreshed the machine suggestion under it
         assert stage[stage["coder"] == "rules@2"]["coding_id"].tolist() == machine_before
+
+
+def test_a_plain_re_run_keeps_the_studys_own_stage_model(tmp_path, cli, study):
+    """A study coded with its own stage model is not switched back to the default by `code --study`."""
+    own = CORPORA / "codebooks" / "horizonte_retail.yaml"
+    p = write(tmp_path / "p.txt", "Interviewer: How did you open the account?\nP1: In the app. The selfie check failed "
+              "three times.\nInterviewer: And the card?\nP1: It took twelve days to arrive.\n")
+    with Store.open(study) as s:
+        ingest_paths(s, [p], progress=False)
+    assert cli("code", "--study", study, "--codebook", own)[0] == 0
+    stage_ids = {c.code_id for c in resolve(str(own)).codes}
+
+    def stages_coded() -> tuple[str, set[str]]:
+        with Store.open(study) as s:
+            c = s.codings()
+            return s.info()["coding.stage_model"], set(c.loc[c["dimension"] == "stage", "code_id"])
+
+    code, out, err = cli("code", "--study", study)
+    assert code == 0, err
+    assert "stage model horizonte_retail (the study's own, kept" in out
+    model, codes = stages_coded()
+    assert model == "horizonte_retail" and codes <= stage_ids
+    assert cli("code", "--study", study, "--codebook", "b2b_seven")[0] == 0   # an explicit choice changes it
+    model, codes = stages_coded()
+    assert model == "b2b_seven" and codes <= {c.code_id for c in resolve("b2b_seven").codes}
 
 
 def test_a_source_without_any_stage_cue_gets_the_codebooks_default_stage(coder):

@@ -123,32 +123,42 @@ def cmd_codebooks(args: argparse.Namespace) -> int:
 
 
 def cmd_code(args: argparse.Namespace) -> int:
-    from .coding.run import code_file, code_study, default_coder
+    from .coding.run import DEFAULT_STAGE_MODEL, code_file, code_study, default_coder
 
     languages = None if args.lang == "auto" else [args.lang]
-    coder = default_coder(args.codebook, languages)
-    emotion_coder = None
-    if args.emotion == "model":
+
+    def emotion_coder_for(coder):
+        if args.emotion != "model":
+            return None
         from .coding import emotion_model
         from .coding.rules import ModelEmotionCoder
 
         model = emotion_model.load()
-        if model is not None:
-            emotion_coder = ModelEmotionCoder(model, coder, [b for b in (args.mask or "").split(",") if b.strip()])
+        return ModelEmotionCoder(model, coder, [b for b in (args.mask or "").split(",") if b.strip()]) if model else None
+
     if args.study:
         if args.input:
             raise WorkbenchError("Give either INPUT (a CSV/TSV/JSONL file) or --study, not both.")
+        from .journey import study_stage_model
+
         with _study(args.study) as store:
-            coded, stored = code_study(store, coder, emotion_coder=emotion_coder)
-        print(f"Coded {len(coded)} excerpts with {coder.id} ({args.codebook}); stored {stored} suggested codings "
-              "(excerpts a human already coded keep the human decision).")
+            # a re-run keeps the stage model the study was coded with; --codebook changes it
+            kept = args.codebook is None and "coding.stage_model_yaml" in store.info()
+            stages = study_stage_model(store) if kept else args.codebook or DEFAULT_STAGE_MODEL
+            coder = default_coder(stages, languages)
+            coded, stored = code_study(store, coder, emotion_coder=emotion_coder_for(coder))
+        how = "the study's own, kept; --codebook changes it" if kept else "--codebook" if args.codebook else "the default"
+        print(f"Coded {len(coded)} excerpts with {coder.id}, stage model {coder.stage_model.name} ({how}); stored "
+              f"{stored} suggested codings (excerpts a human already coded keep the human decision).")
         return 0
     if not args.input or not args.out or not args.text_column:
         raise WorkbenchError("Usage: workbench code INPUT --text-column COL --out OUT.csv, or workbench code --study STUDY.")
+    coder = default_coder(args.codebook or DEFAULT_STAGE_MODEL, languages)
+    emotion_coder = emotion_coder_for(coder)
     n = code_file(coder, Path(args.input), Path(args.out), args.text_column, args.batch_size,
                   args.group_column, args.context_column, progress=not args.no_progress, emotion_coder=emotion_coder,
                   max_file_mb=args.max_file_mb)
-    print(f"Coded {n} rows with {coder.id} ({args.codebook}) → {args.out}")
+    print(f"Coded {n} rows with {coder.id} (stage model {coder.stage_model.name}) → {args.out}")
     return 0
 
 
@@ -334,7 +344,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--text-column", help="the column with the text to code")
     s.add_argument("--out", help="output CSV: every input column, then the codes")
     s.add_argument("--study", help="code the customer-voice excerpts of this study instead (stored as suggestions)")
-    s.add_argument("--codebook", default="awareness_advocacy", help="stage model: a shipped name or your YAML file")
+    s.add_argument("--codebook", help="stage model: a shipped name or your YAML file (default: on a study, the one it "
+                                      "was coded with; else awareness_advocacy)")
     s.add_argument("--lang", choices=("auto", "en", "es"), default="auto", help="cue languages to use (default: both)")
     s.add_argument("--batch-size", type=int, default=2000, help="rows per batch (memory stays constant)")
     s.add_argument("--group-column", help="rows of one conversation/interview, in order: stages are smoothed along it")

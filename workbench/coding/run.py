@@ -15,7 +15,7 @@ import pandas as pd
 from ..codebook import resolve, to_yaml
 from ..errors import CodebookError, InputError
 from ..files import atomic_file
-from ..model import Coding
+from ..model import Codebook, Coding
 from ..store import Store
 from ..tables import read_table
 from .rules import ModelEmotionCoder, RulesCoder, mask, sentiment
@@ -24,9 +24,12 @@ OUTPUT_COLUMNS = ["stage", "stage_confidence", "pain_point", "pain_severity", "e
                   "valence", "touchpoint", "actor", "confidence", "rationale"]
 
 
-def default_coder(stage_model: str = "awareness_advocacy", languages: Sequence[str] | None = None) -> RulesCoder:
-    """The rules coder with the shipped codebooks and a stage model (name or YAML path)."""
-    stages = resolve(stage_model)
+DEFAULT_STAGE_MODEL = "awareness_advocacy"
+
+
+def default_coder(stage_model: str | Codebook = DEFAULT_STAGE_MODEL, languages: Sequence[str] | None = None) -> RulesCoder:
+    """The rules coder with the shipped codebooks and a stage model (name, YAML path or codebook)."""
+    stages = stage_model if isinstance(stage_model, Codebook) else resolve(stage_model)
     if stages.dimension != "stage":
         raise CodebookError(f"'{stage_model}' is a {stages.dimension} codebook; --codebook takes a stage model "
                             "(e.g. awareness_advocacy, attraction_service, b2b_seven or your YAML file).")
