@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 from workbench.errors import InputError
-from workbench.ingest.decode import decode
+from workbench.decode import decode
 
 TEXT = "Entrevistador: ¿Qué tal? Participante: Fatal — esperé 40 minutos… “ni caso”, 12 €."
 

@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from workbench.ingest import read_path
-from workbench.ingest.decode import normalise
+from workbench.decode import normalise
 from workbench.nlp import Segmenter, SegmentSettings
 from workbench.pipeline import ingest_paths, segment_source
 from workbench.store import Store

@@ -4,7 +4,7 @@ Call logs (``workbench ingest``), sidecar metadata, files to code (``workbench c
 predicted labels (``workbench evaluate``) and texts for themes (``workbench themes``) all come
 through here, so they share one set of rules:
 
-* bytes are decoded as every source is (:func:`workbench.ingest.decode.decode`: BOM, UTF-16,
+* bytes are decoded as every source is (:func:`workbench.decode.decode`: BOM, UTF-16,
   UTF-8, then Windows-1252; NFC; ``\\n`` line ends), within the same size limit;
 * the delimiter is ``\\t`` for ``.tsv``/``.tab``, else sniffed from the header line (``,``
   ``;`` ``\\t`` ``|``) unless given;
@@ -32,6 +32,7 @@ from typing import Any, Iterator
 
 import pandas as pd
 
+from .decode import decode, read_bytes
 from .errors import InputError
 
 FORMATS = {".csv": "csv", ".txt": "csv", ".tsv": "tsv", ".tab": "tsv", ".jsonl": "jsonl", ".ndjson": "jsonl"}
@@ -230,8 +231,6 @@ def parse_table(text: str, path: Path, fmt: str | None = None, delimiter: str | 
 def read_table(path: Path | str, fmt: str | None = None, delimiter: str | None = None, encoding: str | None = None,
                max_file_mb: float | None = None) -> Table:
     """Read, decode and parse the header of a CSV/TSV/JSONL file (rows are parsed as they are iterated)."""
-    from .ingest.decode import decode, read_bytes
-
     path = Path(path)
     fmt = table_format(path, fmt)
     text = decode(read_bytes(path, max_file_mb), path, encoding).text

@@ -12,13 +12,13 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..decode import read_bytes
 from ..errors import InputError
 from ..model import Source
 from ..tables import sniff_delimiter
 from . import calllog, docx, subtitles, transcript, usability  # noqa: F401  (registers the readers)
 from .base import READERS, CallLogColumns, ReaderSpec, ReadOptions, drop_empty_turns, finish, reader_for
 from .calllog import GUESSES
-from .decode import read_bytes
 from .metadata import ALIASES, Metadata, apply, interviewers_of
 
 __all__ = ["READERS", "CallLogColumns", "ReadOptions", "ReadResult", "Metadata", "Discovery", "discover", "read_path",

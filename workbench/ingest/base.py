@@ -14,10 +14,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
+from ..decode import decode
 from ..errors import InputError
 from ..language import UNDETERMINED, detect, summarise
 from ..model import Source, Turn
-from .decode import decode
 
 
 @dataclass

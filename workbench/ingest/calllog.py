@@ -17,11 +17,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Iterable
 
+from ..decode import normalise
 from ..errors import InputError
 from ..model import Source, Turn
 from ..tables import parse_table
 from .base import CallLogColumns, ReadOptions, TextBuilder, decode_text, register, rendered_turn
-from .decode import normalise
 from .speakers import role_word
 from .transcript import split_turns
 

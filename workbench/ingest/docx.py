@@ -12,10 +12,10 @@ import zipfile
 import zlib
 from pathlib import Path
 
+from ..decode import normalise
 from ..errors import InputError
 from ..model import Source
 from .base import ReadOptions, register
-from .decode import normalise
 from .transcript import paragraph_turns, split_turns
 
 _TIME_CELL = re.compile(r"^\[?(?:\d{1,2}:)?\d{1,2}:\d{2}(?:[.,]\d+)?\]?$")

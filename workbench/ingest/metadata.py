@@ -15,10 +15,10 @@ from typing import Any
 
 import yaml
 
+from ..decode import decode, read_bytes
 from ..errors import InputError, yaml_problem
 from ..model import Source
 from ..tables import parse_table
-from .decode import decode, read_bytes
 
 FIELDS = ("participant", "segment", "channel", "date", "language")
 ALIASES = {"persona": "segment", "segmento": "segment", "participante": "participant", "canal": "channel",

@@ -12,7 +12,7 @@ import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..errors import BINARY_SIGNATURES, InputError
+from .errors import BINARY_SIGNATURES, InputError
 
 DEFAULT_MAX_FILE_MB = 200.0
 MAX_FILE_ENV = "WORKBENCH_MAX_FILE_MB"
