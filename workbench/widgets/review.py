@@ -92,11 +92,13 @@ class ReviewPanel(w.VBox):
         self.show_page(self.page_no if keep_page else 0)
         return self.queue
 
-    def _show_counts(self) -> None:
+    def _show_counts(self, per_dimension: bool = True) -> None:
+        """The count line (after every decision); the per-dimension table too when the cards are (re)loaded."""
         mine = f"{len(self.queue):,} card{'s' if len(self.queue) != 1 else ''} match these filters"
         self.progress.value = (f'<div class="wb-progress" role="status"><b>{esc(review_summary(self.store))}</b>'
                                f'<span class="wb-meta"> in the whole study · {esc(mine)}</span></div>')
-        self.counts.value = table(queue_counts(self.store), caption="left to review / decided, per dimension")
+        if per_dimension:
+            self.counts.value = table(queue_counts(self.store), caption="left to review / decided, per dimension")
 
     @property
     def pages(self) -> int:
@@ -208,7 +210,7 @@ class ReviewPanel(w.VBox):
         card.add_class("wb-done")
         self.history.append((excerpt, list(choices), i))
         self.undo_button.disabled = False
-        self._show_counts()
+        self._show_counts(per_dimension=False)
         return True
 
     def skip(self, i: int) -> None:
@@ -231,7 +233,7 @@ class ReviewPanel(w.VBox):
             card = self.cards.children[i]
             card.remove_class("wb-done")
             card.result.value = message("info", "Undone.")
-        self._show_counts()
+        self._show_counts(per_dimension=False)
         return True
 
     def close(self) -> None:
