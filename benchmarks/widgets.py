@@ -1,11 +1,11 @@
-"""Panel responsiveness on a large study: time to the first page of the review queue, and more (prints numbers).
+"""Panel responsiveness on a large study: time to the first page of review cards, and more (prints numbers).
 
     python benchmarks/widgets.py [--n 10000]
 
 Builds a synthetic study of N coded customer excerpts (the call log of ``benchmarks/report.py``:
 4 machine codings each), then times, headless (the same Python the notebook runs):
 the review panel's construction up to its first page of cards, paging to the next page, one
-accept (a store transaction), a filter change, and the map explorer's first render.
+card accepted (every dimension of one excerpt, one store transaction), a filter change, and the map explorer's first render.
 """
 from __future__ import annotations
 
@@ -49,8 +49,8 @@ def main() -> None:
         MapExplorer(study, stage_model="awareness_advocacy")
         t_map = time.perf_counter() - t0
     print(f"study: {args.n:,} customer excerpts, {4 * args.n:,} machine codings")
-    print(f"review queue first page (panel built, 10 cards): {t_first:.2f} s; next page {t_next:.2f} s; "
-          f"accept (saved) {t_accept:.3f} s; filter by dimension {t_filter:.2f} s ({n_queue:,} pain-point suggestions)")
+    print(f"review cards first page (panel built, 10 cards): {t_first:.2f} s; next page {t_next:.2f} s; "
+          f"accept (saved) {t_accept:.3f} s; filter by dimension {t_filter:.2f} s ({n_queue:,} cards with a pain-point suggestion)")
     print(f"map explorer first render (map + two charts): {t_map:.2f} s")
     print(f"peak memory (max RSS): {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:,.0f} MB")
 

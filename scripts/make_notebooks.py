@@ -72,8 +72,8 @@ counts, by_segment.to_dict()'''),
 nb("02_code_and_review.ipynb", [
     ("md", "# 2 · Code and review\n\nThe machine coders (rules with cues in English and Spanish, and the offline emotion "
            "model when trained) suggest a stage, pain point, emotion, touchpoint, actor, backstage process and "
-           "opportunity for every excerpt in the customer's own words. You review those suggestions: **accept**, "
-           "**reject** or **recode**, with a memo. Every decision is saved to the study at once — a kernel restart loses "
+           "opportunity for every excerpt in the customer's own words. You review them one excerpt at a time, all its "
+           "dimensions at once: **accept**, set to **(none)** or **recode**, with a memo. Every decision is saved to the study at once — a kernel restart loses "
            "nothing — and a later machine re-run never overwrites it.\n\n"
            "Keyboard: Tab moves between buttons and fields, Enter or Space presses a button."),
     ("code", SETUP + '''
@@ -84,14 +84,28 @@ sample_study(STUDY)          # ingests the corpora if 01 did not run, and codes 
 
 codebook = CodebookPanel("pain_points", study=STUDY)      # browse and edit codes; cues in EN and ES
 codebook'''),
+    ("md", "The review panel shows one **card per excerpt**: the quote between its previous and next turns, and one "
+           "row per suggested dimension — a dropdown set to the suggestion (or **(none)**: no code), its confidence and "
+           "the rationale. **Accept all** saves the card as shown, every dimension in one transaction (a changed "
+           "dropdown is a recode); **Skip** leaves it for later, **Undo last** takes the last card back. The least "
+           "certain excerpts come first: a card is as uncertain as its least confident suggestion."),
     ("code", IGNORE + '''from workbench.widgets import ReviewPanel
 
 review = ReviewPanel(STUDY, coder="researcher", page_size=8)
 review'''),
-    ("md", "The same actions without the buttons, e.g. in a script: `review.accept(0)`, `review.reject(1)`, "
-           "`review.recode(2, \"waiting\")`. What is left to review, per dimension:"),
-    ("code", IGNORE + '''from workbench.review import queue_counts
+    ("md", "The same actions without the buttons, e.g. in a script: `review.accept_card(0)` (Accept all), "
+           "`review.accept_card(1, overrides={\"stage\": \"service\"})`, `review.recode(2, \"waiting\")`, "
+           "`review.reject(3, \"emotion\")`, `review.undo()`. The cards as a table, one row per excerpt "
+           "(`workbench.review.review_cards`; a dimension's columns are `stage`, `stage_confidence`, `stage_rationale`, …):"),
+    ("code", '''from workbench.review import review_cards, review_summary
 from workbench.store import Store
+
+with Store.open(STUDY) as store:
+    print(review_summary(store))
+    cards = review_cards(store, order="uncertainty", limit=5)
+cards[["excerpt_id", "uncertainty", "dimensions", "stage", "stage_confidence", "pain_point", "emotion", "emotion_confidence"]]'''),
+    ("md", "What is left to review, per dimension:"),
+    ("code", IGNORE + '''from workbench.review import queue_counts
 
 with Store.open(STUDY) as store:
     left = queue_counts(store)

@@ -2,8 +2,8 @@
 
 The test starts JupyterLab on 127.0.0.1 (random port, token) over a copy of the notebooks, runs
 each notebook from the browser and checks what a researcher sees: the ingest preview shows turns,
-accepting a suggestion in the review queue persists (read back through the store), clicking a
-map cell shows that cell's quotes, and the panels follow the dark theme. Screenshots go to
+"Accept all" on a review card saves every dimension of its excerpt (read back through the store) and the
+count drops by one excerpt, clicking a map cell shows that cell's quotes, and the panels follow the dark theme. Screenshots go to
 ``out/browser/``. Needs ``/usr/bin/chromium`` (``apt-get install chromium``; ``.ci/run`` installs
 it): without it the tests skip, except under CI, where they fail.
 """
@@ -118,21 +118,28 @@ def test_01_ingest_preview_shows_turns_and_imports(lab):
     page.close()
 
 
-def test_02_review_accept_persists_in_the_study(lab):
+def test_02_review_accept_all_persists_in_the_study(lab):
+    import re
+
     from workbench.store import Store
     page = _run(lab, "02_code_and_review.ipynb")
     card = page.locator(".wb-review .wb-card").first
     card.wait_for(state="attached", timeout=240_000)
+    progress = page.locator(".wb-review .wb-progress").first
+    before = int(re.search(r"([\d,]+) excerpts? to review", progress.inner_text()).group(1).replace(",", ""))
     excerpt = card.locator("code").first.inner_text()
     quote = card.locator(".wb-quote").first.inner_text()
+    shown = card.locator("select").count()                  # one dropdown per suggested dimension
     card.scroll_into_view_if_needed()
-    card.get_by_role("button", name="Accept").click()
-    card.get_by_text("Saved: accepted").wait_for(timeout=30_000)
+    card.get_by_role("button", name="Accept all").click()
+    card.get_by_text("Saved by researcher").wait_for(timeout=30_000)
+    page.wait_for_function("n => document.querySelector('.wb-review .wb-progress').innerText"
+                           ".includes(n.toLocaleString('en-US') + ' excerpt')", arg=before - 1, timeout=30_000)
     _shot(page, "02_review.png", page.locator(".wb-review").first)
     with Store.open(lab["root"] / "out" / "notebooks" / "study.db") as s:
         decided = s.codings().query("coder == 'human:researcher' and status == 'accepted'")
         text = s.excerpts().set_index("excerpt_id").loc[excerpt, "text"]
-    assert list(decided["excerpt_id"]) == [excerpt]
+    assert set(decided["excerpt_id"]) == {excerpt} and len(decided) == decided["dimension"].nunique() == shown >= 3
     assert text == quote                                   # the card showed that excerpt's verbatim text
     page.close()
 

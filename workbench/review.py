@@ -19,9 +19,11 @@ import pandas as pd
 
 from .coding.evaluation import codes_by_coder
 from .coding.metrics import Report, evaluate
-from .decisions import effective_codings, human_coder, undecided
-from .errors import InputError
-from .model import VOICE_ROLES, Coding
+from .decisions import effective_codings, human_coder, human_mask, undecided
+from .codebook import DIMENSION_CODEBOOKS, resolve
+from .errors import InputError, WorkbenchError
+from .journey import study_stage_model
+from .model import DIMENSIONS, VOICE_ROLES, Coding
 from .store import Store
 
 ACTIONS = ("accept", "reject", "recode")
@@ -97,6 +99,36 @@ def queue_counts(store: Store, roles: tuple[str, ...] = VOICE_ROLES) -> pd.DataF
     return store.queue_counts(roles)
 
 
+def _decision(item: pd.Series | dict, action: str, who: str, code_id: str | None = None, memo: str = "",
+              also_reject: tuple[str, ...] = ()) -> list[Coding]:
+    """The codings one decision on one suggestion writes: the rule :func:`decide` and :func:`decide_card` share.
+
+    ``accept`` keeps the suggested code; ``reject`` refuses it (and ``also_reject``, the other
+    machine coders' codes for the same excerpt and dimension); ``recode`` rejects the suggestion
+    and accepts ``code_id`` (a recode to the suggested code is an accept).
+    """
+    if action not in ACTIONS:
+        raise InputError(f"Unknown action {action!r}; choose one of {', '.join(ACTIONS)}.")
+    excerpt, dim, suggested = str(item["excerpt_id"]), str(item["dimension"]), str(item["code_id"])
+    value = item.get("value")
+    value = None if value is None or (isinstance(value, float) and np.isnan(value)) else float(value)
+    memo = (memo or "").strip()
+    by = item.get("coder", "suggestion")
+    if action == "recode":
+        if not code_id:
+            raise InputError("Recode needs the new code: pick one from the codebook.")
+        if code_id == suggested:
+            action = "accept"
+    if action == "accept":
+        return [Coding(excerpt, dim, suggested, who, 1.0, f"accepted {by}", "accepted", value=value, memo=memo)]
+    if action == "reject":
+        return [Coding(excerpt, dim, code, who, 1.0, f"rejected {by}" if code == suggested else "rejected (another coder's)",
+                       "rejected", memo=memo if code == suggested else "")
+                for code in dict.fromkeys([suggested, *also_reject])]
+    return [Coding(excerpt, dim, suggested, who, 1.0, f"rejected {by}", "rejected"),
+            Coding(excerpt, dim, str(code_id), who, 1.0, f"recoded from {suggested}", "accepted", memo=memo)]
+
+
 def decide(store: Store, item: pd.Series | dict, action: str, coder: str = "researcher", code_id: str | None = None,
            memo: str = "") -> list[Coding]:
     """Record a human decision on a queue item (a row of :func:`review_queue`), in one transaction.
@@ -105,33 +137,239 @@ def decide(store: Store, item: pd.Series | dict, action: str, coder: str = "rese
     in that dimension unless someone accepts another code); ``recode`` rejects the suggestion and
     accepts ``code_id``. The decision replaces this coder's earlier decisions on the same codes.
     """
-    if action not in ACTIONS:
-        raise InputError(f"Unknown action {action!r}; choose one of {', '.join(ACTIONS)}.")
     who = human_coder(coder)
-    excerpt, dim, suggested = str(item["excerpt_id"]), str(item["dimension"]), str(item["code_id"])
-    value = item.get("value")
-    value = None if value is None or (isinstance(value, float) and np.isnan(value)) else float(value)
-    memo = memo.strip()
-    if action == "recode":
-        if not code_id:
-            raise InputError("Recode needs the new code: pick one from the codebook.")
-        if code_id == suggested:
-            action = "accept"
-    if action == "accept":
-        new = [Coding(excerpt, dim, suggested, who, 1.0, f"accepted {item.get('coder', 'suggestion')}", "accepted",
-                      value=value, memo=memo)]
-    elif action == "reject":
-        new = [Coding(excerpt, dim, suggested, who, 1.0, f"rejected {item.get('coder', 'suggestion')}", "rejected", memo=memo)]
-    else:
-        new = [Coding(excerpt, dim, suggested, who, 1.0, f"rejected {item.get('coder', 'suggestion')}", "rejected"),
-               Coding(excerpt, dim, str(code_id), who, 1.0, f"recoded from {suggested}", "accepted", memo=memo)]
-    store.replace_decisions(who, excerpt, dim, sorted({c.code_id for c in new}), new)
+    new = _decision(item, action, who, code_id, memo)
+    store.replace_decisions(who, str(item["excerpt_id"]), str(item["dimension"]), sorted({c.code_id for c in new}), new)
     return new
 
 
 def undo(store: Store, item: pd.Series | dict, coder: str = "researcher") -> int:
     """Remove this coder's decisions on the item's excerpt and dimension; the suggestion is back in the queue."""
     return store.replace_decisions(human_coder(coder), str(item["excerpt_id"]), str(item["dimension"]), None, [])
+
+
+# ---------------------------------------------------------------------------------------- cards
+#: Card orders: ``uncertainty`` (least certain excerpt first; ``confidence`` is the same order under
+#: its older name), ``code`` (grouped by the suggested codes) and ``source`` (reading order).
+CARD_ORDERS = ("uncertainty", "confidence", "code", "source")
+#: A card's per-dimension columns: ``<dimension>`` is the suggested code, then ``<dimension>_<field>``.
+CARD_FIELDS = ("confidence", "coder", "rationale", "alternatives", "value", "coding_id")
+#: In :func:`decide_card` (and the panel's dropdowns), a dimension set to this has no code: the suggestion is rejected.
+NO_CODE = "(none)"
+
+
+def codebook_codes(store: Store, stage_model: str | None = None) -> dict[str, list[str]]:
+    """The codes a reviewer may pick in each dimension: the shipped codebooks, and the study's stage model
+    (``stage_model`` names another one)."""
+    codes = {dim: [c.code_id for c in resolve(name).codes] for dim, name in DIMENSION_CODEBOOKS.items()}
+    try:
+        stages = study_stage_model(store, stage_model)
+    except WorkbenchError:          # not coded yet: the default model
+        stages = resolve("awareness_advocacy")
+    codes["stage"] = [c.code_id for c in stages.ordered]
+    return codes
+
+
+def _dimension_order(dims) -> list[str]:
+    known = [d for d in DIMENSIONS if d in set(dims)]
+    return known + sorted(set(dims) - set(known))
+
+
+def card_queue(store: Store, order: str = "uncertainty", dimensions: list[str] | tuple[str, ...] | None = None,
+               source: str | None = None, segment: str | None = None, coder: str | None = None,
+               roles: tuple[str, ...] = VOICE_ROLES) -> pd.DataFrame:
+    """The review cards in order, without their texts: one row per excerpt with an undecided suggestion.
+
+    Columns: ``excerpt_id, source_name, n_suggestions, min_confidence, mean_confidence, uncertainty``.
+    ``uncertainty`` = 1 − the confidence of the excerpt's least confident suggestion (a card is as
+    uncertain as its weakest code); order ``uncertainty`` sorts by it, most uncertain first, then
+    by the lower mean confidence, then in reading order (source name, excerpt id). The suggestions
+    are selected and filtered in SQL; the ordering is array code, so a large study sorts in seconds.
+    :func:`card_details` turns a slice of this (a page) into full cards.
+    """
+    if order not in CARD_ORDERS:
+        raise InputError(f"Unknown order {order!r}; choose one of {', '.join(CARD_ORDERS)}.")
+    top = effective_codings(store.open_suggestions(roles, dimensions, source, segment, coder))
+    g = top.groupby("excerpt_id", sort=True)
+    cards = pd.DataFrame({"source_name": g["source_name"].first(), "n_suggestions": g.size(),
+                          "min_confidence": g["confidence"].min(), "mean_confidence": g["confidence"].mean()})
+    cards["uncertainty"] = 1.0 - cards["min_confidence"]
+    cards = cards.reset_index()
+    if order in ("uncertainty", "confidence"):
+        cards = cards.sort_values(["min_confidence", "mean_confidence", "source_name", "excerpt_id"], kind="stable")
+    elif order == "code":
+        codes = top.pivot(index="excerpt_id", columns="dimension", values="code_id")
+        dims = _dimension_order(codes.columns)
+        cards = cards.merge(codes[dims].fillna("~").reset_index(), on="excerpt_id")   # "~": no suggestion sorts last
+        cards = cards.sort_values([*dims, "source_name", "excerpt_id"], kind="stable").drop(columns=dims)
+    else:
+        cards = cards.sort_values(["source_name", "excerpt_id"], kind="stable")
+    return cards.reset_index(drop=True)
+
+
+def card_details(store: Store, cards: pd.DataFrame, dimensions: list[str] | tuple[str, ...] | None = None,
+                 coder: str | None = None, context: bool = True) -> pd.DataFrame:
+    """Full cards for rows of :func:`card_queue` (e.g. one page), in the same order.
+
+    Pass the ``dimensions`` and ``coder`` filters the queue was built with. See :func:`review_cards` for the columns.
+    """
+    ids = list(cards["excerpt_id"])
+    codings = store.codings_of(ids)
+    if dimensions is not None:
+        codings = codings[codings["dimension"].isin(list(dimensions))]
+    machine = undecided(codings)
+    if coder:
+        machine = machine[machine["coder"] == coder]
+    top = effective_codings(machine)
+    alts = _alternatives(machine, top)
+    top = top.assign(alternatives=alts)
+    # the same columns on every page: every coded dimension (or the ones asked for), plus any other on this page
+    dims = _dimension_order(set(dimensions) if dimensions is not None else
+                            (set(DIMENSIONS) - {"theme"}) | set(top["dimension"]))
+    ex = store.excerpts_of(ids).set_index("excerpt_id").loc[ids].reset_index()
+    out = ex[["excerpt_id", "source_id", "source_name", "turn_index", "segment", "speaker", "start", "end", "text"]]
+    if context:
+        out = in_context(store, out)
+    meta = cards.set_index("excerpt_id").loc[ids, ["n_suggestions", "uncertainty"]].reset_index(drop=True)
+    out = pd.concat([out.reset_index(drop=True), meta], axis=1)
+    shown = top.groupby("excerpt_id")["dimension"].agg(list).to_dict()
+    out["dimensions"] = [_dimension_order(shown.get(e, [])) for e in ids]
+    out["decided"] = _decided(codings, ids)
+    wide = top.set_index(["excerpt_id", "dimension"])
+    for dim in dims:
+        part = wide.xs(dim, level="dimension") if dim in set(top["dimension"]) else wide.iloc[:0].droplevel("dimension")
+        part = part.reindex(ids)
+        out[dim] = part["code_id"].to_numpy(dtype=object)
+        for f in CARD_FIELDS:
+            out[f"{dim}_{f}"] = part[f].astype("Int64").to_numpy() if f == "coding_id" else part[f].to_numpy()
+    return out
+
+
+def review_cards(store: Store, order: str = "uncertainty", dimensions: list[str] | tuple[str, ...] | None = None,
+                 source: str | None = None, segment: str | None = None, coder: str | None = None,
+                 limit: int | None = None, offset: int = 0, context: bool = True,
+                 roles: tuple[str, ...] = VOICE_ROLES) -> pd.DataFrame:
+    """Review cards: one row per excerpt with at least one undecided machine suggestion, all its dimensions at once.
+
+    Columns: the excerpt (``excerpt_id, source_id, source_name, turn_index, segment, speaker, start,
+    end, text``, and with ``context`` the previous and next turns ``before`` and ``after``),
+    ``n_suggestions``, ``uncertainty`` (see :func:`card_queue`), ``dimensions`` (the dimensions to
+    review on this card, in the study's dimension order), ``decided`` (``{dimension: code}`` that a
+    human already settled on this excerpt, ``None`` for "no code"; shown, not asked again), and per
+    dimension ``<dim>`` (the suggested code, missing when that dimension has nothing to review),
+    ``<dim>_confidence``, ``<dim>_coder``, ``<dim>_rationale``, ``<dim>_alternatives`` (what other
+    machine coders suggested), ``<dim>_value`` and ``<dim>_coding_id``. ``limit`` and ``offset``
+    page the ordered cards; only that page's texts and context are read.
+    """
+    q = card_queue(store, order, dimensions, source, segment, coder, roles)
+    q = q.iloc[offset:] if limit is None else q.iloc[offset:offset + limit]
+    return card_details(store, q, dimensions, coder, context)
+
+
+def _alternatives(machine: pd.DataFrame, top: pd.DataFrame) -> list[str]:
+    """Per row of ``top``: the other machine coders' suggestions for that excerpt and dimension ("code (coder, 0.40)")."""
+    if top.empty:
+        return []
+    several = machine[machine.duplicated(["excerpt_id", "dimension"], keep=False)]
+    if several.empty:
+        return [""] * len(top)
+    several = several.sort_values(["confidence", "coder"], ascending=[False, True])
+    by = {}
+    for e, d, c, k, p in zip(several["excerpt_id"], several["dimension"], several["code_id"], several["coder"],
+                             several["confidence"]):
+        by.setdefault((e, d), []).append((c, k, f"{c} ({k}, {p:.2f})"))
+    return ["; ".join(lab for c2, k2, lab in by.get((e, d), []) if (c2, k2) != (c, k))
+            for e, d, c, k in zip(top["excerpt_id"], top["dimension"], top["code_id"], top["coder"])]
+
+
+def _decided(codings: pd.DataFrame, ids: list[str]) -> list[dict]:
+    """Per excerpt: ``{dimension: accepted code, or None when humans only rejected}`` over human codings."""
+    human = codings[human_mask(codings["coder"])]
+    out: dict[str, dict] = {e: {} for e in ids}
+    if human.empty:
+        return [out[e] for e in ids]
+    for e, d in human[["excerpt_id", "dimension"]].drop_duplicates().itertuples(index=False):
+        out[e][d] = None
+    accepted = effective_codings(human, include_suggested=False)
+    for e, d, c in zip(accepted["excerpt_id"], accepted["dimension"], accepted["code_id"]):
+        out[e][d] = c if out[e].get(d) is None else f"{out[e][d]}; {c}"
+    return [{d: out[e][d] for d in _dimension_order(out[e])} for e in ids]
+
+
+def card_counts(store: Store, roles: tuple[str, ...] = VOICE_ROLES) -> dict[str, int]:
+    """The whole study's review work: ``{"excerpts": cards to review, "suggestions": excerpt × dimension}``."""
+    return store.review_totals(roles)
+
+
+def review_summary(store: Store, roles: tuple[str, ...] = VOICE_ROLES) -> str:
+    """``"644 excerpts to review (2,202 suggestions)"``."""
+    n = card_counts(store, roles)
+    if not n["excerpts"]:
+        return "Nothing left to review."
+    return (f"{n['excerpts']:,} excerpt{'s' if n['excerpts'] != 1 else ''} to review "
+            f"({n['suggestions']:,} suggestion{'s' if n['suggestions'] != 1 else ''})")
+
+
+def decide_card(store: Store, excerpt_id: str, choices: dict[str, str], coder: str = "researcher",
+                memo: str | None = None, codes: dict[str, list[str]] | None = None) -> list[Coding]:
+    """Decide several dimensions of one excerpt (a review card) at once, in ONE transaction: all or nothing.
+
+    ``choices`` maps a dimension to ``"accept"`` (take the suggestion), ``"reject"`` or
+    :data:`NO_CODE` (no code in this dimension: the suggestion, and any other machine coder's code
+    for it, is rejected) or a code id (a recode; the suggested code itself is an accept). A code id
+    must be one of ``codes[dimension]`` (default: :func:`codebook_codes`) or a code a machine
+    suggested there. Dimensions left out stay undecided. Each dimension's decision is the same
+    one :func:`decide` writes and replaces all of this coder's earlier decisions on that excerpt
+    and dimension (re-deciding a card changes your answer, never adds a second one). The
+    suggestion decided is the one that counts (the most confident; the card shows it), also when a
+    human has already decided the dimension. Returns the codings written.
+    """
+    who = human_coder(coder)
+    if not choices:
+        raise InputError("Nothing to decide: choose accept, reject or a code for at least one dimension.")
+    codings = store.codings_of([excerpt_id])
+    machine = codings[~human_mask(codings["coder"]) & (codings["status"] == "suggested")]
+    if machine.empty:
+        if store.con.execute("SELECT 1 FROM excerpts WHERE excerpt_id = ?", (excerpt_id,)).fetchone() is None:
+            raise InputError(f"Unknown excerpt id {excerpt_id!r}; list valid ids with `workbench excerpts --study STUDY`.")
+        raise InputError(f"Excerpt {excerpt_id} has no machine suggestions to decide on.")
+    top = effective_codings(machine).set_index("dimension")
+    valid = codes if codes is not None else codebook_codes(store)
+    plan = []
+    for dim, choice in choices.items():
+        if dim not in top.index:
+            raise InputError(f"Excerpt {excerpt_id} has no {dim} suggestion; its card has "
+                             f"{', '.join(_dimension_order(top.index))}.")
+        item = top.loc[dim].to_dict() | {"excerpt_id": excerpt_id, "dimension": dim}
+        choice = str(choice).strip()
+        others = tuple(machine.loc[machine["dimension"] == dim, "code_id"])
+        if choice == "accept":
+            plan.append((dim, item, "accept", None, others))
+        elif choice in ("reject", NO_CODE):
+            plan.append((dim, item, "reject", None, others))
+        else:
+            allowed = list(dict.fromkeys([*valid.get(dim, []), *others]))
+            if choice not in allowed:
+                raise InputError(f"Unknown {dim} code {choice!r}. Valid {dim} codes: {', '.join(allowed)}; "
+                                 f"or 'accept', 'reject' ({NO_CODE!r}).")
+            plan.append((dim, item, "recode", choice, others))
+    written: list[Coding] = []
+    with store.transaction():
+        for dim, item, action, code_id, others in plan:
+            new = _decision(item, action, who, code_id, memo or "", also_reject=others)
+            store.replace_decisions(who, excerpt_id, dim, None, new)
+            written += new
+    return written
+
+
+def undo_card(store: Store, excerpt_id: str, dimensions: list[str] | tuple[str, ...], coder: str = "researcher") -> int:
+    """Take back this coder's decisions on these dimensions of one excerpt, in one transaction; the card is back."""
+    who = human_coder(coder)
+    removed = 0
+    with store.transaction():
+        for dim in dimensions:
+            removed += store.replace_decisions(who, excerpt_id, dim, None, [])
+    return removed
 
 
 @dataclass
@@ -170,4 +408,6 @@ def compare_coders(store: Store, coder_a: str, coder_b: str, dimension: str) -> 
     return Comparison(coder_a, coder_b, dimension, report, diff.reset_index(drop=True))
 
 
-__all__ = ["ACTIONS", "ORDERS", "Comparison", "compare_coders", "decide", "in_context", "queue_counts", "review_queue", "undo"]
+__all__ = ["ACTIONS", "CARD_FIELDS", "CARD_ORDERS", "NO_CODE", "ORDERS", "Comparison", "card_counts", "card_details",
+           "card_queue", "codebook_codes", "compare_coders", "decide", "decide_card", "in_context", "queue_counts",
+           "review_cards", "review_queue", "review_summary", "undo", "undo_card"]

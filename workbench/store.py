@@ -668,6 +668,70 @@ class Store:
         return out.astype({"to_review": int, "accepted": int, "rejected": int})[["dimension", "to_review", "accepted",
                                                                                  "rejected"]]
 
+    def _voice_sql(self, roles: tuple[str, ...]) -> str:
+        return ("SELECT e.excerpt_id FROM excerpts e JOIN turns t ON t.source_id = e.source_id "
+                f"AND t.turn_index = e.turn_index WHERE t.role IN ({','.join('?' * len(roles))})")
+
+    def open_suggestions(self, roles: tuple[str, ...], dimensions: Iterable[str] | None = None, source: str | None = None,
+                         segment: str | None = None, coder: str | None = None) -> pd.DataFrame:
+        """The undecided machine suggestions on excerpts of these roles, without texts (what a review queue sorts).
+
+        ``coding_id, excerpt_id, dimension, code_id, coder, confidence, status, source_name``; "undecided" is
+        :func:`workbench.decisions.undecided` in SQL. ``source`` is a source id or name.
+        """
+        where = [f"t.role IN ({','.join('?' * len(roles))})" if roles else "0", "c.status = 'suggested'",
+                 f"NOT {sql_is_human('c.coder')}", sql_undecided("c")]
+        params: list = list(roles)
+        if dimensions is not None:
+            dimensions = list(dimensions)
+            where.append(f"c.dimension IN ({','.join('?' * len(dimensions))})" if dimensions else "0")
+            params += dimensions
+        if source:
+            where.append("(s.source_id = ? OR s.name = ?)")
+            params += [source, source]
+        if segment:
+            where.append("s.segment = ?")
+            params.append(segment)
+        if coder:
+            where.append("c.coder = ?")
+            params.append(coder)
+        return self.query(
+            "SELECT c.coding_id, c.excerpt_id, c.dimension, c.code_id, c.coder, c.confidence, c.status, s.name AS source_name "
+            "FROM codings c JOIN excerpts e ON e.excerpt_id = c.excerpt_id JOIN sources s ON s.source_id = e.source_id "
+            "JOIN turns t ON t.source_id = e.source_id AND t.turn_index = e.turn_index "
+            f"WHERE {' AND '.join(where)}", params)
+
+    def review_totals(self, roles: tuple[str, ...]) -> dict[str, int]:
+        """Excerpts of these roles with at least one undecided machine suggestion, and those suggestions
+        (one per excerpt and dimension, however many machine coders made one): ``{"excerpts", "suggestions"}``."""
+        row = self.con.execute(
+            "SELECT count(DISTINCT c.excerpt_id), count(DISTINCT c.excerpt_id || char(31) || c.dimension) FROM codings c "
+            f"WHERE c.excerpt_id IN ({self._voice_sql(roles)}) AND c.status = 'suggested' AND NOT {sql_is_human('c.coder')} "
+            f"AND {sql_undecided('c')}", list(roles)).fetchone()
+        return {"excerpts": int(row[0]), "suggestions": int(row[1])}
+
+    def codings_of(self, excerpt_ids: Iterable[str]) -> pd.DataFrame:
+        """:meth:`codings` of these excerpts only (a page of a review queue)."""
+        cols = ["coding_id", "excerpt_id", "dimension", "code_id", "coder", "confidence", "rationale", "status", "start",
+                "end", "value", "memo", "created_at"]
+        rows = list(_chunked_in(self.con, 'SELECT coding_id, excerpt_id, dimension, code_id, coder, confidence, rationale, '
+                                          'status, start, "end", value, memo, created_at FROM codings '
+                                          "WHERE excerpt_id IN ({})", sorted(set(excerpt_ids))))
+        df = pd.DataFrame(rows, columns=cols)
+        return df.sort_values(["excerpt_id", "dimension", "coding_id"]).reset_index(drop=True)
+
+    def excerpts_of(self, excerpt_ids: Iterable[str]) -> pd.DataFrame:
+        """:meth:`excerpts` (same columns) of these excerpt ids only, in id order."""
+        cols = ["excerpt_id", "source_id", "source_name", "turn_index", "speaker", "role", "participant", "segment",
+                "channel", "language", "start", "end", "text"]
+        sql = ("SELECT e.excerpt_id, e.source_id, s.name AS source_name, e.turn_index, t.speaker, t.role, "
+               's.participant, s.segment, s.channel, e.language, e.start, e."end", '
+               f'{_QUOTE.format(t="e")} AS text '
+               "FROM excerpts e JOIN sources s USING (source_id) "
+               "JOIN turns t ON t.source_id = e.source_id AND t.turn_index = e.turn_index WHERE e.excerpt_id IN ({})")
+        df = pd.DataFrame(list(_chunked_in(self.con, sql, sorted(set(excerpt_ids)))), columns=cols)
+        return self._quoted(df.sort_values("excerpt_id").reset_index(drop=True))
+
     def imports(self) -> pd.DataFrame:
         return self.query("SELECT * FROM imports ORDER BY import_id")
 

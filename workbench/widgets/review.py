@@ -1,4 +1,4 @@
-"""Review queue panel: machine suggestions in context, accept / reject / recode with a memo, saved at once."""
+"""Review panel: one card per excerpt with all its suggested codes, accepted or fixed at once, saved at once."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -6,43 +6,43 @@ from pathlib import Path
 import ipywidgets as w
 import pandas as pd
 
-from ..codebook import DIMENSION_CODEBOOKS, resolve
 from ..decisions import is_human
 from ..errors import WorkbenchError
-from ..journey import study_stage_model
-from ..review import decide, in_context, queue_counts, review_queue, undo
+from ..review import NO_CODE, card_details, card_queue, codebook_codes, decide_card, queue_counts, review_summary, undo_card
 from ..store import Store
 from ._common import STYLE, esc, message, table
 
 PAGE = 10
+LABELS = {"stage": "Stage", "pain_point": "Pain point", "emotion": "Emotion", "touchpoint": "Touchpoint",
+          "actor": "Actor", "backstage": "Backstage", "opportunity": "Opportunity"}
 
 
 class ReviewPanel(w.VBox):
-    """The review queue, a page at a time.
+    """The review cards, a page at a time: one card per excerpt, one row per suggested dimension.
 
-    Every button is a headless method too: ``panel.accept(i)``, ``panel.reject(i)``,
-    ``panel.recode(i, code_id)`` act on row ``i`` of ``panel.page`` and write to the study at once.
-    Buttons and fields are reachable with Tab and pressed with Enter or Space.
+    Every button is a headless method too, acting on card ``i`` of ``panel.page`` and writing to the
+    study at once: ``panel.accept_card(i, overrides=None)`` (what **Accept all** does: the values
+    the card's dropdowns show, ``overrides`` changing some, e.g. ``{"stage": "service"}`` or
+    ``{"emotion": "(none)"}``), ``panel.accept(i)`` / ``panel.accept(i, "stage")`` (the suggestions
+    as made), ``panel.reject(i, "emotion")``, ``panel.recode(i, "waiting")`` (the dimension is the
+    one whose codes contain it; pass ``dimension=`` when several do), ``panel.skip(i)`` and
+    ``panel.undo()`` (the last card decision). Buttons and fields are reachable with Tab and
+    pressed with Enter or Space.
     """
 
     def __init__(self, study: str | Path, coder: str = "researcher", page_size: int = PAGE, stage_model: str | None = None):
         self.study = Path(study)
         self.page_size = page_size
         self.store = Store.open(self.study)
-        self.codes = {dim: [c.code_id for c in resolve(name).codes] for dim, name in DIMENSION_CODEBOOKS.items()}
-        try:
-            stages = study_stage_model(self.store, stage_model)
-        except WorkbenchError:          # not coded yet: the default model
-            stages = resolve("awareness_advocacy")
-        self.codes["stage"] = [c.code_id for c in stages.ordered]
+        self.codes = codebook_codes(self.store, stage_model)
         src = self.store.sources()
         counts = self.store.coding_counts()
-        dims = sorted(set(counts["dimension"]))
+        dims = [d for d in LABELS if d in set(counts["dimension"])] + sorted(set(counts["dimension"]) - set(LABELS))
         coders = sorted(c for c in set(counts["coder"]) if not is_human(c))
         opt = {"style": {"description_width": "80px"}, "layout": w.Layout(width="260px")}
         self.coder = w.Text(value=coder, description="You are", **opt)
         self.dimension = w.Dropdown(options=[("all", "")] + [(d, d) for d in dims], description="Dimension", **opt)
-        self.order = w.Dropdown(options=[("least confident first", "confidence"), ("by code", "code"),
+        self.order = w.Dropdown(options=[("least certain first", "uncertainty"), ("by code", "code"),
                                          ("reading order", "source")], description="Order", **opt)
         self.source = w.Dropdown(options=[("all", "")] + [(n, i) for n, i in zip(src["name"], src["source_id"])],
                                  description="Source", **opt)
@@ -52,40 +52,53 @@ class ReviewPanel(w.VBox):
         self.prev_button = w.Button(description="Previous", icon="arrow-left", layout=w.Layout(width="110px"))
         self.next_button = w.Button(description="Next", icon="arrow-right", layout=w.Layout(width="110px"))
         self.refresh_button = w.Button(description="Refresh", icon="refresh", layout=w.Layout(width="110px"),
-                                       tooltip="Reload the queue (decided items leave it)")
+                                       tooltip="Reload the cards (decided excerpts leave them)")
+        self.undo_button = w.Button(description="Undo last", icon="undo", layout=w.Layout(width="110px"), disabled=True,
+                                    tooltip="Take back the last card decision")
         self.where = w.HTML()
+        self.progress = w.HTML()
         self.counts = w.HTML()
         self.status = w.HTML()
         self.cards = w.VBox()
         self.page_no = 0
         self.queue = pd.DataFrame()
         self.page = pd.DataFrame()
+        self.history: list[tuple[str, list[str], int]] = []     # (excerpt_id, dimensions, card index) per decision
         for f in (self.dimension, self.order, self.source, self.segment, self.machine):
             f.observe(lambda _: self.load(), names="value")
         self.prev_button.on_click(lambda _: self.show_page(self.page_no - 1))
         self.next_button.on_click(lambda _: self.show_page(self.page_no + 1))
         self.refresh_button.on_click(lambda _: self.load(keep_page=True))
-        super().__init__([w.HTML(STYLE + "<b>Review queue</b>"),
+        self.undo_button.on_click(lambda _: self.undo())
+        super().__init__([w.HTML(STYLE + "<b>Review cards</b>"), self.progress,
                           w.HBox([self.coder, self.dimension, self.order]),
                           w.HBox([self.source, self.segment, self.machine]),
-                          self.counts, w.HBox([self.prev_button, self.next_button, self.refresh_button, self.where]),
-                          self.status, self.cards])
+                          w.HBox([self.prev_button, self.next_button, self.refresh_button, self.undo_button, self.where]),
+                          self.status, self.cards, self.counts])
         self.add_class("wb-review")
         self.load()
 
-    # ------------------------------------------------------------------ queue
+    # ------------------------------------------------------------------ cards
+    @property
+    def _filters(self) -> dict:
+        return {"dimensions": [self.dimension.value] if self.dimension.value else None,
+                "coder": self.machine.value or None}
+
     def load(self, keep_page: bool = False) -> pd.DataFrame:
-        self.queue = review_queue(self.store, dimension=self.dimension.value or None, order=self.order.value,
-                                  source=self.source.value or None, segment=self.segment.value or None,
-                                  coder=self.machine.value or None)
+        """Reload the ordered cards (one row per excerpt, without texts) and show a page."""
+        self.queue = card_queue(self.store, order=self.order.value, source=self.source.value or None,
+                                segment=self.segment.value or None, **self._filters)
         self._show_counts()
         self.show_page(self.page_no if keep_page else 0)
         return self.queue
 
-    def _show_counts(self) -> None:
-        c = queue_counts(self.store)
-        self.counts.value = (f'<span class="wb-meta">{len(self.queue)} suggestions match these filters. Whole study: </span>'
-                             + table(c, caption="left to review / decided, per dimension"))
+    def _show_counts(self, per_dimension: bool = True) -> None:
+        """The count line (after every decision); the per-dimension table too when the cards are (re)loaded."""
+        mine = f"{len(self.queue):,} card{'s' if len(self.queue) != 1 else ''} match these filters"
+        self.progress.value = (f'<div class="wb-progress" role="status"><b>{esc(review_summary(self.store))}</b>'
+                               f'<span class="wb-meta"> in the whole study · {esc(mine)}</span></div>')
+        if per_dimension:
+            self.counts.value = table(queue_counts(self.store), caption="left to review / decided, per dimension")
 
     @property
     def pages(self) -> int:
@@ -94,7 +107,7 @@ class ReviewPanel(w.VBox):
     def show_page(self, k: int) -> pd.DataFrame:
         self.page_no = min(max(0, k), self.pages - 1)
         rows = self.queue.iloc[self.page_no * self.page_size:(self.page_no + 1) * self.page_size]
-        self.page = in_context(self.store, rows.reset_index(drop=True))
+        self.page = card_details(self.store, rows, **self._filters)
         self.where.value = f'<span class="wb-meta">page {self.page_no + 1} of {self.pages}</span>'
         self.prev_button.disabled = self.page_no == 0
         self.next_button.disabled = self.page_no >= self.pages - 1
@@ -104,69 +117,124 @@ class ReviewPanel(w.VBox):
         return self.page
 
     def _card(self, i: int, r: pd.Series) -> w.VBox:
-        alt = f"<div class='wb-meta'>other suggestions: {esc(r['alternatives'])}</div>" if r["alternatives"] else ""
         head = w.HTML(
             f"<div class='wb-meta'>{esc(r['source_name'])} · {esc(r['speaker'])} · segment {esc(r['segment'] or '—')} · "
-            f"characters {int(r['start'])}–{int(r['end'])} · <code>{esc(r['excerpt_id'])}</code></div>"
+            f"characters {int(r['start'])}–{int(r['end'])} · uncertainty {float(r['uncertainty']):.2f} · "
+            f"<code>{esc(r['excerpt_id'])}</code></div>"
             + (f"<div class='wb-ctx'>{esc(r['before'])}</div>" if r["before"] else "")
             + f"<div class='wb-quote'>{esc(r['text'])}</div>"
-            + (f"<div class='wb-ctx'>{esc(r['after'])}</div>" if r["after"] else "")
-            + f"<div><b>{esc(r['dimension'])}: {esc(r['code_id'])}</b> <span class='wb-meta'>({esc(r['coder'])}, "
-              f"confidence {float(r['confidence']):.2f})</span></div>"
-            + f"<div class='wb-meta'>why: {esc(r['rationale'])}</div>{alt}")
-        codes = self.codes.get(r["dimension"], []) or [r["code_id"]]
-        recode_to = w.Dropdown(options=codes, value=r["code_id"] if r["code_id"] in codes else codes[0],
-                               description="Recode to", style={"description_width": "70px"}, layout=w.Layout(width="280px"))
-        memo = w.Text(placeholder="memo (optional)", layout=w.Layout(width="260px"))
+            + (f"<div class='wb-ctx'>{esc(r['after'])}</div>" if r["after"] else ""))
+        rows, choices = [], {}
+        for dim in r["dimensions"]:
+            code = str(r[dim])
+            codes = list(dict.fromkeys([*self.codes.get(dim, []), code]))
+            choice = w.Dropdown(options=[*codes, NO_CODE], value=code, description=LABELS.get(dim, dim),
+                                style={"description_width": "90px"}, layout=w.Layout(width="300px"))
+            alt = r[f"{dim}_alternatives"]
+            why = w.HTML(f"<span class='wb-meta'>confidence {float(r[f'{dim}_confidence']):.2f} · "
+                         f"{esc(r[f'{dim}_coder'])} · {esc(r[f'{dim}_rationale'])}"
+                         + (f" · other suggestions: {esc(alt)}" if isinstance(alt, str) and alt else "") + "</span>")
+            choices[dim] = choice
+            row = w.HBox([choice, why])
+            row.add_class(f"wb-dim-{dim}")
+            rows.append(row)
+        decided = [f"{esc(LABELS.get(d, d))}: {esc(c) if c else esc(NO_CODE)}" for d, c in r["decided"].items()]
+        done = w.HTML(f"<div class='wb-meta'>already decided: {' · '.join(decided)}</div>" if decided else "")
+        memo = w.Text(placeholder="memo (optional)", layout=w.Layout(width="300px"))
         result = w.HTML()
-        buttons = [w.Button(description="Accept", button_style="success", icon="check", layout=w.Layout(width="100px")),
-                   w.Button(description="Reject", button_style="danger", icon="times", layout=w.Layout(width="100px")),
-                   w.Button(description="Recode", button_style="warning", icon="pencil", layout=w.Layout(width="100px")),
-                   w.Button(description="Undo", icon="undo", layout=w.Layout(width="90px"), disabled=True)]
-        card = w.VBox([head, w.HBox([*buttons[:2], recode_to, buttons[2], memo, buttons[3]]), result])
+        buttons = [w.Button(description="Accept all", button_style="success", icon="check", layout=w.Layout(width="120px"),
+                            tooltip="Save every dimension as shown (a changed value is a recode)"),
+                   w.Button(description="Skip", icon="forward", layout=w.Layout(width="90px"),
+                            tooltip="Leave this excerpt for later")]
+        card = w.VBox([head, *rows, done, w.HBox([*buttons, memo]), result])
         card.add_class("wb-card")
         card.add_class(f"wb-item-{i}")
-        card.memo, card.recode_to, card.result, card.buttons = memo, recode_to, result, buttons
-        buttons[0].on_click(lambda _: self.accept(i))
-        buttons[1].on_click(lambda _: self.reject(i))
-        buttons[2].on_click(lambda _: self.recode(i, recode_to.value))
-        buttons[3].on_click(lambda _: self.undo(i))
+        card.choices, card.memo, card.result, card.buttons = choices, memo, result, buttons
+        buttons[0].on_click(lambda _: self.accept_card(i))
+        buttons[1].on_click(lambda _: self.skip(i))
         return card
 
     # ------------------------------------------------------------------ decisions
-    def _decide(self, i: int, action: str, code_id: str | None = None) -> None:
+    def accept_card(self, i: int, overrides: dict[str, str] | None = None) -> bool:
+        """Save card ``i`` as its dropdowns show it (``overrides`` sets some first), in one transaction."""
         card = self.cards.children[i]
+        for dim, value in (overrides or {}).items():
+            if dim not in card.choices:
+                card.result.value = message("error", f"This card has no {dim} to decide; it has "
+                                                     f"{', '.join(card.choices)}.")
+                return False
+            value = {"reject": NO_CODE, "accept": str(self.page.iloc[i][dim])}.get(value, value)
+            if value not in card.choices[dim].options:
+                card.result.value = message("error", f"{value!r} is not a {dim} code; pick one of "
+                                                     f"{', '.join(card.choices[dim].options)}.")
+                return False
+            card.choices[dim].value = value
+        return self._save(i, {dim: choice.value for dim, choice in card.choices.items()})
+
+    def accept(self, i: int, dimension: str | None = None) -> bool:
+        """Accept card ``i``'s suggestions as the machine made them: all, or one dimension."""
+        dims = [dimension] if dimension else list(self.cards.children[i].choices)
+        return self._save(i, {d: "accept" for d in dims})
+
+    def reject(self, i: int, dimension: str | None = None) -> bool:
+        """No code in this dimension (or in any dimension of the card)."""
+        dims = [dimension] if dimension else list(self.cards.children[i].choices)
+        return self._save(i, {d: NO_CODE for d in dims})
+
+    def recode(self, i: int, code_id: str, dimension: str | None = None) -> bool:
+        """Recode one dimension of card ``i`` to ``code_id`` (the dimension whose codebook has that code)."""
+        card = self.cards.children[i]
+        if dimension is None:
+            dims = [d for d, c in card.choices.items() if code_id in c.options]
+            if len(dims) != 1:
+                card.result.value = message("error", f"{code_id!r} is a code of {', '.join(dims) or 'no dimension'} "
+                                                     "on this card; say which: recode(i, code, dimension=...).")
+                return False
+            dimension = dims[0]
+        return self._save(i, {dimension: code_id})
+
+    def _save(self, i: int, choices: dict[str, str]) -> bool:
+        card = self.cards.children[i]
+        excerpt = str(self.page.iloc[i]["excerpt_id"])
         try:
-            decide(self.store, self.page.iloc[i], action, coder=self.coder.value, code_id=code_id, memo=card.memo.value)
+            decide_card(self.store, excerpt, choices, coder=self.coder.value, memo=card.memo.value, codes=self.codes)
         except WorkbenchError as e:
             card.result.value = message("error", str(e))
-            return
-        what = {"accept": "accepted", "reject": "rejected", "recode": f"recoded to {code_id}"}[action]
-        card.result.value = message("ok", f"Saved: {what} by {self.coder.value.strip()}.")
+            return False
+        for dim, value in choices.items():          # the card shows what was saved
+            shown = str(self.page.iloc[i][dim]) if value == "accept" else value
+            if shown in card.choices[dim].options:
+                card.choices[dim].value = shown
+        saved = "; ".join(f"{dim} {card.choices[dim].value}" for dim in choices)
+        card.result.value = message("ok", f"Saved by {self.coder.value.strip()}: {saved}.")
         card.add_class("wb-done")
-        for b in card.buttons[:3]:
-            b.disabled = True
-        card.buttons[3].disabled = False
-        self._show_counts()
+        self.history.append((excerpt, list(choices), i))
+        self.undo_button.disabled = False
+        self._show_counts(per_dimension=False)
+        return True
 
-    def accept(self, i: int) -> None:
-        self._decide(i, "accept")
-
-    def reject(self, i: int) -> None:
-        self._decide(i, "reject")
-
-    def recode(self, i: int, code_id: str) -> None:
-        self._decide(i, "recode", code_id)
-
-    def undo(self, i: int) -> None:
+    def skip(self, i: int) -> None:
+        """Leave card ``i`` undecided (it stays in the queue) and fold it away."""
         card = self.cards.children[i]
-        undo(self.store, self.page.iloc[i], coder=self.coder.value)
-        card.result.value = message("info", "Undone: the suggestion is back in the queue.")
-        card.remove_class("wb-done")
-        for b in card.buttons[:3]:
-            b.disabled = False
-        card.buttons[3].disabled = True
-        self._show_counts()
+        card.add_class("wb-done")
+        card.result.value = message("info", "Skipped: still to review.")
+
+    def undo(self) -> bool:
+        """Take back the last card decision: its excerpt's suggestions are back in the queue."""
+        if not self.history:
+            self.status.value = message("info", "Nothing to undo.")
+            return False
+        excerpt, dims, i = self.history.pop()
+        undo_card(self.store, excerpt, dims, coder=self.coder.value)
+        self.undo_button.disabled = not self.history
+        note = f"Undone: the decision on {excerpt} ({', '.join(dims)}) is taken back; the excerpt is back in the queue."
+        self.status.value = message("info", note)
+        if i < len(self.cards.children) and i < len(self.page) and self.page.iloc[i]["excerpt_id"] == excerpt:
+            card = self.cards.children[i]
+            card.remove_class("wb-done")
+            card.result.value = message("info", "Undone.")
+        self._show_counts(per_dimension=False)
+        return True
 
     def close(self) -> None:
         self.store.close()
