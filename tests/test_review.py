@@ -56,6 +56,9 @@ def test_decisions_persist_replace_each_other_and_survive_a_machine_rerun(tmp_pa
         decide(s, item, "recode", coder="ana", code_id="effort_repetition")    # changing one's mind
         mine = s.codings().query("coder == 'human:ana'")
         assert sorted(zip(mine["code_id"], mine["status"])) == [("effort_repetition", "accepted"), ("waiting", "rejected")]
+        decide(s, item, "recode", coder="ana", code_id="channel_switching")    # and again: one answer, not two
+        mine = s.codings().query("coder == 'human:ana'")
+        assert sorted(zip(mine["code_id"], mine["status"])) == [("channel_switching", "accepted"), ("waiting", "rejected")]
         s.add_codings([Coding(ids[1], "pain_point", "price_surprise", "rules@3", 0.9, "rerun")])
         assert "price_surprise" not in set(s.codings()["code_id"])   # the human decision is never overwritten
         counts = queue_counts(s).set_index("dimension")

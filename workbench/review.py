@@ -135,11 +135,12 @@ def decide(store: Store, item: pd.Series | dict, action: str, coder: str = "rese
 
     ``accept`` keeps the suggested code; ``reject`` refuses it (the excerpt then counts as not coded
     in that dimension unless someone accepts another code); ``recode`` rejects the suggestion and
-    accepts ``code_id``. The decision replaces this coder's earlier decisions on the same codes.
+    accepts ``code_id``. The decision replaces all of this coder's earlier decisions on the excerpt and
+    dimension, as a review card does: recoding twice (A → B, then → C) leaves C, never B and C.
     """
     who = human_coder(coder)
     new = _decision(item, action, who, code_id, memo)
-    store.replace_decisions(who, str(item["excerpt_id"]), str(item["dimension"]), sorted({c.code_id for c in new}), new)
+    store.replace_decisions(who, str(item["excerpt_id"]), str(item["dimension"]), None, new)
     return new
 
 
