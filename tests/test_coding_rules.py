@@ -113,7 +113,7 @@ def test_code_study_stores_suggestions_and_never_overwrites_a_human(tmp_path, cl
               "three times.\nInterviewer: And now?\nP1: Now I use Bizum every day, it's great.\n")
     with Store.open(study) as s:
         ingest_paths(s, [p], progress=False)
-    code, out, err = cli("code", "--study", study, "--codebook", "awareness_advocacy")
+    code, out, err = cli("code", "--study", study, "--codebook", "awareness_advocacy", "--embed", "off")
     assert code == 0, err
     with Store.open(study) as s:
         c = s.codings()
@@ -123,7 +123,7 @@ def test_code_study_stores_suggestions_and_never_overwrites_a_human(tmp_path, cl
         assert c["rationale"].str.len().min() > 0
         machine_before = c[(c["excerpt_id"] == first) & (c["dimension"] == "stage")]["coding_id"].tolist()
         s.add_codings([Coding(first, "stage", "retention_advocacy", "human:ana", status="accepted")])
-    assert cli("code", "--study", study)[0] == 0
+    assert cli("code", "--study", study, "--embed", "off")[0] == 0
     with Store.open(study) as s:
         c = s.codings()
         stage = c[(c["excerpt_id"] == first) & (c["dimension"] == "stage")]

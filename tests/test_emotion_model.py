@@ -6,7 +6,6 @@ import builtins
 import pytest
 
 from workbench.coding import emotion_model
-from workbench.coding.rules import ModelEmotionCoder
 from workbench.coding.run import code_frame, default_coder
 
 
@@ -26,10 +25,10 @@ def test_splits_are_fixed_disjoint_and_cover_the_data():
 
 
 def test_model_codes_with_provenance_and_the_complaint_rule(model):
-    coder = default_coder()
-    ec = ModelEmotionCoder(model, coder, brands=["Horizonte"])
+    coder = default_coder(emotion="model", brands=["Horizonte"])
     df = code_frame(coder, ["@BancoHorizonte still no card, day 12", "Thank you so much, that was wonderful!",
-                            "Me cobraron cinco euros y nadie me avisó."], emotion_coder=ec)
+                            "Me cobraron cinco euros y nadie me avisó."])
+    assert list(df["coders"]) == ["rules@2 + emotion@1"] * 3 and (df["emotion_confidence"] > 0).all()
     assert list(df["sentiment"]) == ["negative", "positive", "negative"]
     assert "model emotion@1" in df["rationale"][0] and "complaint" in df["rationale"][0]
     assert "Spanish text, lexicon" in df["rationale"][2]

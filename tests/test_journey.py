@@ -48,7 +48,10 @@ def test_every_claim_resolves_to_quotes_that_match_the_source_text(demo):
     # the map covers the lanes a journey map needs, on the study's own stage model
     assert {"doing", "feeling", "touchpoints", "people", "pain_points", "metrics", "backstage"} <= set(claims["lane"])
     study = json.loads((rep / "study.json").read_text())
-    assert study["stage_model"]["name"] == "horizonte_retail" and "rules@2" in study["coders"]
+    with Store.open(demo / "study.db") as store:
+        machine = {c for c in store.codings()["coder"] if not c.startswith("human:")}
+    # the coders recorded are the ones whose codes are on the map (the embedding coder by default)
+    assert study["stage_model"]["name"] == "horizonte_retail" and machine <= set(study["coders"]) and "embed@1" in machine
 
 
 def test_report_is_offline_escaped_and_links_claims_both_ways(demo):

@@ -143,6 +143,6 @@ def test_size_limit_applies_to_every_table_command_and_can_be_raised(tmp_path, c
     assert code == 2 and "over the 0.1 MB limit" in err and "--max-file-mb" in err and not out.exists()
     code, _, err = cli("evaluate", "--gold", big, "--pred", big, "--columns", "text", "--max-file-mb", "0.1")
     assert code == 2 and "over the 0.1 MB limit" in err
-    code, _, err = cli("code", big, "--text-column", "text", "--out", out, "--no-progress", "--max-file-mb", "5")
+    code, _, err = cli("code", big, "--text-column", "text", "--out", out, "--no-progress", "--max-file-mb", "5", "--embed", "off")
     assert code == 0, err
     assert len(pd.read_csv(out)) == 30_000

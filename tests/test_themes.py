@@ -4,6 +4,7 @@ from __future__ import annotations
 import csv
 import sys
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -257,3 +258,15 @@ def test_keywords_keep_a_themes_own_words_and_leave_out_number_words():
     for r in t.themes.itertuples():
         words = set(r.label.split()) | {w for k in r.keywords.split(", ") for w in k.split()}
         assert not words & {"quince", "fifteen", "nine", "forty", "veinticinco", "thirty"}, (r.label, r.keywords)
+
+
+def test_tfidf_vectors_of_a_large_corpus_share_one_space():
+    """The TF-IDF fallback is fitted on its input: batching it gave every 256 texts a space of their own
+    (and crashed when two batches had different vocabulary sizes)."""
+    from workbench.themes import _batched, _tfidf
+
+    docs = [f"still waiting for my refund number {i % 7}, day {i % 5}" if i % 2 else f"the app crashed at login {i % 3}"
+            for i in range(600)]
+    emb = _batched(_tfidf(0), docs, progress=False)
+    assert emb.shape[0] == 600
+    assert np.allclose(emb[1], emb[1 + 14 * 20])        # the same text, 280 rows apart (another batch): the same vector

@@ -122,19 +122,38 @@ def cmd_codebooks(args: argparse.Namespace) -> int:
     return 0
 
 
+EXAMPLE_COLUMNS_HELP = ("stage", "pain_point", "emotion_family", "sentiment", "touchpoint", "actor")
+
+
 def cmd_code(args: argparse.Namespace) -> int:
-    from .coding.run import DEFAULT_STAGE_MODEL, code_file, code_study, default_coder
+    from .coding.run import DEFAULT_STAGE_MODEL, code_file, code_study, default_coder, read_examples, study_examples
 
     languages = None if args.lang == "auto" else [args.lang]
+    brands = [b for b in (args.mask or "").split(",") if b.strip()]
+    examples = None
+    if args.examples:
+        if args.embed == "off":
+            raise WorkbenchError("--examples teaches the embedding coder; drop --embed off.")
+        examples = read_examples(Path(args.examples), args.text_column or "text", args.max_file_mb)
 
-    def emotion_coder_for(coder):
-        if args.emotion != "model":
-            return None
-        from .coding import emotion_model
-        from .coding.rules import ModelEmotionCoder
+    def coder_for(stages, store=None):
+        ex, kind = examples, "examples"
+        if store is not None and not args.no_learn and args.embed != "off" and examples is None:
+            from .codebook import resolve
 
-        model = emotion_model.load()
-        return ModelEmotionCoder(model, coder, [b for b in (args.mask or "").split(",") if b.strip()]) if model else None
+            ex, kind = study_examples(store, {c.code_id: c for c in resolve("emotions").codes}), "study"
+        coder = default_coder(stages, languages, emotion=args.emotion, brands=brands, embed=args.embed, cache=store,
+                              examples=ex, examples_kind=kind, progress=not args.no_progress)
+        learner = next((c for c in coder.coders if hasattr(c, "skipped")), None)
+        if ex and learner is not None:
+            used = {d: len(v[1]) - learner.skipped.get(d, 0) for d, v in ex.items()}
+            what = "the study's decisions" if kind == "study" else args.examples
+            print(f"Learning from {what}: " + ", ".join(f"{d} {n}" for d, n in used.items() if n) + " examples.",
+                  file=sys.stderr)
+            for d, n in learner.skipped.items():
+                print(f"note: {n} {d} example(s) carry codes the current codebooks do not have; they are not learnt from.",
+                      file=sys.stderr)
+        return coder
 
     if args.study:
         if args.input:
@@ -144,20 +163,17 @@ def cmd_code(args: argparse.Namespace) -> int:
         with _study(args.study) as store:
             # a re-run keeps the stage model the study was coded with; --codebook changes it
             kept = args.codebook is None and "coding.stage_model_yaml" in store.info()
-            stages = study_stage_model(store) if kept else args.codebook or DEFAULT_STAGE_MODEL
-            coder = default_coder(stages, languages)
-            coded, stored = code_study(store, coder, emotion_coder=emotion_coder_for(coder))
+            coder = coder_for(study_stage_model(store) if kept else args.codebook or DEFAULT_STAGE_MODEL, store)
+            coded, stored = code_study(store, coder)
         how = "the study's own, kept; --codebook changes it" if kept else "--codebook" if args.codebook else "the default"
         print(f"Coded {len(coded)} excerpts with {coder.id}, stage model {coder.stage_model.name} ({how}); stored "
               f"{stored} suggested codings (excerpts a human already coded keep the human decision).")
         return 0
     if not args.input or not args.out or not args.text_column:
         raise WorkbenchError("Usage: workbench code INPUT --text-column COL --out OUT.csv, or workbench code --study STUDY.")
-    coder = default_coder(args.codebook or DEFAULT_STAGE_MODEL, languages)
-    emotion_coder = emotion_coder_for(coder)
+    coder = coder_for(args.codebook or DEFAULT_STAGE_MODEL)
     n = code_file(coder, Path(args.input), Path(args.out), args.text_column, args.batch_size,
-                  args.group_column, args.context_column, progress=not args.no_progress, emotion_coder=emotion_coder,
-                  max_file_mb=args.max_file_mb)
+                  args.group_column, args.context_column, progress=not args.no_progress, max_file_mb=args.max_file_mb)
     print(f"Coded {n} rows with {coder.id} (stage model {coder.stage_model.name}) → {args.out}")
     return 0
 
@@ -173,6 +189,17 @@ def cmd_train(args: argparse.Namespace) -> int:
         return 1
     print(f"Emotion model {model.id} ready ({model.fingerprint}, cache {emotion_model.cache_dir()}) "
           f"in {time.perf_counter() - t0:.1f} s.")
+    if args.embed != "off":
+        from .coding.embed import encoder_loader, load_heads
+
+        t0 = time.perf_counter()
+        load_encoder = encoder_loader()
+        enc = load_encoder(args.embed) if load_encoder else None
+        if enc is None:
+            print("The embedding coder is off until an encoder is installed (see the note above).")
+            return 0
+        heads = load_heads(enc, progress=not args.no_progress)
+        print(f"Embedding coder heads ready ({enc.id}, {heads.fingerprint}) in {time.perf_counter() - t0:.1f} s.")
     return 0
 
 
@@ -352,12 +379,23 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--context-column", help="a column with the preceding question or turn, used as stage context")
     s.add_argument("--emotion", choices=("model", "lexicon"), default="model",
                    help="emotion coder: the offline GoEmotions model (default; lexicon if scikit-learn is missing) or the lexicon")
+    s.add_argument("--embed", choices=("auto", "e5", "e5-nano", "minilm", "off"), default="auto",
+                   help="embedding coder's encoder (default auto: multilingual-e5-small; off: rules and emotion model only)")
+    s.add_argument("--examples", help="labelled examples to learn from (CSV/TSV/JSONL): the text column (or 'text') and "
+                                      "any of " + ", ".join(EXAMPLE_COLUMNS_HELP) + "; blank = not labelled")
+    s.add_argument("--no-learn", action="store_true",
+                   help="on a study: do not learn from the researcher's decisions (default: accepted and recoded codings "
+                        "teach the embedding coder before it re-suggests the undecided excerpts)")
     s.add_argument("--max-file-mb", type=float, default=None, help="refuse files larger than this (default 200, or $WORKBENCH_MAX_FILE_MB)")
     s.add_argument("--mask", help="brand names to hide before emotion scoring, comma-separated (@handles and URLs always are)")
     s.add_argument("--no-progress", action="store_true")
     s.set_defaults(fn=cmd_code)
 
-    s = sub.add_parser("train", help="train (or load) the offline emotion model from the shipped GoEmotions data")
+    s = sub.add_parser("train", help="train (or load) the offline models: the emotion model (GoEmotions) and the "
+                                     "embedding coder's heads (the shipped labelled data, DATA.md)")
+    s.add_argument("--embed", choices=("auto", "e5", "e5-nano", "minilm", "off"), default="auto",
+                   help="encoder whose heads to train (default auto; off: the emotion model only)")
+    s.add_argument("--no-progress", action="store_true")
     s.set_defaults(fn=cmd_train)
 
     s = sub.add_parser("evaluate", help="compare predicted codes with gold codes: F1, macro-F1, kappa, alpha, confusion")

@@ -77,14 +77,11 @@ def render(summary: dict, out: Path) -> str:
 
 
 def code_demo(store: Store, corpora: Path) -> dict:
-    from .coding import emotion_model
-    from .coding.rules import ModelEmotionCoder
     from .coding.run import code_study, default_coder
 
-    coder = default_coder(str(corpora / "codebooks" / "horizonte_retail.yaml"))
-    model = emotion_model.load()
-    coded, stored = code_study(store, coder, emotion_coder=ModelEmotionCoder(model, coder) if model else None)
-    return {"excerpts": int(len(coded)), "codings": int(stored), "coders": [coder.id] + ([model.id] if model else [])}
+    coder = default_coder(str(corpora / "codebooks" / "horizonte_retail.yaml"), emotion="model", embed="auto", cache=store)
+    coded, stored = code_study(store, coder)
+    return {"excerpts": int(len(coded)), "codings": int(stored), "coders": [c.id for c in coder.coders]}
 
 
 def write_demo_report(study: Path, out: Path) -> str:

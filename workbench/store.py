@@ -30,7 +30,7 @@ import sqlite3
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator
+from typing import Any, Callable, Iterable, Iterator, Sequence
 
 import pandas as pd
 
@@ -39,7 +39,7 @@ from .decisions import coder_family, is_human, sql_is_human, sql_undecided
 from .errors import StoreError
 from .model import Coding, Source
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 #: A quote as SQL: ``substr`` of the source text, except in long sources. SQLite finds a
 #: character offset by walking the UTF-8 text from its start, so quoting every excerpt of a source
@@ -168,7 +168,16 @@ CREATE INDEX codings_excerpt ON codings(excerpt_id, dimension);
 #: Forward migrations: ``MIGRATIONS[v]`` takes a study from schema v to v + 1, inside the
 #: opening transaction. A new schema appends SQL (or a function of the connection) here and bumps
 #: SCHEMA_VERSION; old studies are upgraded when opened.
-MIGRATIONS: list[str | Callable[[sqlite3.Connection], None]] = [_V1]
+#: v2: sentence embeddings cached by (encoder id, text hash), so re-coding a study costs only the heads
+_V2 = """
+CREATE TABLE embeddings (
+    model     TEXT NOT NULL,
+    text_hash TEXT NOT NULL,
+    vector    BLOB NOT NULL,
+    PRIMARY KEY (model, text_hash)
+) WITHOUT ROWID;
+"""
+MIGRATIONS: list[str | Callable[[sqlite3.Connection], None]] = [_V1, _V2]
 assert SCHEMA_VERSION == len(MIGRATIONS)
 
 
@@ -495,19 +504,32 @@ class Store:
                                               f"{n_excerpts} excerpts.", import_id, [sid for _, sid, _ in todo],
                             n_turns, n_excerpts)
 
-    def add_codings(self, codings: Iterable[Coding]) -> int:
+    def add_codings(self, codings: Iterable[Coding], replace_dimensions: Sequence[str] = (),
+                    excerpt_ids: Sequence[str] = ()) -> int:
         """Store codings; a machine coder's re-run replaces its own earlier *suggestions* only.
 
         "Its own" includes its earlier versions: ``rules@2`` replaces what ``rules@1`` suggested,
         so an upgraded coder never leaves stale suggestions beside its new ones.
+        ``replace_dimensions`` (with ``excerpt_ids``): a full re-coding — every machine suggestion
+        for those dimensions on those excerpts goes first, whichever coder made it, so a study
+        coded by today's coders keeps no stale suggestion of a coder no longer run.
 
         A machine suggestion for an excerpt and dimension that a human has already decided is
-        not stored: the human decision wins and is never overwritten. Returns how many were stored.
+        not stored (and, there, no earlier suggestion is removed): the human decision wins and is
+        never overwritten. Returns how many were stored.
         """
         codings = list(codings)
         now = _now()
         stored = 0
         with self.transaction() as con:
+            if replace_dimensions and excerpt_ids:
+                dims = ",".join("?" * len(replace_dimensions))
+                ids = sorted(set(excerpt_ids))
+                for i in range(0, len(ids), 500):
+                    chunk = ids[i:i + 500]
+                    con.execute(f"DELETE FROM codings WHERE status = 'suggested' AND NOT {sql_is_human('codings.coder')} "
+                                f"AND dimension IN ({dims}) AND excerpt_id IN ({','.join('?' * len(chunk))}) "
+                                f"AND {sql_undecided('codings')}", (*replace_dimensions, *chunk))
             known = set()
             ids = sorted({c.excerpt_id for c in codings})
             for r in _chunked_in(con, "SELECT excerpt_id FROM excerpts WHERE excerpt_id IN ({})", ids):
@@ -559,6 +581,15 @@ class Store:
         with self.transaction() as con:
             return con.execute("UPDATE codings SET code_id = ? WHERE dimension = ? AND code_id = ?",
                                (new, dimension, old)).rowcount
+
+    def get_embeddings(self, model: str, hashes: Sequence[str]) -> dict[str, bytes]:
+        """Cached embedding vectors (raw float32 bytes) of an encoder, by text hash; missing ones are absent."""
+        return select_embeddings(self.con, model, hashes)
+
+    def put_embeddings(self, model: str, vectors: dict[str, bytes]) -> None:
+        """Cache embedding vectors of an encoder (one transaction; an existing vector is kept)."""
+        with self.transaction() as con:
+            insert_embeddings(con, model, vectors)
 
     def set_info(self, values: dict[str, str]) -> None:
         """Record study-level settings (e.g. the codebooks a coding run used), in one transaction."""
@@ -752,7 +783,22 @@ def _statements(script: str) -> list[str]:
     return [s.strip() for s in script.split(";") if s.strip()]
 
 
-def _chunked_in(con: sqlite3.Connection, sql: str, values: list[str], size: int = 500) -> Iterator[tuple]:
+def select_embeddings(con: sqlite3.Connection, model: str, hashes: Sequence[str]) -> dict[str, bytes]:
+    """Rows of an ``embeddings`` table (the study's, or the vector cache file's) by text hash."""
+    out: dict[str, bytes] = {}
+    for r in _chunked_in(con, "SELECT text_hash, vector FROM embeddings WHERE model = ? AND text_hash IN ({})",
+                         sorted(set(hashes)), prefix=(model,)):
+        out[r[0]] = r[1]
+    return out
+
+
+def insert_embeddings(con: sqlite3.Connection, model: str, vectors: dict[str, bytes]) -> None:
+    con.executemany("INSERT OR IGNORE INTO embeddings (model, text_hash, vector) VALUES (?, ?, ?)",
+                    [(model, h, v) for h, v in vectors.items()])
+
+
+def _chunked_in(con: sqlite3.Connection, sql: str, values: list[str], size: int = 500,
+               prefix: tuple = ()) -> Iterator[tuple]:
     for i in range(0, len(values), size):
         chunk = values[i:i + size]
-        yield from con.execute(sql.format(",".join("?" * len(chunk))), chunk)
+        yield from con.execute(sql.format(",".join("?" * len(chunk))), (*prefix, *chunk))

@@ -176,6 +176,7 @@ def _tfidf(seed: int) -> Callable[[list[str]], np.ndarray]:
         k = max(2, min(100, x.shape[1] - 1, x.shape[0] - 1))
         return normalize(TruncatedSVD(k, random_state=seed).fit_transform(x)).astype(np.float32)
 
+    embed.whole_corpus = True     # fitted on the texts it embeds: one call for all of them, never per batch
     return embed
 
 
@@ -369,7 +370,12 @@ def _centre_languages(emb: np.ndarray, langs: np.ndarray, min_count: int = 5) ->
 
 
 def _batched(embed, docs: list[str], progress: bool, size: int = 256) -> np.ndarray:
+    """Embed in batches (progress per batch); an embedder fitted on its input (TF-IDF + SVD) gets every
+    text at once, or each batch would land in a space of its own."""
     from tqdm.auto import tqdm
+
+    if getattr(embed, "whole_corpus", False):
+        return embed(list(docs))
     parts = [embed(docs[i:i + size]) for i in tqdm(range(0, len(docs), size), desc="Embedding", unit="batch",
                                                    disable=not progress)]
     return np.vstack(parts)

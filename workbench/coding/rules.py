@@ -17,13 +17,10 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass, field
-from typing import Sequence
+from typing import Mapping, Sequence
 
-import pandas as pd
-
-from ..language import detect
 from ..model import Codebook
+from .base import Coded, Suggestion, register
 from .cues import NEGATORS, CueMatch, CueMatcher, fold
 
 CODER_ID = "rules@2"
@@ -44,17 +41,6 @@ _EMOJI = {"🙂": "joy", "😊": "joy", "😀": "joy", "😃": "joy", "😁": "j
           "😞": "disappointment", "😭": "sadness", "😱": "fear", "🤔": "confusion", "😂": "amusement", "🤣": "amusement"}
 
 
-@dataclass
-class Suggestion:
-    dimension: str
-    code_id: str
-    confidence: float
-    rationale: str
-    value: float | None = None          # valence (emotion) or severity (pain point)
-    alternatives: list[tuple[str, float]] = field(default_factory=list)
-    sarcastic: bool = False             # emotion: a sarcasm marker overrode the literal words
-
-
 def _cues(cb: Codebook, languages: Sequence[str] | None = None) -> dict[str, tuple[str, ...]]:
     """Cue phrases per code; only the given languages (plus language-less cues) when set."""
     keep = None if not languages else set(languages) | {"any"}
@@ -66,6 +52,7 @@ class RulesCoder:
     """Codes excerpts with the given codebooks; ``code`` takes excerpts in source order."""
 
     id = CODER_ID
+    dimensions = ("stage", "pain_point", "emotion", "touchpoint", "actor", "backstage", "opportunity")
 
     def __init__(self, stages: Codebook, pain_points: Codebook, emotions: Codebook,
                  touchpoints: Codebook | None = None, actors: Codebook | None = None,
@@ -85,6 +72,23 @@ class RulesCoder:
         self.m_opportunity = CueMatcher(_cues(opportunities, languages)) if opportunities else None
         self.versions = {cb.name: cb.version for cb in (stages, pain_points, emotions, touchpoints, actors, backstage,
                                                          opportunities) if cb}
+        # the languages whose cues it holds, per dimension (cue lists are written per language)
+        keep = set(languages) if languages else None
+        self.languages = {dim: tuple(sorted({lang for c in cb.codes for lang in c.cues if keep is None or lang in keep}))
+                          for dim, cb in zip(self.dimensions, (stages, pain_points, emotions, touchpoints, actors, backstage,
+                                                                opportunities)) if cb}
+
+    def code(self, texts: Sequence[str], contexts: Sequence[str], groups: Sequence[str],
+             prior: Mapping[str, Sequence[Suggestion | None]] | None = None) -> Coded:
+        """Every dimension with a codebook; emotions are read with @handles and URLs masked."""
+        pains = [self.pain(t) for t in texts]
+        out: Coded = {"stage": list(self.stages(texts, contexts, groups)), "pain_point": list(pains),
+                      "emotion": [self.emotion(mask(t), p) for t, p in zip(texts, pains)]}
+        for dim, matcher in (("touchpoint", self.m_touch), ("actor", self.m_actor), ("backstage", self.m_backstage),
+                             ("opportunity", self.m_opportunity)):
+            if matcher is not None:
+                out[dim] = [self.first(matcher, dim, t) for t in texts]
+        return out
 
     # ------------------------------------------------------------------ dimensions
     def pain(self, text: str) -> Suggestion:
@@ -178,8 +182,14 @@ class RulesCoder:
                 scores[m.code_id] += STAGE_CONTEXT_WEIGHT
         return scores, own
 
-    def stages(self, texts: Sequence[str], contexts: Sequence[str], groups: Sequence[str]) -> list[Suggestion]:
-        """Stage per excerpt, smoothed along each group (source) in order."""
+    def stages(self, texts: Sequence[str], contexts: Sequence[str], groups: Sequence[str],
+               emission=None, emission_weight: float = 1.0) -> list[Suggestion]:
+        """Stage per excerpt, smoothed along each group (source) in order.
+
+        ``emission`` (rows of stage probabilities in ``stage_ids`` order, e.g. from an embedding
+        head) is further evidence: its log-probabilities, times ``emission_weight``, are added to
+        the cues' before smoothing, and a source without any cue is smoothed on it alone.
+        """
         out: list[Suggestion | None] = [None] * len(texts)
         order: dict[str, list[int]] = {}
         for i, g in enumerate(groups):
@@ -192,15 +202,19 @@ class RulesCoder:
                 scores, own = self.stage_scores(texts[i], contexts[i])
                 total = sum(scores.values())
                 probs = [(scores[s] + 0.25) / (total + 0.25 * k) for s in self.stage_ids]
-                emissions.append([math.log(p) for p in probs])
+                row = [math.log(p) for p in probs]
+                if emission is not None:
+                    row = [a + emission_weight * math.log(max(float(b), 1e-6)) for a, b in zip(row, emission[i])]
+                emissions.append(row)
                 evidence.append((scores, own, total))
-            if not any(total for _, _, total in evidence):
+            if emission is None and not any(total for _, _, total in evidence):
                 # nothing in this whole conversation points to a stage: the codebook's default
                 for i in idx:
                     out[i] = Suggestion("stage", self.default_stage, 0.25,
                                         f"no stage cue in this source: default stage {self.default_stage}")
                 continue
             path = _viterbi(emissions, trans)
+            marginals = _posteriors(emissions, trans) if emission is not None else None
             for pos, (i, state) in enumerate(zip(idx, path)):
                 scores, own, total = evidence[pos]
                 stage = self.stage_ids[state]
@@ -213,9 +227,14 @@ class RulesCoder:
                 elif total:
                     why = "the question or turn before it points to " + max(scores, key=lambda s: scores[s])
                     conf = 0.45 if scores[stage] else 0.35
+                elif emission is not None:
+                    why = "no cue: its meaning and the excerpts around it"
+                    conf = 0.35
                 else:
                     why = "no cue: inherits the stage of the excerpts around it"
                     conf = 0.3
+                if marginals is not None:   # with a model's evidence: the posterior probability of the stage given
+                    conf = marginals[pos][state]  # the whole source (forward-backward), a calibratable probability
                 ranked = sorted(((s, v / total) for s, v in scores.items() if s != stage and v), key=lambda kv: -kv[1]) if total else []
                 out[i] = Suggestion("stage", stage, round(min(conf, 0.95), 3), why, None, [(s, round(v, 2)) for s, v in ranked[:3]])
         return [o for o in out if o is not None]
@@ -255,18 +274,48 @@ def _viterbi(emissions: list[list[float]], trans: list[list[float]]) -> list[int
     return path[::-1]
 
 
+@register("rules")
+def rules_coder(stage_model="awareness_advocacy", languages: Sequence[str] | None = None, **_) -> RulesCoder:
+    """The rules coder with the shipped codebooks and a stage model (name, YAML path or codebook)."""
+    from ..codebook import resolve
+    from ..errors import CodebookError
+
+    stages = stage_model if isinstance(stage_model, Codebook) else resolve(stage_model)
+    if stages.dimension != "stage":
+        raise CodebookError(f"'{stage_model}' is a {stages.dimension} codebook; --codebook takes a stage model "
+                            "(e.g. awareness_advocacy, attraction_service, b2b_seven or your YAML file).")
+    return RulesCoder(stages, resolve("pain_points"), resolve("emotions"), resolve("touchpoints"), resolve("actors"),
+                      languages=languages, backstage=resolve("backstage"), opportunities=resolve("opportunities"))
+
+
+def _posteriors(emissions: list[list[float]], trans: list[list[float]]) -> list[list[float]]:
+    """P(state at t | all emissions) by forward-backward in log space (uniform start)."""
+    def lse(v: list[float]) -> float:
+        m = max(v)
+        return m + math.log(sum(math.exp(x - m) for x in v))
+
+    k, n = len(emissions[0]), len(emissions)
+    fwd = [list(emissions[0])]
+    for e in emissions[1:]:
+        fwd.append([e[b] + lse([fwd[-1][a] + trans[a][b] for a in range(k)]) for b in range(k)])
+    bwd = [[0.0] * k for _ in range(n)]
+    for t in range(n - 2, -1, -1):
+        bwd[t] = [lse([trans[a][b] + emissions[t + 1][b] + bwd[t + 1][b] for b in range(k)]) for a in range(k)]
+    out = []
+    for t in range(n):
+        row = [f + b for f, b in zip(fwd[t], bwd[t])]
+        z = lse(row)
+        out.append([math.exp(x - z) for x in row])
+    return out
+
+
 def sentiment(valence: float) -> str:
     """Three-class sentiment derived from valence, so the two never disagree."""
     return "positive" if valence > 0.15 else "negative" if valence < -0.15 else "neutral"
 
 
-__all__ = ["RulesCoder", "Suggestion", "sentiment", "CODER_ID", "NEGATORS"]
-
-
 _HANDLE = re.compile(r"@\w+")
 _URL = re.compile(r"https?://\S+|www\.\S+")
-FAMILY_DEFAULT = {"anger": "annoyance", "disgust": "disgust", "fear": "nervousness", "joy": "joy",
-                  "sadness": "disappointment", "surprise": "confusion", "neutral": "neutral"}
 
 
 def mask(text: str, brands: Sequence[str] = ()) -> str:
@@ -277,45 +326,4 @@ def mask(text: str, brands: Sequence[str] = ()) -> str:
     return text
 
 
-class ModelEmotionCoder:
-    """``emotion@1``: the GoEmotions family model, with the lexicon for the fine label and the
-    customer-service rule that a complaint naming no feeling is annoyance, not neutral."""
-
-    def __init__(self, model, rules: RulesCoder, brands: Sequence[str] = ()) -> None:
-        self.model = model
-        self.rules = rules
-        self.brands = tuple(brands)
-        self.id = model.id
-
-    def emotions(self, texts: Sequence[str], pains: Sequence[Suggestion]) -> list[Suggestion]:
-        masked = [mask(t, self.brands) for t in texts]
-        spanish = [detect(t).language == "es" for t in masked]
-        english = [t for t, es in zip(masked, spanish) if not es]
-        probs = iter(self.model.predict_proba(english).to_dict(orient="records") if english else [])
-        out = []
-        for text, pain, es in zip(masked, pains, spanish):
-            lex = self.rules.emotion(text, pain)
-            if es:  # the model learned English only: trust the bilingual lexicon
-                out.append(Suggestion("emotion", lex.code_id, lex.confidence,
-                                      f"Spanish text, lexicon (the {self.id} model is English-only): {lex.rationale}",
-                                      lex.value, lex.alternatives))
-                continue
-            p = pd.Series(next(probs))
-            lex_family = self.rules.emotions[lex.code_id].attributes["family"]
-            scores = p.copy()
-            why = f"model {self.id}: " + ", ".join(f"{f} {v:.2f}" for f, v in p.sort_values(ascending=False).iloc[:3].items())
-            if lex.code_id != "neutral":
-                # the lexicon (cues, negation, sarcasm, complaint rule) is evidence on top of the model
-                boost = 1.0 if lex.sarcastic else 0.5 * lex.confidence
-                scores[lex_family] = scores.get(lex_family, 0.0) + boost
-                why += f"; lexicon: {lex.rationale} → {lex_family} +{boost:.2f}"
-            ranked = scores.sort_values(ascending=False)
-            family = str(ranked.index[0])
-            if family == "neutral" and pain.code_id != "none":
-                family, why = "anger", why + f"; a complaint ({pain.code_id}) naming no feeling → annoyance"
-            emotion = lex.code_id if lex_family == family and lex.code_id != "neutral" else FAMILY_DEFAULT[family]
-            share = float(ranked.iloc[0] / ranked.sum())
-            alts = [(str(f), round(float(v / ranked.sum()), 2)) for f, v in ranked.iloc[1:4].items()]
-            valence = self.rules.emotions[emotion].attributes["valence"]
-            out.append(Suggestion("emotion", emotion, round(share, 3), why, round(valence, 3), alts))
-        return out
+__all__ = ["RulesCoder", "Suggestion", "sentiment", "mask", "rules_coder", "CODER_ID", "NEGATORS"]

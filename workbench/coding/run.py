@@ -8,63 +8,137 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Sequence
+from typing import Mapping, Sequence
 
 import pandas as pd
 
-from ..codebook import resolve, to_yaml
-from ..errors import CodebookError, InputError
+from ..codebook import to_yaml
+from ..errors import InputError
 from ..files import atomic_file
 from ..model import Codebook, Coding
 from ..store import Store
 from ..tables import read_table
-from .rules import ModelEmotionCoder, RulesCoder, mask, sentiment
+from .base import CODED_DIMENSIONS, Chain, Coded, Coder, Suggestion, create
+from .rules import sentiment
 
-OUTPUT_COLUMNS = ["stage", "stage_confidence", "pain_point", "pain_severity", "emotion", "emotion_family", "sentiment",
-                  "valence", "touchpoint", "actor", "confidence", "rationale"]
+#: Per dimension: the code and its probability, then readings derived from it; ``confidence`` is the
+#: least of stage, pain point and emotion; ``coders`` names who coded what; ``rationale`` is per dimension.
+OUTPUT_COLUMNS = ["stage", "stage_confidence", "pain_point", "pain_point_confidence", "pain_severity",
+                  "emotion", "emotion_confidence", "emotion_family", "sentiment", "sentiment_confidence", "valence",
+                  "touchpoint", "touchpoint_confidence", "actor", "actor_confidence", "backstage", "backstage_confidence",
+                  "opportunity", "opportunity_confidence", "confidence", "coders", "rationale"]
 
 
 DEFAULT_STAGE_MODEL = "awareness_advocacy"
 
 
-def default_coder(stage_model: str | Codebook = DEFAULT_STAGE_MODEL, languages: Sequence[str] | None = None) -> RulesCoder:
-    """The rules coder with the shipped codebooks and a stage model (name, YAML path or codebook)."""
-    stages = stage_model if isinstance(stage_model, Codebook) else resolve(stage_model)
-    if stages.dimension != "stage":
-        raise CodebookError(f"'{stage_model}' is a {stages.dimension} codebook; --codebook takes a stage model "
-                            "(e.g. awareness_advocacy, attraction_service, b2b_seven or your YAML file).")
-    return RulesCoder(stages, resolve("pain_points"), resolve("emotions"), resolve("touchpoints"), resolve("actors"),
-                      languages=languages, backstage=resolve("backstage"), opportunities=resolve("opportunities"))
+def default_coder(stage_model: str | Codebook = DEFAULT_STAGE_MODEL, languages: Sequence[str] | None = None,
+                  emotion: str = "lexicon", brands: Sequence[str] = (), embed: str = "off", cache=None,
+                  examples: Mapping[str, tuple[list[str], list[str]]] | None = None, examples_kind: str = "examples",
+                  progress: bool = False) -> Chain:
+    """The coders ``workbench code`` runs: rules (every dimension), then the emotion model when
+    ``emotion="model"`` (and scikit-learn is installed; else the lexicon, with a message), then the
+    embedding coder when ``embed`` names an encoder (``auto``, ``e5``, ``minilm``…; ``off`` = none),
+    adapted to ``examples`` ({dimension: (texts, labels)}) when given."""
+    rules = create("rules", stage_model=stage_model, languages=languages)
+    coders: list[Coder] = [rules]
+    if emotion == "model":
+        model = create("emotion", rules=rules, brands=brands)
+        if model is not None:
+            coders.append(model)
+    if embed != "off":
+        coder = create("embed", rules=rules, encoder=embed, cache=cache, brands=brands, examples=examples,
+                       kind=examples_kind, progress=progress)
+        if coder is not None:
+            coders.append(coder)
+    return Chain(coders)
 
 
-def code_frame(coder: RulesCoder, texts: Sequence[str], contexts: Sequence[str] | None = None,
-               groups: Sequence[str] | None = None, emotion_coder: ModelEmotionCoder | None = None) -> pd.DataFrame:
-    """One row of codes per text, in the ``workbench code`` output columns.
+#: Label columns an ``--examples`` file may have (blank cell: not labelled for that dimension).
+EXAMPLE_COLUMNS = ("stage", "pain_point", "emotion_family", "sentiment", "touchpoint", "actor", "backstage", "opportunity")
 
-    Emotions come from ``emotion_coder`` (the GoEmotions model) when given, else from the lexicon.
-    """
-    texts = ["" if t is None else str(t) for t in texts]
-    contexts = contexts or [""] * len(texts)
-    groups = groups or [str(i) for i in range(len(texts))]  # no grouping: no smoothing across rows
-    stages = coder.stages(texts, contexts, groups)
-    pains = [coder.pain(t) for t in texts]
-    emotions = (emotion_coder.emotions(texts, pains) if emotion_coder
-                else [coder.emotion(mask(t), p) for t, p in zip(texts, pains)])
+
+def read_examples(path: Path, text_column: str, max_file_mb: float | None = None) -> dict[str, tuple[list[str], list[str]]]:
+    """Labelled examples from a CSV/TSV/JSONL file: the text column (or ``text``) + any label columns."""
+    table = read_table(path, max_file_mb=max_file_mb)
+    df = table.frame()
+    col = text_column if text_column in df.columns else "text"
+    table.require(col, option="--text-column (in the examples file)")
+    labels = [c for c in EXAMPLE_COLUMNS if c in df.columns]
+    if not labels:
+        raise InputError(f"{path} has no label column; give at least one of {', '.join(EXAMPLE_COLUMNS)} "
+                         "(a blank cell means not labelled for that dimension).")
+    out = {}
+    for c in labels:
+        rows = df[df[c].astype(str).str.strip() != ""]
+        out[c] = ([str(t) for t in rows[col]], [str(v).strip() for v in rows[c]])
+    if not any(v[1] for v in out.values()):
+        raise InputError(f"{path}: every label cell is blank, so there is nothing to learn from.")
+    return out
+
+
+def study_examples(store: Store, emotions: Mapping) -> dict[str, tuple[list[str], list[str]]]:
+    """The researcher's own decisions as labelled examples: every accepted human coding (a recode is
+    an accepted code too), per dimension; emotions also teach family and sentiment."""
+    c = store.codings()
+    if c.empty:
+        return {}
+    c = c[c["coder"].astype(str).str.startswith("human:") & (c["status"] == "accepted")]
+    if c.empty:
+        return {}
+    text = store.excerpts()[["excerpt_id", "text"]]
+    c = c.merge(text, on="excerpt_id").sort_values(["excerpt_id", "dimension", "coding_id"])
+    c = c.drop_duplicates(["excerpt_id", "dimension"], keep="last")
+    out: dict[str, tuple[list[str], list[str]]] = {}
+    for dim, g in c.groupby("dimension", sort=True):
+        if dim == "emotion":
+            known = g[g["code_id"].isin(list(emotions))]
+            out["emotion_family"] = (list(known["text"]), [emotions[k].attributes["family"] for k in known["code_id"]])
+            out["sentiment"] = (list(known["text"]), [sentiment(float(emotions[k].attributes["valence"]))
+                                                      for k in known["code_id"]])
+        else:
+            out[str(dim)] = (list(g["text"]), list(g["code_id"]))
+    return out
+
+
+def _chain(coder: Coder) -> Chain:
+    return coder if isinstance(coder, Chain) else Chain([coder])
+
+
+def frame(coded: Coded, n: int, emotions: dict) -> pd.DataFrame:
+    """The ``workbench code`` output columns from a coder's suggestions (``emotions``: code → Code)."""
+    def col(dim: str) -> list[Suggestion | None]:
+        return coded.get(dim) or [None] * n
+
     rows = []
-    for text, st, pain, emo in zip(texts, stages, pains, emotions):
-        touch = coder.first(coder.m_touch, "touchpoint", text)
-        actor = coder.first(coder.m_actor, "actor", text)
-        family = coder.emotions[emo.code_id].attributes["family"]
-        rows.append({
-            "stage": st.code_id, "stage_confidence": st.confidence,
-            "pain_point": "" if pain.code_id == "none" else pain.code_id,
-            "pain_severity": "" if pain.value is None else int(pain.value),
-            "emotion": emo.code_id, "emotion_family": family, "sentiment": sentiment(emo.value or 0.0),
-            "valence": emo.value, "touchpoint": touch.code_id if touch else "", "actor": actor.code_id if actor else "",
-            "confidence": round(min(st.confidence, pain.confidence, emo.confidence), 3),
-            "rationale": f"stage: {st.rationale} | pain: {pain.rationale} | emotion: {emo.rationale}",
-        })
+    for i in range(n):
+        got = {dim: col(dim)[i] for dim in CODED_DIMENSIONS}
+        st, pain, emo = got["stage"], got["pain_point"], got["emotion"]
+        row: dict = {}
+        for dim, s in got.items():
+            code = "" if s is None or (dim == "pain_point" and s.code_id == "none") else s.code_id
+            row[dim] = code
+            row[f"{dim}_confidence"] = "" if s is None else round(float(s.confidence), 3)
+        row["pain_severity"] = "" if pain is None or pain.value is None or pain.code_id == "none" else int(pain.value)
+        valence = float(emo.value or 0.0) if emo else 0.0
+        row["emotion_family"] = emotions[emo.code_id].attributes["family"] if emo else ""
+        row["sentiment"] = emo.detail.get("sentiment", sentiment(valence)) if emo else ""
+        row["sentiment_confidence"] = round(float(emo.detail.get("sentiment_confidence", emo.confidence)), 3) if emo else ""
+        row["valence"] = round(valence, 3) if emo else ""
+        core = [s.confidence for s in (st, pain, emo) if s is not None]
+        row["confidence"] = round(min(core), 3) if core else ""
+        row["coders"] = " + ".join(dict.fromkeys(s.coder for s in got.values() if s is not None and s.coder))
+        row["rationale"] = " | ".join(f"{dim}: {s.rationale}" for dim, s in got.items() if s is not None)
+        rows.append(row)
     return pd.DataFrame(rows, columns=OUTPUT_COLUMNS)
+
+
+def code_frame(coder: Coder, texts: Sequence[str], contexts: Sequence[str] | None = None,
+               groups: Sequence[str] | None = None) -> pd.DataFrame:
+    """One row of codes per text, in the ``workbench code`` output columns (:data:`OUTPUT_COLUMNS`)."""
+    chain = _chain(coder)
+    texts = ["" if t is None else str(t) for t in texts]
+    return frame(chain.code(texts, contexts, groups), len(texts), chain.emotions)
 
 
 def study_inputs(store: Store, roles: Sequence[str] = ("participant", "customer")) -> pd.DataFrame:
@@ -77,38 +151,36 @@ def study_inputs(store: Store, roles: Sequence[str] = ("participant", "customer"
     return ex[ex["role"].isin(roles)].reset_index(drop=True)
 
 
-def code_study(store: Store, coder: RulesCoder, roles: Sequence[str] = ("participant", "customer"),
-               emotion_coder: ModelEmotionCoder | None = None) -> tuple[pd.DataFrame, int]:
-    """Code every customer-voice excerpt and store the suggestions (human decisions are kept)."""
+def code_study(store: Store, coder: Coder, roles: Sequence[str] = ("participant", "customer")) -> tuple[pd.DataFrame, int]:
+    """Code every customer-voice excerpt and store the suggestions (human decisions are kept).
+
+    The suggestions are stored as the coders made them — code, probability, rationale and the
+    coder's versioned id per dimension — and replace every earlier machine suggestion for the
+    dimensions coded, so a study never mixes today's coding with a coder no longer used.
+    """
+    chain = _chain(coder)
     ex = study_inputs(store, roles)
-    coded = code_frame(coder, list(ex["text"]), list(ex["context"]), list(ex["source_id"]), emotion_coder)
+    texts = list(ex["text"])
+    coded = chain.code(texts, list(ex["context"]), list(ex["source_id"]))
     codings: list[Coding] = []
-    for (_, e), (_, c) in zip(ex.iterrows(), coded.iterrows()):
-        codings.append(Coding(e.excerpt_id, "stage", c.stage, coder.id, float(c.stage_confidence),
-                              c.rationale.split(" | ")[0]))
-        codings.append(Coding(e.excerpt_id, "pain_point", c.pain_point or "none", coder.id, float(c.confidence),
-                              c.rationale.split(" | ")[1], value=float(c.pain_severity) if c.pain_severity != "" else None))
-        codings.append(Coding(e.excerpt_id, "emotion", c.emotion, emotion_coder.id if emotion_coder else coder.id,
-                              float(c.confidence),
-                              c.rationale.split(" | ")[2], value=float(c.valence)))
-        for dim in ("touchpoint", "actor"):
-            if c[dim]:
-                codings.append(Coding(e.excerpt_id, dim, c[dim], coder.id, 0.7, f"cue for {c[dim]}"))
-        for dim, matcher in (("backstage", coder.m_backstage), ("opportunity", coder.m_opportunity)):
-            found = coder.first(matcher, dim, e.text)
-            if found:
-                codings.append(Coding(e.excerpt_id, dim, found.code_id, coder.id, found.confidence, found.rationale))
+    for dim, suggestions in coded.items():
+        for excerpt_id, s in zip(ex["excerpt_id"], suggestions):
+            if s is not None:
+                codings.append(Coding(excerpt_id, dim, s.code_id, s.coder or chain.id, float(s.confidence), s.rationale,
+                                      value=None if s.value is None else float(s.value)))
     with store.transaction():   # the codings and the settings they were made with commit as one (or not at all)
-        stored = store.add_codings(codings)
-        store.set_info({"coding.stage_model": coder.stage_model.name,
-                        "coding.stage_model_yaml": to_yaml(coder.stage_model),
-                        "coding.codebooks": json.dumps(coder.versions, sort_keys=True)})
-    return pd.concat([ex[["excerpt_id", "source_id", "text"]], coded], axis=1), stored
+        stored = store.add_codings(codings, replace_dimensions=tuple(coded), excerpt_ids=list(ex["excerpt_id"]))
+        store.set_info({"coding.stage_model": chain.stage_model.name,
+                        "coding.stage_model_yaml": to_yaml(chain.stage_model),
+                        "coding.codebooks": json.dumps(chain.versions, sort_keys=True),
+                        "coding.coders": chain.id})
+    out = frame(coded, len(texts), chain.emotions)
+    return pd.concat([ex[["excerpt_id", "source_id", "text"]], out], axis=1), stored
 
 
-def code_file(coder: RulesCoder, path: Path, out: Path, text_column: str, batch_size: int = 2000,
+def code_file(coder: Coder, path: Path, out: Path, text_column: str, batch_size: int = 2000,
               group_column: str | None = None, context_column: str | None = None, progress: bool = False,
-              emotion_coder: ModelEmotionCoder | None = None, max_file_mb: float | None = None) -> int:
+              max_file_mb: float | None = None) -> int:
     """Code a CSV/TSV/JSONL file in batches; write input columns + codes to ``out``.
 
     The file is read by the one table reader (:mod:`workbench.tables`: a ragged row or an
@@ -127,7 +199,7 @@ def code_file(coder: RulesCoder, path: Path, out: Path, text_column: str, batch_
         for chunk in table.frames(batch_size):
             coded = code_frame(coder, list(chunk[text_column]),
                                list(chunk[context_column].astype(str)) if context_column else None,
-                               list(chunk[group_column].astype(str)) if group_column else None, emotion_coder)
+                               list(chunk[group_column].astype(str)) if group_column else None)
             clash = [c for c in coded.columns if c in chunk.columns]
             coded.index = chunk.index
             result = pd.concat([chunk, coded.rename(columns={c: f"{c}_coded" for c in clash})], axis=1)

@@ -267,3 +267,12 @@ def mams_aspects() -> pd.DataFrame:
     df["from"] = df["from"].astype(int)
     df["to"] = df["to"].astype(int)
     return df[["item_id", "sentence", "term", "from", "to", "polarity", "split"]].reset_index(drop=True)
+
+
+def fingerprint() -> str:
+    """A hash of every shipped training file and of this module's rules: what a trained head was fitted on."""
+    h = hashlib.sha256(Path(__file__).read_bytes())
+    for path in sorted(DATA.rglob("*")) + sorted(emotion_model.DATA.glob("*")):
+        if path.is_file():
+            h.update(path.relative_to(path.parent.parent).as_posix().encode() + path.read_bytes())
+    return h.hexdigest()[:16]

