@@ -504,8 +504,6 @@ class EmbedCoder:
                        "neutral": ("neutral", "surprise")}[sent]
             fam_p = {f: pf[i, self.family.classes.index(f)] for f in allowed}
             family = max(fam_p, key=lambda f: (fam_p[f], -FAMILIES.index(f)))
-            if sent == "neutral" and pains[i].code_id != "none":
-                pass     # a pain with a neutral tone stays neutral here; the map counts the pain itself
             l_code = lex[i].code_id
             l_family = emotions[l_code].attributes["family"] if l_code in emotions else "neutral"
             emotion = l_code if l_family == family and l_code != "neutral" else FAMILY_DEFAULT[family]
