@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import pickle
 import sqlite3
 import sys
 import time
@@ -40,7 +39,6 @@ from typing import Callable, Mapping, Sequence
 import numpy as np
 
 from ..errors import WorkbenchError
-from ..files import atomic_file
 from ..store import insert_embeddings, select_embeddings
 from .base import Coded, Suggestion, register
 from .rules import RulesCoder, mask
@@ -318,21 +316,10 @@ def _bar(progress: bool, total: int, desc: str):
 
 
 def load_heads(encoder, train_if_missing: bool = True, progress: bool = False) -> ShippedHeads | None:
-    from .emotion_model import cache_dir
+    from .emotion_model import cache_dir, cached_pickle
 
     path = cache_dir() / f"embed-heads-{_fingerprint(encoder.id)}.pkl"
-    if path.exists():
-        with path.open("rb") as fh:
-            return pickle.load(fh)  # our own cache file, written below; never user input
-    if not train_if_missing:
-        return None
-    heads = train_heads(encoder, progress=progress)
-    try:
-        with atomic_file(path, "wb") as fh:
-            pickle.dump(heads, fh, protocol=pickle.HIGHEST_PROTOCOL)
-    except WorkbenchError as e:
-        raise WorkbenchError(f"{e} The model cache can be moved: set WORKBENCH_CACHE to a writable folder.") from None
-    return heads
+    return cached_pickle(path, (lambda: train_heads(encoder, progress=progress)) if train_if_missing else None)
 
 
 # ------------------------------------------------------------------ codebook heads

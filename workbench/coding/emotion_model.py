@@ -109,15 +109,21 @@ def load(train_if_missing: bool = True) -> EmotionModel | None:
               "(pip install scikit-learn, then workbench train).", file=sys.stderr)
         return None
     path = cache_dir() / f"{MODEL_ID.replace('@', '-')}-{_fingerprint()}.pkl"
+    return cached_pickle(path, train if train_if_missing else None, "The emotion model cache")
+
+
+def cached_pickle(path: Path, build, what: str = "The model cache"):
+    """The object pickled at ``path`` (our own cache file, never user input), else ``build()`` written
+    there atomically; None when it is missing and ``build`` is None."""
     if path.exists():
         with path.open("rb") as fh:
-            return pickle.load(fh)  # our own cache file, written below; never user input
-    if not train_if_missing:
+            return pickle.load(fh)
+    if build is None:
         return None
-    model = train()
+    obj = build()
     try:
         with atomic_file(path, "wb") as fh:
-            pickle.dump(model, fh, protocol=pickle.HIGHEST_PROTOCOL)
+            pickle.dump(obj, fh, protocol=pickle.HIGHEST_PROTOCOL)
     except WorkbenchError as e:
-        raise WorkbenchError(f"{e} The emotion model cache can be moved: set WORKBENCH_CACHE to a writable folder.") from None
-    return model
+        raise WorkbenchError(f"{e} {what} can be moved: set WORKBENCH_CACHE to a writable folder.") from None
+    return obj
