@@ -110,6 +110,19 @@ def goemotions(results: dict) -> None:
         print(f"  {name:16s} Ekman+neutral {scores(test['family'], out['emotion_family'], out['emotion_confidence'])}; "
               f"sentiment {scores(gold_sent, out['sentiment'], out['sentiment_confidence'])}")
         results[f"goemotions_family_{name}"] = evaluate(list(test["family"]), list(out["emotion_family"])).macro_f1
+    from workbench.coding import training_data
+
+    td = training_data.load()
+    td = td[(td["split"] == "test") & td["annotated_in_language"] & (td["family"] != "") & td["lang"].isin(["es", "ro"])]
+    print(f"  Spanish (BRIGHTER) and Romanian (RED) annotated in language, shipped data's test split "
+          f"(never trained or tuned on): {len(td):,} texts")
+    for name, coder in coders().items():
+        out = code_frame(coder, list(td["text"]))
+        line = []
+        for lang in ("es", "ro"):
+            m = (td["lang"] == lang).to_numpy()
+            line.append(f"{lang} n={m.sum():,} Ekman+neutral {scores(td['family'][m], out['emotion_family'][m], out['emotion_confidence'][m])}")
+        print(f"  {name:16s} " + "; ".join(line))
 
 
 def complaints(results: dict) -> None:

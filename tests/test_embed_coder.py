@@ -149,3 +149,21 @@ def test_real_encoder_cli_learns_from_an_examples_file(tmp_path, cli):
     assert len(set(b["coders"])) == 1 and b["coders"][0].startswith("embed@1+examples:")
     assert list(b["pain_point"]) == ["broken_flow", "broken_flow"]          # English and Spanish alike
     assert "nearest example" in b["rationale"][0]
+
+
+def test_sentiment_examples_win_where_they_disagree_with_the_shipped_head(bag_heads):
+    """A researcher whose study calls every "upgrade" post positive and every "queue" post negative
+    (words the shipped data knows nothing about) gets that coding for new posts; the mixture weight
+    came from cross-validating the examples, and the adapted probabilities stay probabilities."""
+    pos = [f"the upgrade on flight {i} was a nice touch" for i in range(20)]
+    neg = [f"the queue at gate {i} again" for i in range(20)]
+    examples = {"sentiment": (pos + neg, ["positive"] * 20 + ["negative"] * 20)}
+    coder = coder_with(bag_heads, examples=examples, tag="examples:s")
+    emb = coder.coders[1]
+    assert emb.adapt_report["sentiment"]["n"] == 40 and emb.adapt_report["sentiment"]["weight"] > 0
+    new = ["an upgrade on flight 99", "the queue at gate 99"]
+    after = code_frame(coder, new)
+    assert list(after["sentiment"]) == ["positive", "negative"]
+    assert after["sentiment_confidence"].between(0, 1).all()
+    before = code_frame(coder_with(bag_heads), new)
+    assert list(before["sentiment"]) != ["positive", "negative"]

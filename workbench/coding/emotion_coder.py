@@ -65,7 +65,8 @@ class ModelEmotionCoder:
             share = float(ranked.iloc[0] / ranked.sum())
             alts = [(str(f), round(float(v / ranked.sum()), 2)) for f, v in ranked.iloc[1:4].items()]
             valence = self.rules.emotions[emotion].attributes["valence"]
-            out.append(Suggestion("emotion", emotion, round(share, 3), why, round(valence, 3), alts))
+            out.append(Suggestion("emotion", emotion, round(share, 3), why, round(valence, 3), alts,
+                                  detail={"family_probs": {str(f): round(float(v), 4) for f, v in p.items()}}))
         return out
 
 

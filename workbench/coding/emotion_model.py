@@ -62,6 +62,7 @@ def _fingerprint() -> str:
 
     h = hashlib.sha256((DATA / "train.tsv.gz").read_bytes())
     h.update(json.dumps(SETTINGS, sort_keys=True).encode() + sklearn.__version__.encode())
+    h.update(Path(__file__).read_bytes())      # a changed trainer never leaves a stale model in the cache
     return h.hexdigest()[:16]
 
 
