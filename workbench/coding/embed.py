@@ -60,7 +60,7 @@ SETTINGS = {"cap_per_class": 500, "C": 0.03, "seed": 13, "seed_weight": 4.0, "ne
             "final_temperature": 1.3, "example_weight": 8.0, "model_weight": 2.0,
             "family_C": 1.0, "family_temperature": 2.5}
 #: Settings of the adaptation to a study's examples (not part of the shipped heads).
-ADAPT = {"C": 1.0, "prior_strength": 200, "min_cv": 20, "folds": 5, "grid": 11}
+ADAPT = {"C": 1.0, "prior_strength": 200, "min_cv": 20, "folds": 5, "grid": 11, "cap_n": 25}
 
 
 # ------------------------------------------------------------------ embedding cache
@@ -249,6 +249,8 @@ def mix_weight(base: Head, x: np.ndarray, y: Sequence[str], extra: np.ndarray | 
         f1 = evaluate(y, [base.classes[j] for j in z.argmax(axis=1)]).macro_f1
         if f1 > best_f1 + 1e-9:
             best_w, best_f1 = float(w), f1
+    if ADAPT["cap_n"]:     # the examples' say is capped by their number: a few unrepresentative ones cannot take over
+        best_w = min(best_w, n / (n + ADAPT["cap_n"]))
     z = (1 - best_w) * zb + best_w * zo          # calibrated on the out-of-fold logits
     return round(best_w, 3), temperature(z, np.array([base.classes.index(c) for c in y]))
 
