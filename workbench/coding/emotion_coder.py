@@ -2,7 +2,7 @@
 
 The model gives Ekman family probabilities (English only); the rules coder's lexicon gives the fine
 label and its evidence (cues, negation, sarcasm, complaints naming no feeling) on top. Spanish text
-is coded by the bilingual lexicon, and the rationale says so.
+(and any text detected as another language) is coded by the bilingual lexicon, and the rationale says so.
 """
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from ..language import detect
 from .base import Coded, Suggestion, register
 from .rules import RulesCoder, mask
 
+LANGUAGE_NAMES = {"es": "Spanish", "fr": "French", "it": "Italian", "pt": "Portuguese", "de": "German", "ro": "Romanian"}
 FAMILY_DEFAULT = {"anger": "annoyance", "disgust": "disgust", "fear": "nervousness", "joy": "joy",
                   "sadness": "disappointment", "surprise": "confusion", "neutral": "neutral"}
 
@@ -37,15 +38,18 @@ class ModelEmotionCoder:
 
     def emotions(self, texts: Sequence[str], pains: Sequence[Suggestion]) -> list[Suggestion]:
         masked = [mask(t, self.brands) for t in texts]
-        spanish = [detect(t).language == "es" for t in masked]
-        english = [t for t, es in zip(masked, spanish) if not es]
+        # the model learned English only: it reads text detected as English (or too short to tell);
+        # any other language gets the bilingual lexicon, never the English model
+        langs = [detect(t).language for t in masked]
+        english = [t for t, lang in zip(masked, langs) if lang in ("en", "und")]
         probs = iter(self.model.predict_proba(english).to_dict(orient="records") if english else [])
         out = []
-        for text, pain, es in zip(masked, pains, spanish):
+        for text, pain, lang in zip(masked, pains, langs):
             lex = self.rules.emotion(text, pain)
-            if es:  # the model learned English only: trust the bilingual lexicon
+            if lang not in ("en", "und"):
+                name = LANGUAGE_NAMES.get(lang, lang)
                 out.append(Suggestion("emotion", lex.code_id, lex.confidence,
-                                      f"Spanish text, lexicon (the {self.id} model is English-only): {lex.rationale}",
+                                      f"{name} text, lexicon (the {self.id} model is English-only): {lex.rationale}",
                                       lex.value, lex.alternatives))
                 continue
             p = pd.Series(next(probs))
