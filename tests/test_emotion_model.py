@@ -35,6 +35,15 @@ def test_model_codes_with_provenance_and_the_complaint_rule(model):
     assert list(df["emotion_family"])[:2] == ["anger", "joy"]
 
 
+def test_text_in_another_language_never_goes_to_the_english_model(model):
+    """A Romanian complaint is not read by the English-only model (nor passed on as its evidence)."""
+    coder = default_coder(emotion="model")
+    ro = "Am așteptat trei săptămâni cardul și nimeni nu mi-a răspuns la telefon."
+    emo = coder.code([ro, "Thank you so much, that was wonderful!"])["emotion"]
+    assert "English-only" in emo[0].rationale and "family_probs" not in emo[0].detail
+    assert "model emotion@1" in emo[1].rationale and set(emo[1].detail["family_probs"]) >= {"joy", "neutral"}
+
+
 def test_held_out_quality_is_above_the_target(model):
     """Ekman + neutral macro-F1 on the untouched test split (target >= 0.50)."""
     from workbench.coding.metrics import macro_f1
