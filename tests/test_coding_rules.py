@@ -79,6 +79,17 @@ def test_cue_matching_ignores_case_and_accents():
     assert [x.code_id for x in m.find("hola, CUANTO cuesta la cuenta?")] == ["consideration"]
 
 
+def test_cue_offsets_select_the_cue_in_the_original_text():
+    """Folding keeps one character per character (the ASCII fast path and the rest alike), so a
+    match's offsets select the cue in the original text: accents, emoji, ligatures, Turkish İ."""
+    m = CueMatcher({"waiting": ("still waiting", "esperando"), "fees": ("cobraron",)})
+    cases = {"Still waiting, 3 hours": "Still waiting", "Sigo ESPERANDO 😤 la tarjeta": "ESPERANDO",
+             "İstanbul: me cobraron": "cobraron", "¿Me cobráron? ﬁne": "cobráron", "it’s still waiting": "still waiting"}
+    for text, want in cases.items():
+        [hit] = m.find(text)
+        assert text[hit.start:hit.end] == want, text
+
+
 def test_code_cli_keeps_input_columns_and_is_deterministic(tmp_path, cli):
     src = write(tmp_path / "posts.csv", 'id,text,csat\n1,"still no card, day 12",2\n2,"Thanks, great service!",5\n3,"",\n')
     out1, out2 = tmp_path / "a.csv", tmp_path / "b.csv"

@@ -11,6 +11,7 @@ itself carry a negation ("it wasn't slow at all" negates "slow"; "never arrived"
 """
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -68,4 +69,11 @@ class CueMatcher:
 
 def _fold_aligned(text: str) -> str:
     """Fold character by character, one character out per character in, so offsets stay aligned."""
-    return "".join((fold(ch) or " ")[0] for ch in text)
+    if text.isascii():          # the common case: ASCII lower-casing is already one character per character
+        return text.lower()
+    return "".join(map(_fold_char, text))
+
+
+@functools.lru_cache(maxsize=4096)
+def _fold_char(ch: str) -> str:
+    return (fold(ch) or " ")[0]

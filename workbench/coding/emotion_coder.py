@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Mapping, Sequence
 
-import pandas as pd
+import numpy as np
 
 from ..language import detect
 from .base import Coded, Suggestion, register
@@ -42,7 +42,9 @@ class ModelEmotionCoder:
         # any other language gets the bilingual lexicon, never the English model
         langs = [detect(t).language for t in masked]
         english = [t for t, lang in zip(masked, langs) if lang in ("en", "und")]
-        probs = iter(self.model.predict_proba(english).to_dict(orient="records") if english else [])
+        if english:
+            pdf = self.model.predict_proba(english)
+            cols, probs = [str(c) for c in pdf.columns], iter(pdf.to_numpy(dtype=float))
         out = []
         for text, pain, lang in zip(masked, pains, langs):
             lex = self.rules.emotion(text, pain)
@@ -52,25 +54,26 @@ class ModelEmotionCoder:
                                       f"{name} text, lexicon (the {self.id} model is English-only): {lex.rationale}",
                                       lex.value, lex.alternatives))
                 continue
-            p = pd.Series(next(probs))
+            p = next(probs)              # plain arrays, not a pandas Series per excerpt (the hot path)
             lex_family = self.rules.emotions[lex.code_id].attributes["family"]
             scores = p.copy()
-            why = f"model {self.id}: " + ", ".join(f"{f} {v:.2f}" for f, v in p.sort_values(ascending=False).iloc[:3].items())
+            why = f"model {self.id}: " + ", ".join(f"{cols[j]} {p[j]:.2f}" for j in np.argsort(-p, kind="stable")[:3])
             if lex.code_id != "neutral":
                 # the lexicon (cues, negation, sarcasm, complaint rule) is evidence on top of the model
                 boost = 1.0 if lex.sarcastic else 0.5 * lex.confidence
-                scores[lex_family] = scores.get(lex_family, 0.0) + boost
+                scores[cols.index(lex_family)] += boost
                 why += f"; lexicon: {lex.rationale} → {lex_family} +{boost:.2f}"
-            ranked = scores.sort_values(ascending=False)
-            family = str(ranked.index[0])
+            ranked = np.argsort(-scores, kind="stable")
+            total = scores.sum()
+            family = cols[ranked[0]]
             if family == "neutral" and pain.code_id != "none":
                 family, why = "anger", why + f"; a complaint ({pain.code_id}) naming no feeling → annoyance"
             emotion = lex.code_id if lex_family == family and lex.code_id != "neutral" else FAMILY_DEFAULT[family]
-            share = float(ranked.iloc[0] / ranked.sum())
-            alts = [(str(f), round(float(v / ranked.sum()), 2)) for f, v in ranked.iloc[1:4].items()]
+            share = float(scores[ranked[0]] / total)
+            alts = [(cols[j], round(float(scores[j] / total), 2)) for j in ranked[1:4]]
             valence = self.rules.emotions[emotion].attributes["valence"]
             out.append(Suggestion("emotion", emotion, round(share, 3), why, round(valence, 3), alts,
-                                  detail={"family_probs": {str(f): round(float(v), 4) for f, v in p.items()}}))
+                                  detail={"family_probs": {c: round(float(v), 4) for c, v in zip(cols, p)}}))
         return out
 
 
