@@ -55,7 +55,7 @@ NEGATIVE_FAMILIES = ("anger", "disgust", "fear", "sadness")
 FAMILY_DEFAULT = {"anger": "annoyance", "disgust": "disgust", "fear": "nervousness", "joy": "joy",
                   "sadness": "disappointment", "surprise": "confusion", "neutral": "neutral"}
 #: Settings of the shipped heads; any change retrains them (they are part of the cache key).
-SETTINGS = {"cap_per_class": 500, "C": 0.03, "seed": 13, "seed_weight": 4.0, "neutral_band": 0.2, "cue_weight": 1.0,
+SETTINGS = {"cap_per_class": 500, "C": 0.03, "seed": 13, "seed_weight": 4.0, "neutral_band": 0.25, "cue_weight": 1.0,
             "pain_weight": 1.2, "pain_threshold": 0.5, "stage_weight": 1.0, "pain_sure": 0.1, "codebook_C": 4.0,
             "final_temperature": 1.3, "example_weight": 8.0, "model_weight": 2.0,
             "family_C": 1.0, "family_temperature": 2.5}
