@@ -69,3 +69,20 @@ def test_without_scikit_learn_the_lexicon_takes_over(monkeypatch, capsys, tmp_pa
     src.write_text('text\n"still no card, day 12"\n')
     code, out, err = cli("code", src, "--text-column", "text", "--out", tmp_path / "o.csv", "--no-progress")
     assert code == 0 and "lexicon only" in err and "annoyance" in (tmp_path / "o.csv").read_text()
+
+
+def test_a_lexicon_family_the_model_does_not_know_is_still_counted():
+    """An edited emotions codebook may name a family the model never learned: its cue still counts."""
+    import pandas as pd
+
+    from workbench.coding.emotion_coder import ModelEmotionCoder
+
+    class NoJoy:
+        id = "fake@1"
+
+        def predict_proba(self, texts):
+            return pd.DataFrame([{"anger": 0.1, "sadness": 0.1, "neutral": 0.8}] * len(texts))
+
+    rules = default_coder().coders[0]
+    [s] = ModelEmotionCoder(NoJoy(), rules).code(["Thank you so much, that was wonderful!"], [""], ["0"])["emotion"]
+    assert "→ joy +" in s.rationale and s.alternatives and 0 < s.confidence <= 1

@@ -56,21 +56,24 @@ class ModelEmotionCoder:
                 continue
             p = next(probs)              # plain arrays, not a pandas Series per excerpt (the hot path)
             lex_family = self.rules.emotions[lex.code_id].attributes["family"]
-            scores = p.copy()
+            names, scores = cols, p.copy()
             why = f"model {self.id}: " + ", ".join(f"{cols[j]} {p[j]:.2f}" for j in np.argsort(-p, kind="stable")[:3])
             if lex.code_id != "neutral":
                 # the lexicon (cues, negation, sarcasm, complaint rule) is evidence on top of the model
                 boost = 1.0 if lex.sarcastic else 0.5 * lex.confidence
-                scores[cols.index(lex_family)] += boost
+                if lex_family in names:
+                    scores[names.index(lex_family)] += boost
+                else:                    # a family of an edited codebook that the model does not know
+                    names, scores = names + [lex_family], np.append(scores, boost)
                 why += f"; lexicon: {lex.rationale} → {lex_family} +{boost:.2f}"
             ranked = np.argsort(-scores, kind="stable")
             total = scores.sum()
-            family = cols[ranked[0]]
+            family = names[ranked[0]]
             if family == "neutral" and pain.code_id != "none":
                 family, why = "anger", why + f"; a complaint ({pain.code_id}) naming no feeling → annoyance"
             emotion = lex.code_id if lex_family == family and lex.code_id != "neutral" else FAMILY_DEFAULT[family]
             share = float(scores[ranked[0]] / total)
-            alts = [(cols[j], round(float(scores[j] / total), 2)) for j in ranked[1:4]]
+            alts = [(names[j], round(float(scores[j] / total), 2)) for j in ranked[1:4]]
             valence = self.rules.emotions[emotion].attributes["valence"]
             out.append(Suggestion("emotion", emotion, round(share, 3), why, round(valence, 3), alts,
                                   detail={"family_probs": {c: round(float(v), 4) for c, v in zip(cols, p)}}))
