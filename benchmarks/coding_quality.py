@@ -165,7 +165,7 @@ def gold_subset(results: dict, gold, ex) -> None:
         m["sentiment_gold"] = m["valence_gold"].astype(float).map(sentiment)
         t = m[m["part"] == "test"]
         print(f"  {name:18s} test: stage {scores(t['stage_gold'], t['stage'], t['stage_confidence'])}; "
-              f"pain {evaluate(list(t['pain_point_gold']), list(t['pain_pred'])).macro_f1:.3f}; "
+              f"pain {scores(t['pain_point_gold'], t['pain_pred'], t['pain_point_confidence'])}; "
               f"family {evaluate(list(t['emotion_family_gold']), list(t['emotion_family'])).macro_f1:.3f}; "
               f"sentiment {evaluate(list(t['sentiment_gold']), list(t['sentiment'])).macro_f1:.3f}; "
               f"valence Spearman {spearman(t['valence'], t['valence_gold']):.3f}")
