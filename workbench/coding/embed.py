@@ -579,7 +579,7 @@ class EmbedCoder:
         pf = self.family.proba(x, self._family_evidence(lex, pains))
         # the family probability shown: where emotion@1's probabilities were added (English), the sum
         # is rescaled by one temperature chosen on GoEmotions dev; elsewhere the head's own calibration
-        with_model = np.array([bool((l.detail or {}).get("family_probs")) and SETTINGS["model_weight"] > 0 for l in lex])
+        with_model = np.array([_model_family_probs(l) is not None for l in lex])
         zf = np.log(np.clip(pf, 1e-9, 1)) / np.where(with_model, SETTINGS["family_temperature"], 1.0)[:, None]
         pf_cal = np.exp(zf - zf.max(axis=1, keepdims=True))
         pf_cal /= pf_cal.sum(axis=1, keepdims=True)
@@ -639,8 +639,8 @@ class EmbedCoder:
                 extra[i, self.family.classes.index(fam)] += SETTINGS["cue_weight"]
             if p.code_id != "none":
                 extra[i, self.family.classes.index("anger")] += 0.5
-            model = (l.detail or {}).get("family_probs")
-            if model and SETTINGS["model_weight"]:     # emotion@1's family probabilities (English), as log-odds
+            model = _model_family_probs(l)
+            if model is not None:     # emotion@1's family probabilities (English), as log-odds
                 for f, v in model.items():
                     if f in self.family.classes:
                         extra[i, self.family.classes.index(f)] += SETTINGS["model_weight"] * float(np.log(max(v, 1e-4)))
@@ -682,6 +682,12 @@ class EmbedCoder:
                 (f"; nearest example '{_short(near)}'" if near else "")
             out.append(Suggestion(dim, code, round(float(p[i, j]), 3), why, None, _alts(head.classes, p[i], j)))
         return out
+
+
+def _model_family_probs(s: Suggestion) -> dict | None:
+    """emotion@1's family probabilities carried by a prior suggestion, when they are used as evidence."""
+    probs = (s.detail or {}).get("family_probs")
+    return probs if probs and SETTINGS["model_weight"] > 0 else None
 
 
 def _alts(classes: list[str], p: np.ndarray, best: int) -> list[tuple[str, float]]:
