@@ -40,7 +40,7 @@ from external import airline  # noqa: E402
 from workbench.codebook import load_codebook  # noqa: E402
 from workbench.coding import emotion_model  # noqa: E402
 from workbench.coding.embed import ece, embed, DiskCache  # noqa: E402
-from workbench.coding.metrics import evaluate  # noqa: E402
+from workbench.coding.metrics import evaluate, weighted_kappa  # noqa: E402
 from workbench.coding.rules import mask, sentiment  # noqa: E402
 from workbench.coding.run import code_frame, default_coder, study_inputs  # noqa: E402
 from workbench.demo import run_demo  # noqa: E402
@@ -164,6 +164,12 @@ def gold_subset(results: dict, gold, ex) -> None:
         m["pain_pred"] = m["pain_point"].replace("", "none")
         m["sentiment_gold"] = m["valence_gold"].astype(float).map(sentiment)
         t = m[m["part"] == "test"]
+        both = t[(t["pain_point_gold"] != "none") & (t["pain_pred"] != "none")]
+        sev_gold, sev_pred = list(both["pain_severity_gold"].astype(int)), list(both["pain_severity"].astype(int))
+        print(f"  {name:18s} test: severity (n={len(both)}, excerpts where gold and coder both see a pain) linear-weighted "
+              f"kappa {weighted_kappa(sev_gold, sev_pred, [1, 2, 3]):.3f}, accuracy "
+              f"{np.mean(np.array(sev_gold) == np.array(sev_pred)):.3f}; coder levels "
+              f"{dict(sorted(pd.Series(sev_pred).value_counts().to_dict().items()))}, gold {dict(sorted(pd.Series(sev_gold).value_counts().to_dict().items()))}")
         print(f"  {name:18s} test: stage {scores(t['stage_gold'], t['stage'], t['stage_confidence'])}; "
               f"pain {scores(t['pain_point_gold'], t['pain_pred'], t['pain_point_confidence'])}; "
               f"family {evaluate(list(t['emotion_family_gold']), list(t['emotion_family'])).macro_f1:.3f}; "

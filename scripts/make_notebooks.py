@@ -141,30 +141,33 @@ sorted(files)'''),
 ])
 
 nb("04_compare_segments.ipynb", [
-    ("md", "# 4 · Compare segments\n\nOne map per segment, and the differences between them that the evidence supports: "
-           "a claim covers a clearly larger share of one segment's excerpts at a stage (and rests on at least two "
-           "participants), or the emotion curves' 95% intervals do not overlap."),
+    ("md", "# 4 · Compare segments\n\nOne map per segment (loaded from the study once), and every code at every "
+           "stage tested between them: the unit is the participant (a call-log conversation counts as one), Fisher's "
+           "exact test for codes and Mann–Whitney U for the emotion curve, Benjamini–Hochberg across the whole table. "
+           "A difference is *reliable* when q < 0.05; with a handful of participants per stage, often none is."),
     ("code", SETUP + '''
 from workbench.demo import sample_study
-from workbench.journey import build_map, compare_maps
+from workbench.journey import build_map, compare_maps, load_map_inputs
 from workbench.store import Store
 
 sample_study(STUDY)
 with Store.open(STUDY) as store:
-    segments = sorted(store.sources()["segment"].dropna().unique())
-    maps = [build_map(store, segment=s) for s in segments]
-segments, [len(m.claims) for m in maps]'''),
+    inputs = load_map_inputs(store)
+maps = [build_map(inputs, segment=s) for s in inputs.segments]
+inputs.segments, [len(m.claims) for m in maps]'''),
     ("code", '''differences = compare_maps(maps)
-differences[["stage", "lane", "text", "higher_in", "difference"]].head(10)'''),
+print(f"{len(differences)} tests, {int(differences['reliable'].sum())} reliable (q < 0.05)")
+differences[["stage", "lane", "text", "higher_in", "difference", "effect", "p_value", "q_value"]].head(10)'''),
     ("code", IGNORE + '''from workbench import charts
 
 charts.comparison_chart(maps, differences)'''),
-    ("md", "The quotes behind the largest difference:"),
+    ("md", "The quotes behind the strongest difference (smallest q; reliable or not, the table says):"),
     ("code", '''first = differences.iloc[0]
 ids = first["evidence_ids"].split(";")[:5]
-side = maps[segments.index(first["higher_in"])]
-print(first["summary"])
-side.evidence_rows(ids)[["source_name", "speaker", "start", "end", "quote"]]'''),
+print(first["summary"], f"(q = {first['q_value']:.2f})")
+import pandas as pd
+
+pd.concat([m.evidence for m in maps]).set_index("excerpt_id").loc[ids, ["source_name", "speaker", "start", "end", "quote"]]'''),
 ])
 nb("05_themes.ipynb", [
     ("md", "# 5 · Themes\n\nThemes the codebook does not have yet, found in the customers' pain-point excerpts with "

@@ -107,6 +107,14 @@ def test_emotion_and_pain_specific_rules():
     pain = "codebook: p\nversion: 1\ndimension: pain_point\ncodes:\n  - id: slow\n    label: Slow\n    definition: d\n"
     with pytest.raises(CodebookError, match="line 5: code 'slow': pain points need a 'severity' rubric"):
         parse_codebook(pain, "p.yaml")
+    graded = pain.replace("codes:\n", "severity_cues:\n  4: {en: [gave up]}\ncodes:\n") + \
+        "    severity: {1: a, 2: b, 3: c}\n"
+    with pytest.raises(CodebookError, match="line 5: severity level 4 must be 1, 2 or 3"):
+        parse_codebook(graded, "p.yaml")
+    ok = parse_codebook(graded.replace("4: {en", "3: {en"), "p.yaml")
+    assert ok.severity_cues == {3: {"en": ("gave up",)}} and parse_codebook(to_yaml(ok)).severity_cues == ok.severity_cues
+    with pytest.raises(CodebookError, match="'severity_cues' belong to pain point codebooks only"):
+        parse_codebook(emo.replace("happiness", "joy").replace("codes:\n", "severity_cues: {3: {en: [x]}}\ncodes:\n"), "e.yaml")
 
 
 def test_cli_lists_shows_and_validates(tmp_path, cli):

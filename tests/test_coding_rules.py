@@ -173,3 +173,31 @@ def test_a_source_without_any_stage_cue_gets_the_codebooks_default_stage(coder):
     row = one(coder, "Hola Pilar, soy Lucía.")
     assert row["stage"] == "retention_advocacy" and row["stage_confidence"] == 0.25
     assert "default stage retention_advocacy" in row["rationale"]
+
+
+@pytest.mark.parametrize("text,level,cue", [
+    ("I gave up and went to another bank, the app kept failing.", 3, "gave up"),
+    ("Me bloquearon la tarjeta y no pude pagar el alquiler.", 3, "me bloquearon"),
+    ("Forty minutes on hold, again.", 2, "again"),
+    ("Llevo tres semanas esperando la tarjeta.", 2, "semanas"),
+    ("The fee table was a bit confusing but fair enough.", 1, "a bit"),
+    ("¿Dónde pone la comisión? No lo encuentro en la app.", 1, "donde pone"),
+    ("Why is the transfer still pending?", 1, ""),                  # a question, nothing lost yet
+    ("The transfer failed.", 2, ""),                                # a voiced pain: the rubric's default
+    ("I didn't give up, the agent sorted it in the end.", 1, "sorted it"),   # a negated blocking cue does not count
+])
+def test_severity_is_graded_from_the_rubric_cues_with_a_readable_rationale(text, level, cue):
+    from workbench.coding.rules import SeverityGrader
+
+    got, why = SeverityGrader(resolve("pain_points")).grade(text)
+    assert got == level, why
+    assert why.startswith(f"severity {level} (") and cue in why
+
+
+def test_severity_without_cues_in_a_codebook_is_the_default_and_says_so():
+    from dataclasses import replace
+
+    from workbench.coding.rules import SeverityGrader
+
+    level, why = SeverityGrader(replace(resolve("pain_points"), severity_cues={})).grade("I gave up.")
+    assert level == 2 and "no severity cues" in why

@@ -148,7 +148,12 @@ def test_bootstrap_interval_is_seeded(tmp_path, study):
         b = build_map(s, stage_model="awareness_advocacy", seed=1, n_boot=50).curve
         c = build_map(s, stage_model="awareness_advocacy", seed=2, n_boot=50).curve
     point = next(p for p in a if p.n)
-    assert point.n == len(voice) == 12 and point.low < point.mean < point.high
+    # the mean is over the 9 emotional excerpts (−0.15, 0.00 and +0.15 are within the neutral band);
+    # the shares are over all 12, each with its interval
+    assert point.n_all == len(voice) == 12 and point.n == 9 and point.low < point.mean < point.high
+    assert point.mean == pytest.approx(sum(v for i in range(12) if abs(v := round(-0.9 + 0.15 * i, 2)) > 0.25) / 9, abs=1e-4)
+    assert point.share_negative == pytest.approx(5 / 12, abs=1e-4) and point.share_positive == pytest.approx(4 / 12, abs=1e-4)
+    assert point.negative_low < point.share_negative < point.negative_high
     assert a == b
     assert [(p.low, p.high) for p in a] != [(p.low, p.high) for p in c]
 
@@ -162,8 +167,43 @@ def test_segments_filter_and_compare(demo):
     assert set(small.evidence["segment"]) == {"small_business"}
     diffs = compare_maps([small, young])
     assert not diffs.empty and set(diffs["higher_in"]) <= {"small_business", "young_professional"}
+    assert {"p_value", "q_value", "effect", "reliable"} <= set(diffs.columns)
+    assert (diffs["q_value"] >= diffs["p_value"] - 1e-9).all() and diffs["q_value"].between(0, 1).all()
+    assert set(diffs["kind"]) <= {"claim", "curve"} and (diffs.loc[diffs["kind"] == "claim", "code"] != "").all()
     for row in diffs.itertuples():
         assert row.evidence_ids  # every difference names its evidence
+
+
+def _segment_map(segment: str, voiced: int, people: int, valence: float):
+    """A map of ``people`` participants at one stage, ``voiced`` of whom mention waiting."""
+    from workbench.journey import Claim, CurvePoint, JourneyMap
+
+    ids = [f"{segment}-{i}" for i in range(people)]
+    ev = pd.DataFrame({"excerpt_id": ids, "source_id": ids, "source_name": ids, "speaker": "c", "participant": ids,
+                       "segment": segment, "stage": "service", "start": 0, "end": 1, "quote": "q",
+                       "valence": [valence + 0.01 * i for i in range(people)]})
+    claims = [Claim("service.pain_points.waiting", "service", "pain_points", "Waiting and delay", tuple(ids[:voiced]),
+                    voiced, voiced, code="waiting")] if voiced else []
+    return JourneyMap("s", "m", 1, [("service", "Service")], segment, claims,
+                      [CurvePoint("service", people, valence, None, None, tuple(ids))], ev)
+
+
+def test_segment_differences_are_tested_and_only_reliable_ones_are_claimed():
+    from workbench.journey import benjamini_hochberg
+    from workbench.report import _differences_html
+
+    assert benjamini_hochberg([0.01, 0.04, 0.03, 0.2]).round(4).tolist() == [0.04, 0.0533, 0.0533, 0.2]
+    # 14 of 15 churned customers wait vs 1 of 15 retained, and they feel worse: reliable
+    d = compare_maps([_segment_map("churned", 14, 15, -0.6), _segment_map("retained", 1, 15, 0.3)])
+    wait = d[d["code"] == "waiting"].iloc[0]
+    assert wait["reliable"] and wait["higher_in"] == "churned" and wait["q_value"] < 0.001
+    assert wait["difference"] == pytest.approx(13 / 15, abs=1e-3) and wait["effect"] > 1
+    assert d[d["kind"] == "curve"].iloc[0]["higher_in"] == "retained" and d[d["kind"] == "curve"].iloc[0]["reliable"]
+    assert "No reliable differences" not in _differences_html(d)
+    # 3 of 6 vs 2 of 6: a gap, but nothing a test supports — and the report says so
+    d = compare_maps([_segment_map("a", 3, 6, 0.0), _segment_map("b", 2, 6, 0.0)])
+    assert not d["reliable"].any()
+    assert "No reliable differences" in _differences_html(d)
 
 
 def test_cli_map_writes_the_report_and_explains_an_uncoded_study(tmp_path, cli, study, demo):
@@ -246,3 +286,53 @@ def test_phrases_skip_brand_names_and_never_join_words_across_excerpts():
     assert "yesterday selfie" not in phrases and "failed account" not in phrases
     evidence = {p: sorted(ids.tolist()) for _, p, ids in found}
     assert evidence["selfie check"] == [1, 2, 3]
+
+
+def test_maps_are_built_from_inputs_read_once_and_keep_the_study_codebooks(demo, tmp_path, monkeypatch):
+    import shutil
+
+    from workbench import journey
+    from workbench.codebook import parse_codebook, resolve, to_yaml
+    from workbench.journey import load_map_inputs
+
+    study = tmp_path / "study.db"
+    shutil.copy(demo / "study.db", study)
+    with Store.open(study) as s:
+        direct = build_map(s, segment="small_business")
+        inputs = load_map_inputs(s)
+    # the store is closed: building needs no reads, and gives the same map as reading on the spot
+    again = build_map(inputs, segment="small_business")
+    assert again.claims == direct.claims and again.curve == direct.curve
+    assert build_map(inputs).claims == build_map(inputs).claims
+    # the shipped pain codebook changes its labels after the study was coded: the map keeps the study's labels
+    changed = parse_codebook(to_yaml(resolve("pain_points")).replace("label: Waiting and delay", "label: Renamed later"))
+    monkeypatch.setattr(journey, "resolve", lambda name: changed if name == "pain_points" else resolve(name))
+    with Store.open(study) as s:
+        pains = {c.text for c in build_map(s).claims if c.lane == "pain_points"}
+    assert "Waiting and delay" in pains and "Renamed later" not in pains
+    # a study coded before codebooks were stored: the shipped labels, and a note that says so
+    with Store.open(study) as s:
+        s.con.execute("DELETE FROM study WHERE key = 'coding.codebooks_yaml'")
+        s.con.commit()
+        old = build_map(s)
+    assert "Renamed later" in {c.text for c in old.claims if c.lane == "pain_points"}
+    assert any("shipped codebooks" in n for n in old.notes)
+
+
+def test_emotion_curve_marks_its_moments_of_truth_and_agrees_with_csat(demo):
+    from workbench.journey import CurvePoint, _moments
+
+    pts = [CurvePoint(s, 3, m, None, None, ()) for s, m in (("a", 0.2), ("b", None), ("c", -0.5), ("d", -0.1), ("e", 0.3))]
+    pts[1] = CurvePoint("b", 0, None, None, None, ())
+    marked = {p.stage: (p.moment, p.change) for p in _moments(pts)}
+    # the stage without emotional excerpts is skipped: a → c is the drop, d → e the rise
+    assert marked["c"] == ("drop", -0.7) and marked["e"] == ("rise", 0.4) and marked["d"] == ("", None)
+    study = json.loads((demo / "report" / "study.json").read_text())
+    check = study["checks"]["valence_vs_csat"]
+    # the sample call log's 48 conversations with a CSAT: the customers' valence orders them as their ratings do
+    assert check["n_conversations"] == 48 and check["spearman"] > 0.5
+    html = (demo / "report" / "report.html").read_text()
+    assert "moment of truth" in html and "Spearman" in html
+    curve = pd.read_csv(demo / "report" / "curve.csv")
+    assert {"share_negative", "share_positive", "n_all", "moment"} <= set(curve.columns)
+    assert curve["mean"].max() - curve["mean"].min() > 0.3      # highs and lows, not a flat line

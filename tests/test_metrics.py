@@ -89,3 +89,17 @@ def test_agreement_between_two_human_coders_in_a_study(tmp_path, cli, study):
     m = json.loads((tmp_path / "ag" / "metrics.json").read_text())["stage"]
     assert m["n"] == 4 and m["accuracy"] == 0.75
     assert m["cohen_kappa"] == pytest.approx(cohen_kappa(ana, luis), abs=1e-4)
+
+
+def test_weighted_kappa_matches_sklearn_and_punishes_far_misses_more():
+    from sklearn.metrics import cohen_kappa_score
+
+    from workbench.coding.metrics import weighted_kappa
+    gold = [1, 2, 2, 3, 2, 1, 3, 2, 2, 1]
+    pred = [1, 2, 3, 3, 2, 2, 2, 2, 1, 1]
+    for w in ("linear", "quadratic"):
+        assert abs(weighted_kappa(gold, pred, [1, 2, 3], w) - cohen_kappa_score(gold, pred, weights=w)) < 1e-9
+    near = [2 if g == 3 else g for g in gold]    # 3 called 2
+    far = [1 if g == 3 else g for g in gold]     # 3 called 1
+    assert weighted_kappa(gold, near, [1, 2, 3]) > weighted_kappa(gold, far, [1, 2, 3])
+    assert weighted_kappa(gold, gold, [1, 2, 3]) == 1.0

@@ -82,15 +82,20 @@ def curve_data(jm: JourneyMap, name: str | None = None) -> pd.DataFrame:
     rows = []
     labels = dict(jm.stages)
     for order, p in enumerate(jm.curve):
+        moment = f"{'▼' if p.moment == 'drop' else '▲'} largest {p.moment} {p.change:+.2f}" if p.moment else ""
         rows.append({"stage": p.stage, "stage_label": labels[p.stage], "order": order, "segment": name or jm.segment or "all",
-                     "mean": p.mean, "low": p.low, "high": p.high, "n": p.n,
+                     "mean": p.mean, "low": p.low, "high": p.high, "n": p.n, "n_all": p.n_all,
+                     "share_negative": p.share_negative, "negative_low": p.negative_low, "negative_high": p.negative_high,
+                     "share_positive": p.share_positive, "positive_low": p.positive_low, "positive_high": p.positive_high,
+                     "moment": moment,
                      "evidence": ";".join(p.evidence[:EVIDENCE_IN_MARK]),
                      "quote": _short(jm.quote(p.evidence[0])) if p.evidence else ""})
     return pd.DataFrame(rows)
 
 
 def emotion_curve(jm: JourneyMap | Sequence[JourneyMap], select: bool = False) -> alt.LayerChart:
-    """Mean valence per stage with its interval; ``select``: clicking a point sets the selection ``point``."""
+    """Mean valence of the emotional excerpts per stage with its interval, the moments of truth
+    (largest drop and rise) labelled; ``select``: clicking a point sets the selection ``point``."""
     maps = [jm] if isinstance(jm, JourneyMap) else list(jm)
     data = pd.concat([curve_data(m) for m in maps], ignore_index=True)
     data = data[data["n"] > 0]
@@ -98,30 +103,65 @@ def emotion_curve(jm: JourneyMap | Sequence[JourneyMap], select: bool = False) -
     x = alt.X("stage_label:N", sort=stage_order, title=None, axis=alt.Axis(labelAngle=0))
     color = alt.Color("segment:N", title="segment", legend=alt.Legend(orient="bottom")) if len(maps) > 1 else alt.value("#3465a4")
     tooltip = [alt.Tooltip("segment:N"), alt.Tooltip("stage_label:N", title="stage"),
-               alt.Tooltip("mean:Q", format="+.2f", title="mean valence"), alt.Tooltip("low:Q", format="+.2f", title="95% low"),
-               alt.Tooltip("high:Q", format="+.2f", title="95% high"), alt.Tooltip("n:Q", title="excerpts"),
-               alt.Tooltip("quote:N", title="quote")]
+               alt.Tooltip("mean:Q", format="+.2f", title="mean valence (emotional excerpts)"),
+               alt.Tooltip("low:Q", format="+.2f", title="95% low"), alt.Tooltip("high:Q", format="+.2f", title="95% high"),
+               alt.Tooltip("n:Q", title="emotional excerpts"), alt.Tooltip("n_all:Q", title="all excerpts"),
+               alt.Tooltip("share_negative:Q", format=".0%", title="negative"),
+               alt.Tooltip("share_positive:Q", format=".0%", title="positive"), alt.Tooltip("quote:N", title="quote")]
     base = alt.Chart(data).encode(x=x, color=color)
     zero = alt.Chart(pd.DataFrame({"y": [0.0]})).mark_rule(color="#999", strokeDash=[4, 4]).encode(y="y:Q")
-    band = base.mark_errorbar(ticks=True).encode(y=alt.Y("low:Q", title="mean valence (−1 … +1)", scale=alt.Scale(domain=[-1, 1])),
-                                                 y2="high:Q")
+    band = base.mark_errorbar(ticks={"size": 12}).encode(y=alt.Y("low:Q", title="mean valence, emotional excerpts (−1 … +1)",
+                                                         scale=alt.Scale(domain=[-1, 1])), y2="high:Q")
     line = base.mark_line(point=alt.OverlayMarkDef(size=70, filled=True)).encode(y="mean:Q", tooltip=tooltip)
     layers = [zero, band, line]
+    if len(maps) == 1:
+        layers.append(base.mark_text(dy=-12, dx=8, align="left", fontSize=11, fontWeight="bold", font=_FONT)
+                      .encode(y="mean:Q", text="moment:N", color=alt.value("#7a1f1f")))
     if select:
         point = alt.selection_point(name="point", fields=["stage", "segment"], on="click", clear="dblclick")
         layers.append(base.mark_point(size=400, opacity=0.001, filled=True, cursor="pointer").encode(y="mean:Q", tooltip=tooltip)
                       .add_params(point))
-    return alt.layer(*layers).properties(width=alt.Step(160), height=220, title="Emotion curve (bootstrap 95% interval)")
+    return alt.layer(*layers).properties(width=alt.Step(160), height=220,
+                                         title="Emotion curve: how the emotional moments feel (bootstrap 95% interval)")
+
+
+def sentiment_shares(jm: JourneyMap) -> alt.LayerChart:
+    """Per stage, the share of negative excerpts (down) and positive ones (up), with 95% intervals."""
+    data = curve_data(jm)
+    data = data[data["n_all"] > 0]
+    rows = []
+    for r in data.itertuples():
+        rows.append({"stage_label": r.stage_label, "side": "negative", "share": -r.share_negative,
+                     "low": -(r.negative_high if r.negative_high is not None else r.share_negative),
+                     "high": -(r.negative_low if r.negative_low is not None else r.share_negative),
+                     "label": f"{r.share_negative:.0%}", "n_all": r.n_all, "evidence": r.evidence})
+        rows.append({"stage_label": r.stage_label, "side": "positive", "share": r.share_positive,
+                     "low": r.positive_low if r.positive_low is not None else r.share_positive,
+                     "high": r.positive_high if r.positive_high is not None else r.share_positive,
+                     "label": f"{r.share_positive:.0%}", "n_all": r.n_all, "evidence": r.evidence})
+    d = pd.DataFrame(rows, columns=["stage_label", "side", "share", "low", "high", "label", "n_all", "evidence"])
+    stage_order = [label for _, label in jm.stages]
+    base = alt.Chart(d).encode(x=alt.X("stage_label:N", sort=stage_order, title=None, axis=alt.Axis(labelAngle=0)))
+    tooltip = [alt.Tooltip("stage_label:N", title="stage"), alt.Tooltip("side:N"), alt.Tooltip("label:N", title="share"),
+               alt.Tooltip("n_all:Q", title="excerpts")]
+    bars = base.mark_bar(size=34).encode(
+        y=alt.Y("share:Q", title="share of excerpts (negative ↓ · positive ↑)", scale=alt.Scale(domain=[-1, 1]),
+                axis=alt.Axis(format="~%", labelExpr="format(abs(datum.value), '.0%')")),
+        color=alt.Color("side:N", scale=alt.Scale(domain=["negative", "positive"], range=["#c0392b", "#2e8b57"]),
+                        legend=alt.Legend(orient="bottom", title=None)), tooltip=tooltip)
+    err = base.mark_errorbar(ticks={"size": 12}, color="#333").encode(
+        y=alt.Y("low:Q", title="share of excerpts (negative ↓ · positive ↑)"), y2="high:Q")
+    return alt.layer(bars, err).properties(width=alt.Step(160), height=160, title="Negative and positive excerpts per stage")
 
 
 def pain_data(jm: JourneyMap) -> pd.DataFrame:
     labels = dict(jm.stages)
     rows = [{"stage": c.stage, "stage_label": labels[c.stage], "category": c.text, "n_excerpts": c.n_excerpts,
-             "n_participants": c.n_participants, "severity": c.value, "claim_id": c.claim_id,
+             "n_participants": c.n_participants, "severity": c.value, "severity_levels": c.detail, "claim_id": c.claim_id,
              "evidence": ";".join(c.evidence[:EVIDENCE_IN_MARK]), "quote": _short(jm.quote(c.evidence[0]))}
             for c in jm.claims if c.lane == "pain_points"]
     return pd.DataFrame(rows, columns=["stage", "stage_label", "category", "n_excerpts", "n_participants", "severity",
-                                       "claim_id", "evidence", "quote"])
+                                       "severity_levels", "claim_id", "evidence", "quote"])
 
 
 def pain_heat(jm: JourneyMap) -> alt.LayerChart:
@@ -130,7 +170,7 @@ def pain_heat(jm: JourneyMap) -> alt.LayerChart:
     base = alt.Chart(data).encode(x=alt.X("stage_label:N", sort=stage_order, title=None, axis=alt.Axis(labelAngle=0)),
                                   y=alt.Y("category:N", title=None, sort=alt.EncodingSortField("n_excerpts", op="sum", order="descending")))
     tooltip = [alt.Tooltip("category:N"), alt.Tooltip("stage_label:N", title="stage"), alt.Tooltip("n_excerpts:Q", title="excerpts"),
-               alt.Tooltip("n_participants:Q", title="participants"), alt.Tooltip("severity:Q", format=".1f", title="mean severity (1–3)"),
+               alt.Tooltip("n_participants:Q", title="participants"), alt.Tooltip("severity_levels:N", title="severity (level × excerpts)"),
                alt.Tooltip("quote:N", title="quote")]
     rect = base.mark_rect().encode(color=alt.Color("n_excerpts:Q", title="excerpts", scale=alt.Scale(scheme="orangered")),
                                    tooltip=tooltip)
@@ -142,20 +182,26 @@ def pain_heat(jm: JourneyMap) -> alt.LayerChart:
 def comparison_chart(maps: Sequence[JourneyMap], differences: pd.DataFrame) -> alt.VConcatChart:
     """Emotion curves of several segments on one axis, and the supported differences as a table chart."""
     curve = emotion_curve(maps)
-    diffs = differences.head(30).reset_index(drop=True).assign(row=lambda d: d.index)
+    reliable = differences[differences["reliable"].astype(bool)] if "reliable" in differences else differences.iloc[:0]
+    shown = reliable if len(reliable) else differences.head(5)
+    title = "Reliable differences (Benjamini–Hochberg q < 0.05)" if len(reliable) else \
+        "No reliable differences; the largest gaps seen (not reliable)"
+    diffs = shown.head(30).reset_index(drop=True).assign(row=lambda d: d.index)
+    diffs["line"] = [f"{s} (q = {q:.2f})" for s, q in zip(diffs["summary"], diffs["q_value"])]
     diffs["evidence"] = diffs["evidence_ids"].str.split(";").str[:EVIDENCE_IN_MARK].str.join(";")
     table = alt.Chart(diffs).mark_text(align="left", fontSize=11).encode(
-        x=alt.value(0), y=alt.Y("row:O", axis=None), text="summary:N",
-        tooltip=[alt.Tooltip("summary:N"), alt.Tooltip("higher_in:N"), alt.Tooltip("difference:Q", format=".2f")],
-    ).properties(width=900, height=alt.Step(16), title="Differences supported by evidence")
+        x=alt.value(0), y=alt.Y("row:O", axis=None), text="line:N",
+        tooltip=[alt.Tooltip("summary:N"), alt.Tooltip("higher_in:N"), alt.Tooltip("difference:Q", format=".2f"),
+                 alt.Tooltip("effect:Q", format=".2f"), alt.Tooltip("q_value:Q", format=".3f")],
+    ).properties(width=900, height=alt.Step(16), title=title)
     return alt.vconcat(curve, table)
 
 
 def map_chart(jm: JourneyMap) -> alt.VConcatChart:
     """The whole map as one figure (for map.png / map.svg)."""
-    return alt.vconcat(journey_grid(jm), emotion_curve(jm), pain_heat(jm)).resolve_scale(color="independent") \
+    return alt.vconcat(journey_grid(jm), emotion_curve(jm), sentiment_shares(jm), pain_heat(jm)).resolve_scale(color="independent") \
         .configure_view(stroke=None).configure(font=_FONT)
 
 
-__all__ = ["journey_grid", "emotion_curve", "pain_heat", "comparison_chart", "map_chart", "grid_data", "curve_data",
+__all__ = ["journey_grid", "emotion_curve", "sentiment_shares", "pain_heat", "comparison_chart", "map_chart", "grid_data", "curve_data",
            "pain_data", "EVIDENCE_IN_MARK"]

@@ -285,22 +285,23 @@ def cmd_themes(args: argparse.Namespace) -> int:
 
 
 def cmd_map(args: argparse.Namespace) -> int:
-    from .journey import build_map
+    from .journey import build_map, load_map_inputs
     from .report import write_report
 
     if args.segment and args.compare:
         raise WorkbenchError("Give either --segment NAME or --compare A,B, not both.")
-    opts = dict(stage_model=args.stage_model, include_suggested=not args.accepted_only, seed=args.seed)
-    with _study(args.study) as store, store.snapshot():     # the overall and segment maps: one moment of the study
-        if args.compare:
-            names = [n.strip() for n in args.compare.split(",") if n.strip()]
-            if len(names) < 2:
-                raise WorkbenchError("--compare needs two or more segments, e.g. --compare small_business,young_professional")
-            maps = [build_map(store, segment=n, **opts) for n in names]
-            main_map = build_map(store, segment=None, **opts)
-        else:
-            maps = []
-            main_map = build_map(store, segment=args.segment, **opts)
+    opts = dict(include_suggested=not args.accepted_only, seed=args.seed)
+    with _study(args.study) as store:
+        inputs = load_map_inputs(store, args.stage_model)     # the overall and segment maps: one moment of the study
+    if args.compare:
+        names = [n.strip() for n in args.compare.split(",") if n.strip()]
+        if len(names) < 2:
+            raise WorkbenchError("--compare needs two or more segments, e.g. --compare small_business,young_professional")
+        maps = [build_map(inputs, segment=n, **opts) for n in names]
+        main_map = build_map(inputs, segment=None, **opts)
+    else:
+        maps = []
+        main_map = build_map(inputs, segment=args.segment, **opts)
     files = write_report(main_map, Path(args.out), compare=maps)
     thin = sum(c.thin for c in main_map.claims)
     print(f"Journey map of {len(main_map.evidence)} excerpts: {len(main_map.claims)} claims ({thin} thin), "

@@ -47,7 +47,7 @@ BUILTIN_DIR = Path(__file__).resolve().parent / "codebooks"
 DIMENSION_CODEBOOKS = {"touchpoint": "touchpoints", "actor": "actors", "backstage": "backstage",
                        "opportunity": "opportunities", "pain_point": "pain_points", "emotion": "emotions"}
 EKMAN_FAMILIES = ("anger", "disgust", "fear", "joy", "sadness", "surprise", "neutral")
-TOP_KEYS = {"codebook", "version", "dimension", "kind", "description", "codes", "default"}
+TOP_KEYS = {"codebook", "version", "dimension", "kind", "description", "codes", "default", "severity_cues"}
 CODE_KEYS = {"id", "label", "definition", "include", "exclude", "examples", "cues", "parent", "order",
              "family", "valence", "severity"}
 _ID = re.compile(r"^[a-z][a-z0-9_]*$")
@@ -198,8 +198,21 @@ def parse_codebook(text: str, path: Path | str = "<string>") -> Codebook:
         if code.parent and code.parent not in seen:
             raise CodebookError(f"Codebook {path}, line {seen[code.code_id]}: code '{code.code_id}' has parent "
                                 f"'{code.parent}', which is not a code of this codebook.")
+    severity_cues: dict[int, dict[str, tuple[str, ...]]] = {}
+    if "severity_cues" in top:
+        node = top["severity_cues"][1]
+        if dimension != "pain_point":
+            raise where.error(node, "'severity_cues' belong to pain point codebooks only.")
+        if not isinstance(node, MappingNode):
+            raise where.error(node, "'severity_cues' must map a level (1, 2, 3) to cues per language, e.g. {3: {en: [gave up]}}.")
+        for k, v in node.value:
+            level = _py(k)
+            if level not in (1, 2, 3) or isinstance(level, bool):
+                raise where.error(k, f"severity level {level!r} must be 1, 2 or 3.")
+            severity_cues[int(level)] = _by_language((k, v), where, f"severity_cues {level}")
     return Codebook(name=name, version=version, codes=codes, dimension=dimension, kind=kind, default=default,
-                    description=_text(top.get("description"), where, "'description'", False, root))
+                    description=_text(top.get("description"), where, "'description'", False, root),
+                    severity_cues=severity_cues)
 
 
 def load_codebook(path: str | Path) -> Codebook:
@@ -266,6 +279,8 @@ def to_yaml(codebook: Codebook) -> str:
         doc["description"] = codebook.description
     if codebook.default:
         doc["default"] = codebook.default
+    if codebook.severity_cues:
+        doc["severity_cues"] = {level: {k: list(v) for k, v in cues.items()} for level, cues in sorted(codebook.severity_cues.items())}
     doc["codes"] = [code_dict(c) for c in codebook.codes]
     return yaml.safe_dump(doc, allow_unicode=True, sort_keys=False, width=100)
 

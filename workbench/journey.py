@@ -15,7 +15,7 @@ Lanes, per stage:
   there), split by whether the excerpts voice a thought or question ("I thought…", "¿…?");
 * **feeling** — emotions (fine label, with family and valence) and the emotion curve;
 * **touchpoints**, **people**, **backstage**, **opportunities** — coded codes;
-* **pain points** — category, mean and maximum severity, frequency;
+* **pain points** — category, frequency and the severity distribution (1 minor, 2 major, 3 blocking);
 * **metrics** — CSAT / NPS / CES from the sources' metadata, where the data has them.
 
 Every claim counts its excerpts and distinct participants (a call-log conversation counts as a
@@ -31,7 +31,7 @@ import json
 import math
 import re
 from dataclasses import asdict, dataclass, field
-from typing import Sequence
+from typing import Callable, Sequence
 
 import numpy as np
 import pandas as pd
@@ -62,9 +62,10 @@ class Claim:
     evidence: tuple[str, ...]          # excerpt ids, most confident first
     n_excerpts: int
     n_participants: int
-    detail: str = ""                   # e.g. "anger family, valence −0.40" or "severity 2.3 (max 3)"
+    detail: str = ""                   # e.g. "anger family, valence −0.40" or "severity 1×2 · 2×5 · 3×1 (mean 1.9)"
     value: float | None = None         # severity (pain points), valence (feeling), mean (metrics)
     unreviewed: float = 0.0            # share of the evidence that is machine-suggested, not yet reviewed
+    code: str = ""                     # the code behind a coded claim ("" for quotes, phrases and metrics)
 
     @property
     def thin(self) -> bool:
@@ -73,12 +74,30 @@ class Claim:
 
 @dataclass(frozen=True)
 class CurvePoint:
+    """The emotion curve at one stage.
+
+    ``mean`` is the mean valence of the *emotional* excerpts (|valence| above the neutral band; ``n``
+    of them), so neutral talk does not average the highs and lows away; ``share_negative`` and
+    ``share_positive`` are shares of all ``n_all`` excerpts with a valence. Each comes with a seeded
+    bootstrap 95 % interval. ``moment`` marks the largest drop and rise between stages ("drop" /
+    "rise", with ``change`` from the stage before): the journey's moments of truth.
+    """
+
     stage: str
     n: int
     mean: float | None
     low: float | None
     high: float | None
     evidence: tuple[str, ...]
+    n_all: int = 0
+    share_negative: float | None = None
+    negative_low: float | None = None
+    negative_high: float | None = None
+    share_positive: float | None = None
+    positive_low: float | None = None
+    positive_high: float | None = None
+    moment: str = ""
+    change: float | None = None
 
 
 @dataclass
@@ -95,6 +114,7 @@ class JourneyMap:
     coders: list[str] = field(default_factory=list)
     codebooks: dict = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    checks: dict = field(default_factory=dict)     # the map checked against the data's own ratings (valence vs CSAT)
     _row_of: dict[str, int] | None = field(default=None, init=False, repr=False, compare=False)
 
     def claims_frame(self) -> pd.DataFrame:
@@ -132,6 +152,37 @@ class JourneyMap:
 
 
 # ---------------------------------------------------------------------------------------- inputs
+@dataclass
+class MapInputs:
+    """Everything a map is built from, read from a study once (:func:`load_map_inputs`).
+
+    ``codebooks`` are the ones the study was coded with (stored in the study at coding time), so a
+    claim keeps the label its coders used even after the shipped YAML changes.
+    """
+
+    study: str
+    stage_model: Codebook
+    codebooks: dict[str, Codebook]       # dimension -> codebook (not the stage model)
+    excerpts: pd.DataFrame               # customer-voice excerpts, sorted by id
+    codings: pd.DataFrame                # every coding and decision (``Store.decisions``)
+    metrics: pd.DataFrame                # per source: csat, nps, ces
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def segments(self) -> list[str]:
+        return sorted(self.excerpts["segment"].dropna().unique().tolist())
+
+
+@dataclass(frozen=True)
+class MapSettings:
+    segment: str | None = None
+    include_suggested: bool = True
+    seed: int = 0
+    n_boot: int = 1000
+    top_phrases: int = 4
+    neutral_band: float = 0.25        # |valence| at or below it is neutral (the embedding coder's own band)
+
+
 def study_stage_model(store: Store, name: str | None = None) -> Codebook:
     """The stage model: by name/path, else the one the study was coded with (stored in the study)."""
     if name:
@@ -141,6 +192,40 @@ def study_stage_model(store: Store, name: str | None = None) -> Codebook:
         return parse_codebook(info["coding.stage_model_yaml"], f"<stage model stored in {store.path.name}>")
     raise InputError(f"{store.path} has no coded stages yet: run `workbench code --study {store.path}` first, "
                      "or pass --stage-model.")
+
+
+def study_codebooks(store: Store, info: dict | None = None) -> tuple[dict[str, Codebook], list[str]]:
+    """The codebook of each coded dimension as the study was coded with it; the shipped one (with a
+    note) for a study coded before codebooks were stored."""
+    info = store.info() if info is None else info
+    stored = {}
+    if "coding.codebooks_yaml" in info:
+        try:
+            stored = json.loads(info["coding.codebooks_yaml"])
+        except ValueError:
+            stored = {}
+    books, missing = {}, []
+    for dim, name in DIMENSION_CODEBOOKS.items():
+        if dim in stored:
+            books[dim] = parse_codebook(stored[dim], f"<{dim} codebook stored in {store.path.name}>")
+        else:
+            books[dim] = resolve(name)
+            missing.append(name)
+    notes = [f"Labels of {', '.join(missing)} come from the shipped codebooks: the study was coded before the "
+             "workbench stored the codebooks it was coded with (re-code it to record them)."] \
+        if missing and "coding.stage_model_yaml" in info else []
+    return books, notes
+
+
+def load_map_inputs(store: Store, stage_model: str | None = None) -> MapInputs:
+    """Read a study's inputs for maps once, as one moment of the study (then build any number of maps)."""
+    with _no_gc(), store.snapshot():   # loading builds ~10^6 acyclic objects (no GC rescans)
+        info = store.info()
+        model = study_stage_model(store, stage_model)
+        books, notes = study_codebooks(store, info)
+        return MapInputs(study=info.get("name", store.path.stem), stage_model=model, codebooks=books,
+                         excerpts=store.excerpts(roles=VOICE_ROLES, by_id=True), codings=store.decisions(),
+                         metrics=_meta_metrics(store), notes=notes)
 
 
 def _participant(ex: pd.DataFrame) -> pd.Series:
@@ -167,15 +252,23 @@ def _meta_metrics(store: Store) -> pd.DataFrame:
 
 
 # ---------------------------------------------------------------------------------------- building
-def build_map(store: Store, stage_model: str | None = None, segment: str | None = None,
-              include_suggested: bool = True, seed: int = 0, n_boot: int = 1000, top_phrases: int = 4) -> JourneyMap:
-    """The journey map of a study (optionally one segment) for a stage model.
+def build_map(inputs: MapInputs | Store, settings: MapSettings | None = None, *, stage_model: str | None = None,
+              **options) -> JourneyMap:
+    """The journey map of a study (optionally one segment).
 
-    Works on integer positions (excerpts sorted by id), so large studies map quickly
-    (``benchmarks/report.py`` measures it).
+    ``inputs`` comes from :func:`load_map_inputs` (a :class:`Store` is read on the spot, with
+    ``stage_model``); ``settings`` (or its fields as keywords: ``segment``, ``include_suggested``,
+    ``seed``, ``n_boot``, ``top_phrases``) says which map. Pure: no store reads, same inputs and
+    settings → the same map. Works on integer positions (excerpts sorted by id), so large studies
+    map quickly (``benchmarks/report.py`` measures it).
     """
-    with _no_gc(), store.snapshot():   # one moment of the study; loading builds ~10^6 acyclic objects (no GC rescans)
-        return _build_map(store, stage_model, segment, include_suggested, seed, n_boot, top_phrases)
+    if isinstance(inputs, Store):
+        inputs = load_map_inputs(inputs, stage_model)
+    elif stage_model is not None:
+        raise TypeError("stage_model is chosen when the inputs are loaded: load_map_inputs(store, stage_model)")
+    settings = MapSettings(**{**asdict(settings or MapSettings()), **options})
+    with _no_gc():
+        return _build_map(inputs, settings)
 
 
 @contextlib.contextmanager
@@ -189,23 +282,75 @@ def _no_gc():
             gc.enable()
 
 
-def _build_map(store: Store, stage_model: str | None, segment: str | None, include_suggested: bool, seed: int,
-               n_boot: int, top_phrases: int) -> JourneyMap:
-    model = study_stage_model(store, stage_model)
-    stages = [(c.code_id, c.label) for c in model.ordered]
-    stage_ids = [s for s, _ in stages]
-    ex = store.excerpts(roles=VOICE_ROLES, by_id=True)
-    segments = sorted(ex["segment"].dropna().unique().tolist())
+@dataclass
+class _Frame:
+    """A map under construction: the mapped excerpts (positions 0..n-1), their effective codings and
+    stages, and ``make`` to add a claim. Each lane builder reads it and adds its claims."""
+
+    inputs: MapInputs
+    settings: MapSettings
+    stage_ids: list[str]
+    ex: pd.DataFrame                 # mapped excerpts with their stage
+    eff: pd.DataFrame                # effective codings of mapped excerpts (``pos`` = excerpt position)
+    stage_of: np.ndarray             # stage index per excerpt
+    person: np.ndarray               # participant index per excerpt
+    rank: np.ndarray                 # evidence order: reviewed first, then the most confident, then id
+    unreviewed: np.ndarray           # excerpt positions whose stage or codes are still machine-suggested
+    claims: list[Claim] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def n(self) -> int:
+        return len(self.ex)
+
+    def make(self, stage: str, lane: str, key: str, text: str, positions: np.ndarray, detail: str = "",
+             value: float | None = None, code: str = "") -> None:
+        p = np.unique(positions)
+        if not len(p):
+            return
+        p = p[np.argsort(self.rank[p], kind="stable")]
+        eids = self.ex["excerpt_id"].to_numpy(dtype=object)
+        self.claims.append(Claim(f"{stage}.{lane}.{_slug(key)}", stage, lane, text, tuple(eids[p].tolist()), len(p),
+                                 len(np.unique(self.person[p])), detail, value, float(self.unreviewed[p].mean()), code))
+
+    def coded(self, dim: str) -> tuple[pd.DataFrame, dict]:
+        """Effective codings of ``dim`` and their row indices grouped by (stage index, code)."""
+        rows = self.eff[(self.eff["dimension"] == dim).to_numpy()]
+        groups = pd.DataFrame({"stage": self.stage_of[rows["pos"].to_numpy()],
+                               "code_id": rows["code_id"].to_numpy(dtype=object)}).groupby(["stage", "code_id"], sort=True).indices
+        return rows, groups
+
+    def label(self, dim: str, code: str):
+        cb = self.inputs.codebooks.get(dim)
+        return next((c for c in cb.codes if c.code_id == code), None) if cb else None
+
+
+#: lane name -> builder(frame) that adds the lane's claims; a new lane is one function here.
+LANE_BUILDERS: dict[str, Callable[[_Frame], None]] = {}
+
+
+def lane(name: str):
+    def register(fn: Callable[[_Frame], None]) -> Callable[[_Frame], None]:
+        LANE_BUILDERS[name] = fn
+        return fn
+    return register
+
+
+def _prepare(inputs: MapInputs, settings: MapSettings) -> _Frame:
+    model = inputs.stage_model
+    stage_ids = [c.code_id for c in model.ordered]
+    ex = inputs.excerpts
+    segment = settings.segment
     if segment is not None:
-        if segment not in segments:
-            raise InputError(f"No segment {segment!r} in this study; it has: {', '.join(segments) or '(none)'}.")
+        if segment not in inputs.segments:
+            raise InputError(f"No segment {segment!r} in this study; it has: {', '.join(inputs.segments) or '(none)'}.")
         ex = ex[ex["segment"] == segment]
     ex = ex.reset_index(drop=True)
-    cod = store.decisions()
+    cod = inputs.codings
     pos = pd.Index(ex["excerpt_id"]).get_indexer(cod["excerpt_id"])
     mapped = pos >= 0
     cod, pos = cod[mapped].reset_index(drop=True), pos[mapped]
-    rows, suggested = effective_rows(pos, cod, include_suggested)
+    rows, suggested = effective_rows(pos, cod, settings.include_suggested)
     eff = cod.iloc[rows].reset_index(drop=True)
     eff["suggested"] = suggested
     eff["pos"] = epos = pos[rows]
@@ -213,7 +358,7 @@ def _build_map(store: Store, stage_model: str | None, segment: str | None, inclu
     # the stage of each excerpt (the first effective stage coding in this stage model)
     is_stage = (eff["dimension"] == "stage").to_numpy()
     stage_idx = pd.Index(stage_ids).get_indexer(eff["code_id"])                   # -1: not in this model
-    notes = []
+    notes = list(inputs.notes)
     off = is_stage & (stage_idx < 0)
     if off.any():
         notes.append(f"{eff.loc[off, 'excerpt_id'].nunique()} excerpts coded with stages outside {model.name} "
@@ -236,110 +381,205 @@ def _build_map(store: Store, stage_model: str | None, segment: str | None, inclu
     eff = eff[keep[epos]].reset_index(drop=True)
     eff["pos"] = new_pos[epos[keep[epos]]]
     n = len(ex)
-
-    # evidence order inside a claim: reviewed first, then the most confident, then id
-    eids = ex["excerpt_id"].to_numpy(dtype=object)
     unreviewed = np.zeros(n, bool)
     unreviewed[eff.loc[eff["suggested"], "pos"].to_numpy()] = True
     rank = np.empty(n, np.int64)
     rank[np.lexsort((np.arange(n), -conf_of, unreviewed))] = np.arange(n)
     person, _ = pd.factorize(ex["participant_key"])
-    stage_rank = {s: i for i, s in enumerate(stage_ids)}
+    return _Frame(inputs, settings, stage_ids, ex, eff, stage_of, person, rank, unreviewed, notes=notes)
 
-    claims: list[Claim] = []
 
-    def make(stage: str, lane: str, key: str, text: str, positions: np.ndarray, detail: str = "",
-             value: float | None = None) -> None:
-        p = np.unique(positions)
-        if not len(p):
-            return
-        p = p[np.argsort(rank[p], kind="stable")]
-        claims.append(Claim(f"{stage}.{lane}.{_slug(key)}", stage, lane, text, tuple(eids[p].tolist()), len(p),
-                            len(np.unique(person[p])), detail, value, float(unreviewed[p].mean())))
+def _build_map(inputs: MapInputs, settings: MapSettings) -> JourneyMap:
+    f = _prepare(inputs, settings)
+    for name in LANES:
+        if name in LANE_BUILDERS:
+            LANE_BUILDERS[name](f)
+    stage_rank = {s: i for i, s in enumerate(f.stage_ids)}
+    lane_rank = {name: i for i, name in enumerate(LANES)}
+    f.claims.sort(key=lambda c: (stage_rank[c.stage], lane_rank[c.lane], -c.n_participants, -c.n_excerpts, c.text))
+    model = inputs.stage_model
+    valence = _valence(f)
+    evidence = f.ex[["excerpt_id", "source_id", "source_name", "speaker", "participant_key", "segment", "stage", "start",
+                     "end", "text"]].rename(columns={"text": "quote", "participant_key": "participant"})
+    evidence["valence"] = valence
+    return JourneyMap(
+        study=inputs.study, stage_model=model.name, stage_model_version=model.version,
+        stages=[(c.code_id, c.label) for c in model.ordered], segment=settings.segment, claims=f.claims,
+        curve=_curve(f, valence), evidence=evidence, checks=_checks(f, valence),
+        settings={"stage_model": model.name, "segment": settings.segment, "include_suggested": settings.include_suggested,
+                  "seed": settings.seed, "bootstrap_resamples": settings.n_boot, "top_phrases": settings.top_phrases,
+                  "neutral_band": settings.neutral_band},
+        coders=sorted(f.eff["coder"].unique().tolist()),
+        codebooks={model.name: model.version, **{cb.name: cb.version for cb in inputs.codebooks.values()}},
+        notes=f.notes)
 
-    # coded lanes: feeling, pain points, touchpoints, people, backstage, opportunities
-    books = {dim: resolve(name) for dim, name in DIMENSION_CODEBOOKS.items()}
-    labels = {dim: {c.code_id: c for c in cb.codes} for dim, cb in books.items()}
-    coded = eff[~eff["dimension"].isin(["stage"]).to_numpy()]
-    coded_pos = coded["pos"].to_numpy()
-    coded_val = coded["value"].to_numpy(dtype=float)
-    groups = pd.DataFrame({"dimension": coded["dimension"].to_numpy(dtype=object), "stage": stage_of[coded_pos],
-                           "code_id": coded["code_id"].to_numpy(dtype=object)}).groupby(["dimension", "stage", "code_id"],
-                                                                                      sort=True).indices
-    for (dim, s_idx, code), rows in groups.items():
-        stage = stage_ids[s_idx]
-        code_def = labels.get(dim, {}).get(code)
-        label = code_def.label if code_def else code
-        positions, values = coded_pos[rows], coded_val[rows]
-        values = values[~np.isnan(values)]
-        if dim == "emotion":
-            if code == "neutral":
-                continue
-            family = code_def.attributes.get("family", "") if code_def else ""
-            val = float(values.mean()) if len(values) else None
-            make(stage, "feeling", code, label, positions,
-                 f"{family} family, valence {val:+.2f}" if val is not None else f"{family} family", val)
-        elif dim == "pain_point":
-            if code == "none":
-                continue
-            detail = f"severity {values.mean():.1f} (max {int(values.max())})" if len(values) else ""
-            make(stage, "pain_points", code, label, positions, detail, float(values.mean()) if len(values) else None)
-        elif dim in _CODED_LANES:
-            make(stage, _CODED_LANES[dim], code, label, positions)
-    # doing / thinking: the phrases most distinctive of each stage
-    texts = ex["text"].tolist()
-    thought = np.fromiter((_THOUGHT.search(t.lower()) is not None for t in texts), bool, n)
-    for lane, mask in (("thinking", thought), ("doing", ~thought)):
-        for s_idx, phrase, positions in _distinctive_phrases(texts, np.flatnonzero(mask), stage_of, person,
-                                                             len(stage_ids), top_phrases):
-            make(stage_ids[s_idx], lane, phrase, phrase, positions)
-    # metrics from the sources' metadata (CSAT / NPS / CES), per stage
-    metrics = _meta_metrics(store).set_index("source_id").reindex(ex["source_id"])
-    src, _ = pd.factorize(ex["source_id"])
+
+# ---------------------------------------------------------------------------------------- lanes
+@lane("feeling")
+def _feeling(f: _Frame) -> None:
+    """Emotions felt at each stage (fine label, with family and mean valence); neutral is not a feeling."""
+    rows, groups = f.coded("emotion")
+    pos, val = rows["pos"].to_numpy(), rows["value"].to_numpy(dtype=float)
+    for (s_idx, code), r in groups.items():
+        if code == "neutral":
+            continue
+        code_def = f.label("emotion", code)
+        values = val[r][~np.isnan(val[r])]
+        family = code_def.attributes.get("family", "") if code_def else ""
+        v = float(values.mean()) if len(values) else None
+        f.make(f.stage_ids[s_idx], "feeling", code, code_def.label if code_def else code, pos[r],
+               f"{family} family, valence {v:+.2f}" if v is not None else f"{family} family", v, code=code)
+
+
+@lane("pain_points")
+def _pain_points(f: _Frame) -> None:
+    """Pain points per stage, with their severity."""
+    rows, groups = f.coded("pain_point")
+    pos, val = rows["pos"].to_numpy(), rows["value"].to_numpy(dtype=float)
+    for (s_idx, code), r in groups.items():
+        if code == "none":
+            continue
+        code_def = f.label("pain_point", code)
+        values = val[r][~np.isnan(val[r])]
+        # the distribution, not only a mean: "severity 1×2 · 2×5 · 3×1 (mean 1.9)"
+        levels = np.bincount(np.clip(np.rint(values).astype(int), 1, 3), minlength=4)[1:] if len(values) else np.zeros(3, int)
+        detail = ("severity " + " · ".join(f"{k}×{n}" for k, n in zip((1, 2, 3), levels.tolist()) if n) +
+                  f" (mean {values.mean():.1f})") if len(values) else ""
+        f.make(f.stage_ids[s_idx], "pain_points", code, code_def.label if code_def else code, pos[r], detail,
+               float(values.mean()) if len(values) else None, code=code)
+
+
+def _coded_lane(dim: str, lane_name: str) -> Callable[[_Frame], None]:
+    def build(f: _Frame) -> None:
+        rows, groups = f.coded(dim)
+        pos = rows["pos"].to_numpy()
+        for (s_idx, code), r in groups.items():
+            code_def = f.label(dim, code)
+            f.make(f.stage_ids[s_idx], lane_name, code, code_def.label if code_def else code, pos[r], code=code)
+    build.__doc__ = f"The {dim} codes at each stage."
+    return build
+
+
+for _dim, _lane in _CODED_LANES.items():
+    lane(_lane)(_coded_lane(_dim, _lane))
+
+
+def _phrase_lane(lane_name: str) -> Callable[[_Frame], None]:
+    def build(f: _Frame) -> None:
+        texts = f.ex["text"].tolist()
+        thought = np.fromiter((_THOUGHT.search(t.lower()) is not None for t in texts), bool, f.n)
+        mask = thought if lane_name == "thinking" else ~thought
+        for s_idx, phrase, positions in _distinctive_phrases(texts, np.flatnonzero(mask), f.stage_of, f.person,
+                                                             len(f.stage_ids), f.settings.top_phrases):
+            f.make(f.stage_ids[s_idx], lane_name, phrase, phrase, positions)
+    return build
+
+
+lane("doing")(_phrase_lane("doing"))
+lane("thinking")(_phrase_lane("thinking"))
+
+
+@lane("metrics")
+def _metrics(f: _Frame) -> None:
+    """CSAT / NPS / CES from the sources' metadata, per stage (one value per conversation)."""
+    metrics = f.inputs.metrics.set_index("source_id").reindex(f.ex["source_id"])
+    src, _ = pd.factorize(f.ex["source_id"])
     for k in METRICS:
         v = metrics[k].to_numpy(dtype=float)
-        for s_idx, stage in enumerate(stage_ids):
-            have = np.flatnonzero((stage_of == s_idx) & ~np.isnan(v))
+        for s_idx, stage in enumerate(f.stage_ids):
+            have = np.flatnonzero((f.stage_of == s_idx) & ~np.isnan(v))
             if not len(have):
                 continue
             _, first = np.unique(src[have], return_index=True)
             per_source = v[have[first]]
-            make(stage, "metrics", k, f"{k.upper()} {per_source.mean():.1f}", have,
-                 f"mean over {len(per_source)} conversations (min {per_source.min():g}, max {per_source.max():g})",
-                 float(per_source.mean()))
-    lane_rank = {lane: i for i, lane in enumerate(LANES)}
-    claims.sort(key=lambda c: (stage_rank[c.stage], lane_rank[c.lane], -c.n_participants, -c.n_excerpts, c.text))
+            f.make(stage, "metrics", k, f"{k.upper()} {per_source.mean():.1f}", have,
+                   f"mean over {len(per_source)} conversations (min {per_source.min():g}, max {per_source.max():g})",
+                   float(per_source.mean()))
 
-    # emotion curve: mean valence per stage with a seeded bootstrap interval
+
+def _valence(f: _Frame) -> np.ndarray:
+    """The effective emotion valence of each mapped excerpt (NaN: none)."""
+    eff = f.eff
     emo = eff[(eff["dimension"] == "emotion").to_numpy() & eff["value"].notna().to_numpy()]
     emo_pos = emo["pos"].to_numpy()
     first = np.r_[True, emo_pos[1:] != emo_pos[:-1]] if len(emo_pos) else np.zeros(0, bool)
-    valence = np.full(n, np.nan)
+    valence = np.full(f.n, np.nan)
     valence[emo_pos[first]] = emo["value"].to_numpy(dtype=float)[first]
-    rng = np.random.default_rng(seed)
+    return valence
+
+
+def _interval(draws: np.ndarray) -> tuple[float, float]:
+    low, high = np.quantile(draws, [0.025, 0.975])
+    return round(float(low), 4), round(float(high), 4)
+
+
+def _curve(f: _Frame, valence: np.ndarray) -> list[CurvePoint]:
+    """Per stage: shares of negative and positive excerpts and the mean valence of the emotional ones,
+    each with a seeded bootstrap interval; then the largest drop and rise are marked."""
+    rng = np.random.default_rng(f.settings.seed)
+    band, n_boot = f.settings.neutral_band, f.settings.n_boot
+    eids = f.ex["excerpt_id"].to_numpy(dtype=object)
     curve = []
-    for s_idx, stage in enumerate(stage_ids):
-        p = np.flatnonzero((stage_of == s_idx) & ~np.isnan(valence))
-        v = valence[p]
-        if len(v) == 0:
+    for s_idx, stage in enumerate(f.stage_ids):
+        p_all = np.flatnonzero((f.stage_of == s_idx) & ~np.isnan(valence))
+        v_all = valence[p_all]
+        if len(v_all) == 0:
             curve.append(CurvePoint(stage, 0, None, None, None, ()))
             continue
-        low = high = None
-        if len(v) >= 2:
-            low, high = (round(float(x), 4) for x in np.quantile(_bootstrap_means(v, n_boot, rng), [0.025, 0.975]))
-        p = p[np.argsort(rank[p], kind="stable")]
-        curve.append(CurvePoint(stage, len(v), round(float(v.mean()), 4), low, high, tuple(eids[p].tolist())))
+        neg, pos = v_all < -band, v_all > band
+        shares = {}
+        if len(v_all) >= 2:     # resample excerpts: counts of (negative, neutral, positive) are multinomial
+            k = np.array([neg.sum(), (~neg & ~pos).sum(), pos.sum()])
+            draws = rng.multinomial(len(v_all), k / len(v_all), size=n_boot) / len(v_all)
+            shares = {"negative": _interval(draws[:, 0]), "positive": _interval(draws[:, 2])}
+        emotional = neg | pos
+        p, v = p_all[emotional], v_all[emotional]
+        mean = low = high = None
+        if len(v):
+            mean = round(float(v.mean()), 4)
+            if len(v) >= 2:
+                low, high = _interval(_bootstrap_means(v, n_boot, rng))
+        p = p[np.argsort(f.rank[p], kind="stable")]
+        curve.append(CurvePoint(stage, len(v), mean, low, high, tuple(eids[p].tolist()), n_all=len(v_all),
+                                share_negative=round(float(neg.mean()), 4), share_positive=round(float(pos.mean()), 4),
+                                negative_low=shares.get("negative", (None, None))[0],
+                                negative_high=shares.get("negative", (None, None))[1],
+                                positive_low=shares.get("positive", (None, None))[0],
+                                positive_high=shares.get("positive", (None, None))[1]))
+    return _moments(curve)
 
-    evidence = ex[["excerpt_id", "source_id", "source_name", "speaker", "participant_key", "segment", "stage", "start",
-                   "end", "text"]].rename(columns={"text": "quote", "participant_key": "participant"})
-    return JourneyMap(
-        study=store.info().get("name", store.path.stem), stage_model=model.name, stage_model_version=model.version,
-        stages=stages, segment=segment, claims=claims, curve=curve, evidence=evidence,
-        settings={"stage_model": model.name, "segment": segment, "include_suggested": include_suggested, "seed": seed,
-                  "bootstrap_resamples": n_boot, "top_phrases": top_phrases},
-        coders=sorted(eff["coder"].unique().tolist()),
-        codebooks={model.name: model.version, **{cb.name: cb.version for cb in books.values()}},
-        notes=notes)
+
+def _moments(curve: list[CurvePoint]) -> list[CurvePoint]:
+    """Mark the largest drop and the largest rise of mean valence between consecutive stages that have one."""
+    from dataclasses import replace
+
+    have = [i for i, p in enumerate(curve) if p.mean is not None]
+    steps = [(curve[b].mean - curve[a].mean, b) for a, b in zip(have, have[1:])]
+    out = list(curve)
+    if not steps:
+        return out
+    drop, rise = min(steps), max(steps)
+    if drop[0] < 0:
+        out[drop[1]] = replace(out[drop[1]], moment="drop", change=round(drop[0], 4))
+    if rise[0] > 0:
+        out[rise[1]] = replace(out[rise[1]], moment="rise", change=round(rise[0], 4))
+    return out
+
+
+def _checks(f: _Frame, valence: np.ndarray) -> dict:
+    """The map against the data's own ratings: per conversation with a CSAT, its customer excerpts'
+    mean valence (neutral ones count as they are) vs the CSAT (Spearman and Pearson, n)."""
+    csat = f.inputs.metrics.set_index("source_id")["csat"].reindex(f.ex["source_id"]).to_numpy(dtype=float)
+    ok = ~np.isnan(csat) & ~np.isnan(valence)
+    if not ok.any():
+        return {}
+    per = pd.DataFrame({"source": f.ex["source_id"].to_numpy()[ok], "valence": valence[ok], "csat": csat[ok]}) \
+        .groupby("source", sort=True).agg(valence=("valence", "mean"), csat=("csat", "first"))
+    out = {"valence_vs_csat": {"n_conversations": int(len(per))}}
+    if len(per) >= 3 and per["valence"].nunique() > 1 and per["csat"].nunique() > 1:
+        out["valence_vs_csat"]["spearman"] = round(float(per["valence"].rank().corr(per["csat"].rank())), 3)
+        out["valence_vs_csat"]["pearson"] = round(float(per["valence"].corr(per["csat"])), 3)
+    return out
 
 
 def _bootstrap_means(v: np.ndarray, n_boot: int, rng: np.random.Generator) -> np.ndarray:
@@ -442,56 +682,110 @@ def _slug(text: str) -> str:
 
 
 # ---------------------------------------------------------------------------------------- comparing
-def compare_maps(maps: Sequence[JourneyMap], min_diff: float = 0.15, min_participants: int = 2) -> pd.DataFrame:
-    """Differences between segments that the evidence supports.
+DIFFERENCE_COLUMNS = ["stage", "lane", "text", "code", "kind", "higher_in", "lower_in", "difference", "effect", "p_value",
+                      "q_value", "reliable", "test", "summary", "evidence_ids"]
 
-    A claim differs when the share of its stage's excerpts it covers differs by >= ``min_diff``
-    between two maps and the higher side rests on >= ``min_participants`` participants. The emotion
-    curve differs at a stage when the two bootstrap intervals do not overlap.
+
+def compare_maps(maps: Sequence[JourneyMap], alpha: float = 0.05, min_count: int = 2) -> pd.DataFrame:
+    """Differences between segments, tested, with the false discovery rate controlled across the table.
+
+    The unit is the participant (a call-log conversation counts as one), since excerpts of one person
+    are not independent. For each pair of maps, each stage and each *code* (feeling, pain point,
+    touchpoint, people, backstage, opportunity, activity — never raw words): the share of the stage's
+    participants who voiced it in each segment, Fisher's exact test, the difference in shares and
+    Cohen's h as the effect size. For the emotion curve at each stage: the participants' mean valence,
+    Mann–Whitney U, the difference in means and the rank-biserial correlation. Codes voiced by fewer
+    than ``min_count`` participants in both segments together are not tested. Benjamini–Hochberg
+    q-values across every test in the table; ``reliable`` is q < ``alpha``. Rows sorted reliable
+    first, then by q.
     """
-    rows = []
+    from scipy.stats import fisher_exact, mannwhitneyu
+
     names = [m.segment or "all" for m in maps]
-    stage_n = [m.evidence.groupby("stage").size().to_dict() for m in maps]
-    keys: dict[tuple[str, str, str], list[Claim | None]] = {}
-    for k, m in enumerate(maps):
+    rows = []
+    # per map: the participants at each stage, and per (stage, lane, code) the participants who voiced it
+    people_at, voiced, claims_of = [], [], []
+    for m in maps:
+        part = dict(zip(m.evidence["excerpt_id"], m.evidence["participant"]))
+        people_at.append(m.evidence.groupby("stage")["participant"].agg(lambda x: set(x)).to_dict())
+        v, c_of = {}, {}
         for c in m.claims:
-            if c.lane in ("metrics",):
-                continue
-            keys.setdefault((c.stage, c.lane, c.text), [None] * len(maps))[k] = c
-    for (stage, lane, text), cs in keys.items():
-        shares = [(c.n_excerpts / stage_n[k].get(stage, 1)) if c else 0.0 for k, c in enumerate(cs)]
-        hi = max(range(len(maps)), key=lambda k: (shares[k], -k))
-        lo = min(range(len(maps)), key=lambda k: (shares[k], k))
-        c_hi = cs[hi]
-        if c_hi is None or shares[hi] - shares[lo] < min_diff or c_hi.n_participants < min_participants:
-            continue
-        rows.append({"stage": stage, "lane": lane, "text": text, "kind": "claim",
-                     "higher_in": names[hi], "lower_in": names[lo],
-                     **{f"share_{n}": round(s, 3) for n, s in zip(names, shares)},
-                     "difference": round(shares[hi] - shares[lo], 3),
-                     "summary": f"{text}: {shares[hi]:.0%} of {names[hi]}'s {stage} excerpts vs {shares[lo]:.0%} of {names[lo]}'s",
-                     "evidence_ids": ";".join(c_hi.evidence)})
-    for i, stage in enumerate(s for s, _ in maps[0].stages):
-        pts = [m.curve[i] for m in maps]
-        for a in range(len(maps)):
-            for b in range(a + 1, len(maps)):
-                pa, pb = pts[a], pts[b]
-                if None in (pa.low, pa.high, pb.low, pb.high):
-                    continue
-                if pa.high < pb.low or pb.high < pa.low:
-                    hi, lo = (a, b) if pa.mean > pb.mean else (b, a)
-                    rows.append({"stage": stage, "lane": "feeling", "text": "mean valence", "kind": "curve",
-                                 "higher_in": names[hi], "lower_in": names[lo], "difference": round(abs(pa.mean - pb.mean), 3),
-                                 "summary": f"{stage}: {names[hi]} feel better ({pts[hi].mean:+.2f}, n={pts[hi].n}) than "
-                                            f"{names[lo]} ({pts[lo].mean:+.2f}, n={pts[lo].n}); 95% intervals do not overlap",
-                                 "evidence_ids": ";".join(pts[hi].evidence + pts[lo].evidence)})
+            if c.code:
+                key = (c.stage, c.lane, c.code)
+                v[key] = {part[i] for i in c.evidence}
+                c_of[key] = c
+        voiced.append(v)
+        claims_of.append(c_of)
     stage_rank = {s: i for i, (s, _) in enumerate(maps[0].stages)}
-    out = pd.DataFrame(rows)
+    for a in range(len(maps)):
+        for b in range(a + 1, len(maps)):
+            for key in sorted(set(voiced[a]) | set(voiced[b]), key=lambda k: (stage_rank.get(k[0], 99), k[1], k[2])):
+                stage = key[0]
+                n_a, n_b = len(people_at[a].get(stage, ())), len(people_at[b].get(stage, ()))
+                k_a, k_b = len(voiced[a].get(key, ())), len(voiced[b].get(key, ()))
+                if n_a == 0 or n_b == 0 or k_a + k_b < min_count:
+                    continue
+                p = float(fisher_exact([[k_a, n_a - k_a], [k_b, n_b - k_b]])[1])
+                s_a, s_b = k_a / n_a, k_b / n_b
+                hi, lo = (a, b) if s_a >= s_b else (b, a)
+                s_hi, s_lo = max(s_a, s_b), min(s_a, s_b)
+                (k_hi, n_hi), (k_lo, n_lo) = ((k_a, n_a), (k_b, n_b)) if hi == a else ((k_b, n_b), (k_a, n_a))
+                claim = claims_of[hi].get(key) or claims_of[lo].get(key)
+                h = 2 * math.asin(math.sqrt(s_hi)) - 2 * math.asin(math.sqrt(s_lo))
+                ev = [i for k in (hi, lo) for i in (claims_of[k][key].evidence if key in claims_of[k] else ())]
+                rows.append({"stage": stage, "lane": key[1], "text": claim.text, "code": key[2], "kind": "claim",
+                             "higher_in": names[hi], "lower_in": names[lo], "difference": round(s_hi - s_lo, 3),
+                             "effect": round(h, 3), "p_value": p, "test": "Fisher's exact, participants",
+                             "summary": f"{claim.text} ({stage}): {k_hi} of {n_hi} {names[hi]} participants ({s_hi:.0%}) vs "
+                                        f"{k_lo} of {n_lo} {names[lo]} ({s_lo:.0%})",
+                             "evidence_ids": ";".join(ev)})
+            for stage, _ in maps[0].stages:
+                va, vb = _participant_valence(maps[a], stage), _participant_valence(maps[b], stage)
+                if len(va) < 2 or len(vb) < 2:
+                    continue
+                u, p = mannwhitneyu(va, vb, alternative="two-sided")
+                r = 2 * u / (len(va) * len(vb)) - 1           # rank-biserial: P(a > b) - P(b > a)
+                hi, lo = (a, b) if va.mean() >= vb.mean() else (b, a)
+                m_hi, m_lo = (va.mean(), vb.mean()) if hi == a else (vb.mean(), va.mean())
+                n_hi, n_lo = (len(va), len(vb)) if hi == a else (len(vb), len(va))
+                pts = {k: next(pt for pt in maps[k].curve if pt.stage == stage) for k in (hi, lo)}
+                rows.append({"stage": stage, "lane": "feeling", "text": "mean valence", "code": "", "kind": "curve",
+                             "higher_in": names[hi], "lower_in": names[lo], "difference": round(float(m_hi - m_lo), 3),
+                             "effect": round(abs(float(r)), 3), "p_value": float(p), "test": "Mann-Whitney U, participants",
+                             "summary": f"{stage}: {names[hi]} feel better (mean valence {m_hi:+.2f}, {n_hi} participants) than "
+                                        f"{names[lo]} ({m_lo:+.2f}, {n_lo})",
+                             "evidence_ids": ";".join(pts[hi].evidence + pts[lo].evidence)})
+    out = pd.DataFrame(rows, columns=[c for c in DIFFERENCE_COLUMNS if c not in ("q_value", "reliable")])
     if out.empty:
-        return pd.DataFrame(columns=["stage", "lane", "text", "kind", "higher_in", "lower_in", "difference", "summary",
-                                     "evidence_ids"])
+        return pd.DataFrame(columns=DIFFERENCE_COLUMNS)
+    out["q_value"] = benjamini_hochberg(out["p_value"].to_numpy())
+    out["reliable"] = out["q_value"] < alpha
+    out["p_value"] = out["p_value"].round(6)
+    out["q_value"] = out["q_value"].round(6)
     out["_r"] = out["stage"].map(stage_rank)
-    return out.sort_values(["_r", "difference", "text"], ascending=[True, False, True]).drop(columns="_r").reset_index(drop=True)
+    out = out.sort_values(["reliable", "q_value", "p_value", "effect", "_r", "text", "higher_in"],
+                          ascending=[False, True, True, False, True, True, True], kind="stable")
+    return out.drop(columns="_r")[DIFFERENCE_COLUMNS].reset_index(drop=True)
 
 
-__all__ = ["Claim", "CurvePoint", "JourneyMap", "LANES", "LANE_LABELS", "build_map", "compare_maps", "study_stage_model"]
+def _participant_valence(m: JourneyMap, stage: str) -> np.ndarray:
+    e = m.evidence[(m.evidence["stage"] == stage).to_numpy() & m.evidence["valence"].notna().to_numpy()]
+    return e.groupby("participant", sort=True)["valence"].mean().to_numpy()
+
+
+def benjamini_hochberg(p: np.ndarray) -> np.ndarray:
+    """Benjamini–Hochberg adjusted p-values (q-values), in the input order."""
+    p = np.asarray(p, dtype=float)
+    n = len(p)
+    if n == 0:
+        return p
+    order = np.argsort(p, kind="stable")
+    ranked = p[order] * n / np.arange(1, n + 1)
+    q = np.minimum.accumulate(ranked[::-1])[::-1]
+    out = np.empty(n)
+    out[order] = np.minimum(q, 1.0)
+    return out
+
+
+__all__ = ["Claim", "CurvePoint", "JourneyMap", "LANES", "LANE_LABELS", "LANE_BUILDERS", "MapInputs", "MapSettings",
+           "benjamini_hochberg", "build_map", "compare_maps", "load_map_inputs", "study_codebooks", "study_stage_model"]

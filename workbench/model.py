@@ -148,6 +148,8 @@ class Codebook:
     dimension: str = ""
     kind: str = ""  # "stage_model" for ordered stage codebooks
     default: str = ""  # the code assumed when no evidence points elsewhere (e.g. a stage model's "use")
+    #: pain points: cues that grade severity, per level (1 minor, 2 major, 3 blocking) and language
+    severity_cues: dict = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         seen: set[str] = set()

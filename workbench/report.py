@@ -48,7 +48,7 @@ table.map{border-collapse:collapse;width:100%;table-layout:fixed;font-size:13px}
 table.map th,table.map td{border:1px solid #ccc;padding:6px;vertical-align:top;text-align:left;overflow-wrap:anywhere}
 table.map thead th{background:#eef3f8} table.map tbody th{background:#f6f6f6;width:9em}
 ul.claims{margin:0;padding-left:1.1em} .n{color:#555;font-size:.9em;white-space:nowrap}
-.thin{color:#a33;font-size:.85em} .unrev{color:#8a6d00;font-size:.85em}
+.thin{color:#a33;font-size:.85em} .moment{color:#7a1f1f} .unrev{color:#8a6d00;font-size:.85em}
 blockquote{margin:.6em 0;padding:.4em .8em;border-left:4px solid #3465a4;background:#f7f9fc;white-space:pre-wrap;overflow-wrap:anywhere}
 .meta{color:#555;font-size:.85em} .chart{margin:1em 0} section.claim{margin:1.2em 0}
 :target{outline:3px solid #f0b400}
@@ -59,6 +59,51 @@ blockquote{background:#1f2530} .meta,.n,.sub{color:#aaa}}
 
 def _claim_anchor(claim_id: str) -> str:
     return "claim-" + claim_id
+
+
+def _curve_item(p) -> str:
+    """The feeling cell's summary of the emotion curve at a stage."""
+    parts = []
+    if p.mean is not None:
+        ci = f" [{p.low:+.2f}, {p.high:+.2f}]" if p.low is not None else ""
+        parts.append(f'<strong>mean valence {p.mean:+.2f}</strong>{_e(ci)} <span class="n">n={p.n} emotional</span>')
+    parts.append(f'<span class="n">{p.share_negative:.0%} negative · {p.share_positive:.0%} positive of {p.n_all}</span>')
+    if p.moment:
+        parts.append(f'<strong class="moment">{"▼" if p.moment == "drop" else "▲"} moment of truth: largest {_e(p.moment)} '
+                     f'({p.change:+.2f})</strong>')
+    return "<li>" + "<br>".join(parts) + "</li>"
+
+
+def _checks_html(jm: JourneyMap) -> str:
+    c = jm.checks.get("valence_vs_csat")
+    if not c:
+        return ""
+    if "spearman" not in c:
+        return f'<p class="sub">Valence vs CSAT: {c["n_conversations"]} conversations with a CSAT, too few to correlate.</p>'
+    return (f'<p class="sub">Check against the customers\' own ratings: per conversation, mean valence of the customer\'s '
+            f'excerpts vs its CSAT — Spearman {c["spearman"]:+.2f} (Pearson {c["pearson"]:+.2f}), '
+            f'{c["n_conversations"]} conversations.</p>')
+
+
+def _differences_html(differences: pd.DataFrame) -> str:
+    """Reliable differences (q < 0.05), or a plain statement that there are none, with what was tested."""
+    if differences.empty:
+        return "<p>No reliable differences: no code was voiced often enough in these segments to test.</p>"
+    n = len(differences)
+    how = (f'<p class="sub">{n} tests (per stage: each code, by participants, Fisher\'s exact; the emotion curve, '
+           "Mann–Whitney U), Benjamini–Hochberg false discovery rate across them; reliable = q &lt; 0.05. "
+           "All tests, with p, q and effect sizes, are in differences.csv.</p>")
+    reliable = differences[differences["reliable"].astype(bool)]
+    if reliable.empty:
+        top = differences.head(3)
+        gaps = "".join(f"<li>{_e(r.summary)} <span class='n'>(p = {r.p_value:.3f}, q = {r.q_value:.2f})</span></li>"
+                       for r in top.itertuples())
+        return (f"<p><strong>No reliable differences</strong> between these segments (smallest q = "
+                f"{differences['q_value'].min():.2f}).</p>{how}<p class='sub'>The largest gaps seen, not reliable "
+                f"at this sample size:</p><ul>{gaps}</ul>")
+    items = "".join(f"<li>{_e(r.summary)} <span class='n'>(effect {r.effect:.2f}, q = {r.q_value:.3f}; "
+                    f"{len(r.evidence_ids.split(';'))} excerpts)</span></li>" for r in reliable.itertuples())
+    return f"<ul>{items}</ul>{how}"
 
 
 def render_html(jm: JourneyMap, js_bundle: str, compare: Sequence[JourneyMap] = (), differences: pd.DataFrame | None = None) -> str:
@@ -86,7 +131,9 @@ def render_html(jm: JourneyMap, js_bundle: str, compare: Sequence[JourneyMap] = 
     for note in jm.notes:
         out.append(f'<p class="sub">Note: {_e(note)}</p>')
     out.append('<h2 id="charts">Charts</h2>')
-    specs = [("grid", charts.journey_grid(jm)), ("curve", charts.emotion_curve(jm)), ("pain", charts.pain_heat(jm))]
+    out.append(_checks_html(jm))
+    specs = [("grid", charts.journey_grid(jm)), ("curve", charts.emotion_curve(jm)), ("shares", charts.sentiment_shares(jm)),
+             ("pain", charts.pain_heat(jm))]
     if compare and differences is not None:
         specs.append(("compare", charts.comparison_chart(compare, differences)))
     for name, _ in specs:
@@ -100,10 +147,8 @@ def render_html(jm: JourneyMap, js_bundle: str, compare: Sequence[JourneyMap] = 
         out.append(f'<tr><th scope="row">{_e(LANE_LABELS[lane])}</th>')
         for stage, _ in jm.stages:
             items = []
-            if lane == "feeling" and curve[stage].n:
-                p = curve[stage]
-                ci = f" [{p.low:+.2f}, {p.high:+.2f}]" if p.low is not None else ""
-                items.append(f'<li><strong>mean valence {p.mean:+.2f}</strong>{_e(ci)} <span class="n">n={p.n}</span></li>')
+            if lane == "feeling" and curve[stage].n_all:
+                items.append(_curve_item(curve[stage]))
             for c in cells.get((stage, lane), []):
                 flags = (' <span class="thin">thin</span>' if c.thin else "") + \
                         (f' <span class="unrev">{c.unreviewed:.0%} unreviewed</span>' if c.unreviewed and unrev < 1 else "")
@@ -115,11 +160,7 @@ def render_html(jm: JourneyMap, js_bundle: str, compare: Sequence[JourneyMap] = 
     out.append("</tbody></table>")
     if compare and differences is not None:
         out.append('<h2 id="differences">Differences between segments</h2>')
-        if differences.empty:
-            out.append("<p>No difference between these segments is supported by enough evidence.</p>")
-        else:
-            out.append("<ul>" + "".join(f"<li>{_e(r.summary)} <span class='n'>({len(r.evidence_ids.split(';'))} excerpts)</span></li>"
-                                        for r in differences.itertuples()) + "</ul>")
+        out.append(_differences_html(differences))
     # evidence: claims → quotes
     out.append('<h2 id="evidence">Evidence</h2>')
     for c in jm.claims:
@@ -214,6 +255,7 @@ def write_report(jm: JourneyMap, out: Path, compare: Sequence[JourneyMap] = (), 
     claims = jm.claims_frame()[["claim_id", "stage", "lane", "text", "n_excerpts", "n_participants", "evidence_ids"]]
     evidence = jm.evidence[["excerpt_id", "source_id", "source_name", "speaker", "start", "end", "quote"]]
     files["claims.csv"] = csv_text(claims)
+    files["curve.csv"] = csv_text(jm.curve_frame())
     files["evidence.csv"] = csv_text(evidence)
     if differences is not None:
         files["differences.csv"] = csv_text(differences)
@@ -222,7 +264,7 @@ def write_report(jm: JourneyMap, out: Path, compare: Sequence[JourneyMap] = (), 
         "stage_model": {"name": jm.stage_model, "version": jm.stage_model_version, "stages": [s for s, _ in jm.stages]},
         "codebooks": jm.codebooks, "coders": jm.coders, "workbench": __version__,
         "counts": {"excerpts": int(len(jm.evidence)), "participants": int(jm.evidence["participant"].nunique()),
-                   "claims": len(jm.claims)}, "notes": jm.notes}, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+                   "claims": len(jm.claims)}, "notes": jm.notes, "checks": jm.checks}, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
     files["report.html"] = render_html(jm, js_bundle(), compare, differences)
     if images:
         spec = charts.map_chart(jm).to_dict()

@@ -74,6 +74,7 @@ class Chain:
         first = next((c for c in self.coders if hasattr(c, "stage_model")), None)
         self.stage_model = getattr(first, "stage_model", None)
         self.versions = dict(getattr(first, "versions", {}))
+        self.codebooks = dict(getattr(first, "codebooks", {}))
 
     def code(self, texts: Sequence[str], contexts: Sequence[str] | None = None, groups: Sequence[str] | None = None,
              prior: Mapping[str, Sequence[Suggestion | None]] | None = None) -> Coded:

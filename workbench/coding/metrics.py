@@ -87,6 +87,26 @@ def cohen_kappa(a: Sequence[Hashable], b: Sequence[Hashable]) -> float:
     return 1.0 if p_e == 1 else (p_o - p_e) / (1 - p_e)
 
 
+def weighted_kappa(a: Sequence[Hashable], b: Sequence[Hashable], levels: Sequence[Hashable], weights: str = "linear") -> float:
+    """Cohen's weighted kappa for ordinal codes (e.g. severity 1–3): disagreements cost by distance
+    (``linear``: |i − j|, ``quadratic``: (i − j)²). Pairs with a value outside ``levels`` are skipped."""
+    idx = {v: i for i, v in enumerate(levels)}
+    pairs = [(idx[x], idx[y]) for x, y in zip(a, b) if x in idx and y in idx]
+    k, n = len(levels), len(pairs)
+    if not n or k < 2:
+        return 0.0
+    obs = [[0.0] * k for _ in range(k)]
+    for i, j in pairs:
+        obs[i][j] += 1
+    row = [sum(r) for r in obs]
+    col = [sum(obs[i][j] for i in range(k)) for j in range(k)]
+    w = [[(abs(i - j) if weights == "linear" else (i - j) ** 2) / ((k - 1) if weights == "linear" else (k - 1) ** 2)
+          for j in range(k)] for i in range(k)]
+    d_obs = sum(w[i][j] * obs[i][j] for i in range(k) for j in range(k)) / n
+    d_exp = sum(w[i][j] * row[i] * col[j] for i in range(k) for j in range(k)) / (n * n)
+    return 1.0 if d_exp == 0 else 1 - d_obs / d_exp
+
+
 def krippendorff_alpha(units: Sequence[Sequence[Hashable | None]]) -> float:
     """Krippendorff's alpha, nominal metric.
 

@@ -27,10 +27,6 @@ CODER_ID = "rules@2"
 STAGE_CONTEXT_WEIGHT = 0.5    # cues in the question or turn before an excerpt
 STAY = 0.70                   # chance the next excerpt stays in the same stage
 
-_BLOCKING = re.compile(r"\b(gave up|give up|couldn't|could not|lost (sales|money)|left the bank|close (the|my) account|"
-                       r"never again|me voy|cerrar la cuenta|perdi ventas|no pude|imposible|me rindo)\b")
-_MITIGATED = re.compile(r"\b(but it worked|worked in the end|fair enough|not a big deal|al final funciono|"
-                        r"no pasa nada|bien resuelto|sorted it)\b")
 _INTENSIFIERS = frozenset("very really so super extremely totally absolutely muy tan super realmente totalmente fatal".split())
 _CONTRAST = re.compile(r"\b(but|however|though|pero|aunque|sin embargo)\b")
 _SARCASM = re.compile(r"(oh (great|fantastic|brilliant|wonderful|perfect)|love that for me|\bgreat\.\s*$|"
@@ -46,6 +42,40 @@ def _cues(cb: Codebook, languages: Sequence[str] | None = None) -> dict[str, tup
     keep = None if not languages else set(languages) | {"any"}
     return {c.code_id: tuple(p for lang, phrases in c.cues.items() if keep is None or lang in keep for p in phrases)
             for c in cb.codes}
+
+
+_LEVEL_NAMES = {1: "minor", 2: "major", 3: "blocking"}
+_QUESTION = re.compile(r"[?¿]")
+
+
+class SeverityGrader:
+    """Severity 1–3 of a voiced pain from the pain codebook's ``severity_cues``.
+
+    The most severe level whose (non-negated) cue is found wins; with no cue, a question is minor (1:
+    the customer is asking, not yet stuck) and anything else major (2, the rubric's default for a
+    voiced pain). A codebook without severity cues grades every pain 2, and says so.
+    """
+
+    def __init__(self, pain_points: Codebook, languages: Sequence[str] | None = None) -> None:
+        keep = None if not languages else set(languages) | {"any"}
+        cues = {str(level): tuple(p for lang, phrases in by_lang.items() if keep is None or lang in keep for p in phrases)
+                for level, by_lang in getattr(pain_points, "severity_cues", {}).items()}
+        self.matcher = CueMatcher(cues) if cues else None
+
+    def grade(self, text: str) -> tuple[int, str]:
+        """(level, rationale), e.g. (3, "severity 3 (blocking): 'gave up'")."""
+        if self.matcher is None:
+            return 2, "severity 2 (no severity cues in this codebook)"
+        found: dict[int, list[str]] = {}
+        for m in self.matcher.find(text):
+            if not m.negated:
+                found.setdefault(int(m.code_id), []).append(m.cue)
+        for level in (3, 2, 1):
+            if level in found:
+                return level, f"severity {level} ({_LEVEL_NAMES[level]}): " + ", ".join(f"'{c}'" for c in dict.fromkeys(found[level]))
+        if _QUESTION.search(text):
+            return 1, "severity 1 (minor): a question, no sign of lost time, money or a blocked step"
+        return 2, "severity 2 (major): a voiced pain, no cue of a minor or blocking one"
 
 
 class RulesCoder:
@@ -65,6 +95,7 @@ class RulesCoder:
         self.emotions = {c.code_id: c for c in emotions.codes}
         self.m_stage = CueMatcher(_cues(stages, languages))
         self.m_pain = CueMatcher(_cues(pain_points, languages))
+        self.severity = SeverityGrader(pain_points, languages)
         self.m_emotion = CueMatcher(_cues(emotions, languages))
         self.m_touch = CueMatcher(_cues(touchpoints, languages)) if touchpoints else None
         self.m_actor = CueMatcher(_cues(actors, languages)) if actors else None
@@ -72,6 +103,9 @@ class RulesCoder:
         self.m_opportunity = CueMatcher(_cues(opportunities, languages)) if opportunities else None
         self.versions = {cb.name: cb.version for cb in (stages, pain_points, emotions, touchpoints, actors, backstage,
                                                          opportunities) if cb}
+        #: the codebook of each dimension other than the stage (the study stores them at coding time)
+        self.codebooks = {dim: cb for dim, cb in zip(self.dimensions[1:], (pain_points, emotions, touchpoints, actors,
+                                                                            backstage, opportunities)) if cb}
         # the languages whose cues it holds, per dimension (cue lists are written per language)
         keep = set(languages) if languages else None
         self.languages = {dim: tuple(sorted({lang for c in cb.codes for lang in c.cues if keep is None or lang in keep}))
@@ -103,13 +137,12 @@ class RulesCoder:
         for m in live:
             counts[m.code_id] = counts.get(m.code_id, 0) + 1
         best = max(counts, key=lambda k: (counts[k], -min(m.start for m in live if m.code_id == k)))
-        folded = fold(text)
-        severity = 3 if _BLOCKING.search(folded) else 1 if _MITIGATED.search(folded) else 2
+        severity, why_severity = self.severity.grade(text)
         cues = ", ".join(f"'{m.cue}'" for m in live if m.code_id == best)
         conf = min(0.95, 0.55 + 0.15 * counts[best])
         alts = sorted(((k, round(min(0.95, 0.55 + 0.15 * v), 2)) for k, v in counts.items() if k != best),
                       key=lambda kv: -kv[1])
-        return Suggestion("pain_point", best, conf, f"cue {cues} → {best}; severity {severity}", float(severity), alts)
+        return Suggestion("pain_point", best, conf, f"cue {cues} → {best}; {why_severity}", float(severity), alts)
 
     def emotion(self, text: str, pain: Suggestion | None = None) -> Suggestion:
         folded = fold(text)

@@ -173,6 +173,9 @@ def code_study(store: Store, coder: Coder, roles: Sequence[str] = ("participant"
         store.set_info({"coding.stage_model": chain.stage_model.name,
                         "coding.stage_model_yaml": to_yaml(chain.stage_model),
                         "coding.codebooks": json.dumps(chain.versions, sort_keys=True),
+                        # the codebooks themselves, so the map labels claims as the coders coded them
+                        "coding.codebooks_yaml": json.dumps({d: to_yaml(cb) for d, cb in chain.codebooks.items()},
+                                                            sort_keys=True, ensure_ascii=False),
                         "coding.coders": chain.id})
     out = frame(coded, len(texts), chain.emotions)
     return pd.concat([ex[["excerpt_id", "source_id", "text"]], out], axis=1), stored
