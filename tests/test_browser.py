@@ -3,7 +3,8 @@
 The test starts JupyterLab on 127.0.0.1 (random port, token) over a copy of the notebooks, runs
 each notebook from the browser and checks what a researcher sees: the ingest preview shows turns,
 "Accept all" on a review card saves every dimension of its excerpt (read back through the store) and the
-count drops by one excerpt, clicking a map cell shows that cell's quotes, and the panels follow the dark theme. Screenshots go to
+count drops by one excerpt, clicking a map cell shows that cell's quotes, the panels follow the dark theme, and
+every chart renders with the page cut off from the internet (requests outside 127.0.0.1 are aborted). Screenshots go to
 ``out/browser/``. Needs ``/usr/bin/chromium`` (``apt-get install chromium``; ``.ci/run`` installs
 it): without it the tests skip, except under CI, where they fail.
 """
@@ -48,7 +49,7 @@ def lab(tmp_path_factory):
     """JupyterLab over a copy of the notebooks (with the corpora beside them), stopped afterwards."""
     root = tmp_path_factory.mktemp("lab")
     (root / "notebooks").mkdir()
-    for nb in sorted((ROOT / "notebooks").glob("0*.ipynb")):
+    for nb in sorted((ROOT / "notebooks").glob("*.ipynb")):
         shutil.copy(nb, root / "notebooks" / nb.name)
     (root / "corpora").symlink_to(ROOT / "corpora")
     port, token = _free_port(), secrets.token_hex(16)
@@ -86,8 +87,21 @@ def lab(tmp_path_factory):
 
 
 def _run(lab, name: str):
-    """Open a notebook in a fresh page, run all its cells; returns the page."""
+    """Open a notebook in a fresh page, run all its cells; returns the page.
+
+    The page has no internet: every request that is not to the local JupyterLab is aborted and
+    recorded in ``page.blocked`` (a chart that needs a CDN shows up there and as an error)."""
     page = lab["browser"].new_page(viewport={"width": 1500, "height": 1100})
+    page.blocked = []
+
+    def offline(route):
+        if route.request.url.startswith(lab["base"]) or route.request.url.startswith(("data:", "blob:")):
+            route.continue_()
+        else:
+            page.blocked.append(route.request.url)
+            route.abort()
+
+    page.route("**/*", offline)
     page.goto(f"{lab['base']}/lab/tree/notebooks/{name}?reset&token={lab['token']}")
     page.wait_for_function(KERNEL_READY, timeout=120_000)
     page.evaluate(RUN_ALL)
@@ -189,13 +203,36 @@ def test_03_clicking_a_map_cell_shows_its_quotes(lab):
     page.close()
 
 
-def test_04_compare_segments_runs_in_the_browser(lab):
-    page = _run(lab, "04_compare_segments.ipynb")
-    page.wait_for_function("() => document.body.innerText.includes('of young_professional') || "
-                           "document.body.innerText.includes('of small_business')", timeout=240_000)
+def _assert_charts_render_offline(page, expected: int) -> None:
+    """Every chart output is there, drawn, with no request outside 127.0.0.1 and no error shown."""
+    charts = page.locator(".jp-OutputArea-output[data-mime-type='image/svg+xml'] :is(img, svg)")
+    assert charts.count() >= expected, f"{charts.count()} charts shown, expected {expected}"
+    for i in range(charts.count()):
+        box = charts.nth(i).bounding_box()
+        assert box and box["width"] > 100 and box["height"] > 50, f"chart {i} is empty: {box}"
     errors = page.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']")
-    assert errors.count() == 0
+    assert errors.count() == 0, errors.first.inner_text()
+    text = page.locator(".jp-Notebook").inner_text()
+    assert "Error loading script" not in text and "Javascript Error" not in text
+    assert page.blocked == [], f"the notebook tried to reach the internet: {page.blocked[:5]}"
+
+
+def test_04_compare_segments_runs_and_its_chart_renders_offline(lab):
+    page = _run(lab, "04_compare_segments.ipynb")
+    page.wait_for_function("() => document.body.innerText.includes('reliable (q < 0.05)')", timeout=240_000)
+    page.locator(".jp-OutputArea-output[data-mime-type='image/svg+xml'] :is(img, svg)").first.wait_for(timeout=120_000)
+    page.wait_for_function("() => document.body.innerText.includes('(q = ')", timeout=120_000)   # the last cell ran
+    _assert_charts_render_offline(page, expected=1)
     _shot(page, "04_compare.png")
+    page.close()
+
+
+def test_report_notebook_charts_render_offline(lab):
+    page = _run(lab, "report.ipynb")
+    page.wait_for_function("() => document.body.innerText.includes('excerpts from') && "
+                           "document.body.innerText.includes('source_name')", timeout=480_000)
+    _assert_charts_render_offline(page, expected=3)
+    _shot(page, "report_notebook.png")
     page.close()
 
 

@@ -16,6 +16,38 @@ from .journey import LANE_LABELS, LANES, JourneyMap
 
 EVIDENCE_IN_MARK = 25
 _FONT = "Helvetica, Arial, sans-serif"
+OFFLINE_RENDERER = "workbench-offline"
+
+
+def stable_svg_ids(svg: str) -> str:
+    """Number the SVG's gradient/clip ids from 0 (the renderer counts per process), so reruns are identical."""
+    import re
+
+    seen: dict[str, str] = {}
+
+    def sub(m: re.Match) -> str:
+        return seen.setdefault(m.group(0), f"{m.group(1)}_{sum(k.startswith(m.group(1)) for k in seen)}")
+
+    return re.sub(r"\b(gradient|clip)_(\d+)\b", sub, svg)
+
+
+def _offline_svg(spec: dict, **_) -> dict:
+    """A chart as SVG drawn by vl-convert in this process: no script, no CDN, shows in any notebook viewer."""
+    import vl_convert
+
+    return {"image/svg+xml": stable_svg_ids(vl_convert.vegalite_to_svg(spec)), "text/plain": "<Altair chart (SVG, offline)>"}
+
+
+def offline() -> None:
+    """Show Altair charts as offline SVG (the notebooks and the report notebook call this on import of
+    this module: Altair's default HTML output loads Vega from a CDN, which fails without internet)."""
+    if OFFLINE_RENDERER not in alt.renderers.names():
+        alt.renderers.register(OFFLINE_RENDERER, _offline_svg)
+    alt.renderers.enable(OFFLINE_RENDERER)
+
+
+if alt.renderers.active == "default":     # a researcher's own choice of renderer is left alone
+    offline()
 
 
 def _short(text: str, n: int = 90) -> str:
@@ -203,5 +235,5 @@ def map_chart(jm: JourneyMap) -> alt.VConcatChart:
         .configure_view(stroke=None).configure(font=_FONT)
 
 
-__all__ = ["journey_grid", "emotion_curve", "sentiment_shares", "pain_heat", "comparison_chart", "map_chart", "grid_data", "curve_data",
+__all__ = ["offline", "journey_grid", "emotion_curve", "sentiment_shares", "pain_heat", "comparison_chart", "map_chart", "grid_data", "curve_data",
            "pain_data", "EVIDENCE_IN_MARK"]

@@ -219,19 +219,6 @@ def js_bundle() -> str:
     return _BUNDLE
 
 
-def _stable_ids(svg: str) -> str:
-    """Number the SVG's gradient/clip ids from 0 (the renderer counts per process), so reruns are identical."""
-    seen: dict[str, str] = {}
-
-    def sub(m: re.Match) -> str:
-        key = m.group(0)
-        if key not in seen:
-            seen[key] = f"{m.group(1)}_{len([k for k in seen if k.startswith(m.group(1))])}"
-        return seen[key]
-
-    return re.sub(r"\b(gradient|clip)_(\d+)\b", sub, svg)
-
-
 def csv_text(frame: pd.DataFrame) -> str:
     """The frame as CSV (RFC 4180 quoting, "\\n" line ends, missing values empty), faster than DataFrame.to_csv."""
     buf = io.StringIO()
@@ -242,7 +229,7 @@ def csv_text(frame: pd.DataFrame) -> str:
 
 
 def write_report(jm: JourneyMap, out: Path, compare: Sequence[JourneyMap] = (), images: bool = True) -> dict[str, Path]:
-    """Write report.html, map.png, map.svg, claims.csv, evidence.csv and study.json into ``out``.
+    """Write report.html, map.png, map.svg, claims.csv, curve.csv, evidence.csv and study.json into ``out``.
 
     Everything is rendered first, then written as one set (:func:`~workbench.files.atomic_write_many`):
     a crash or a full disk leaves the folder as it was.
@@ -268,7 +255,7 @@ def write_report(jm: JourneyMap, out: Path, compare: Sequence[JourneyMap] = (), 
     files["report.html"] = render_html(jm, js_bundle(), compare, differences)
     if images:
         spec = charts.map_chart(jm).to_dict()
-        files["map.svg"] = _stable_ids(vl_convert.vegalite_to_svg(spec))
+        files["map.svg"] = charts.stable_svg_ids(vl_convert.vegalite_to_svg(spec))
         files["map.png"] = vl_convert.vegalite_to_png(spec, scale=2)
     return atomic_write_many(out, files)
 

@@ -34,7 +34,7 @@ class MapExplorer(w.VBox):
         self.segment = w.Dropdown(options=[("all segments", "")] + [(x, x) for x in segments], value=segment or "",
                                   description="Segment", style={"description_width": "80px"})
         self.export_button = w.Button(description="Export report", icon="file", button_style="primary",
-                                      tooltip="report.html, map.png, map.svg, claims.csv, evidence.csv, study.json")
+                                      tooltip="report.html, map.png, map.svg, claims.csv, curve.csv, evidence.csv, study.json")
         self.status = w.HTML()
         self.quotes = w.HTML(message("info", "Click a cell of the map or a point of the emotion curve to read its quotes."))
         svg = {"renderer": "svg", "actions": False}     # SVG: marks carry aria labels (screen readers, tests)
