@@ -132,3 +132,31 @@ def test_default_must_be_a_code(tmp_path):
     with pytest.raises(CodebookError, match="line 5: default 'later' is not a code of this codebook"):
         load_codebook(write(tmp_path / "d.yaml", GOOD.replace("kind: stage_model\n", "kind: stage_model\ndefault: later\n")))
     assert parse_codebook(GOOD.replace("kind: stage_model\n", "kind: stage_model\ndefault: after\n")).default == "after"
+
+
+def test_each_stage_model_names_activities_for_its_own_stages(tmp_path):
+    from workbench.coding.rules import rules_coder, stage_activities
+    from workbench.errors import CodebookError
+
+    for name in ("attraction_service", "awareness_advocacy", "b2b_seven", str(CORPORA / "codebooks" / "horizonte_retail.yaml")):
+        coder = rules_coder(name)
+        acts = coder.codebooks["activity"]
+        stages = {c.code_id for c in coder.stage_model.codes}
+        # every stage has something customers do there, with cues in English and Spanish
+        assert {c.attributes["stage"] for c in acts.codes} == stages, name
+        assert all({"en", "es"} <= set(c.cues) for c in acts.codes), name
+    coded = rules_coder("b2b_seven").code(["We compared three suppliers before the demo call."], [""], ["g"])
+    assert coded["activity"][0] is not None and "cue" in coded["activity"][0].rationale
+    # a researcher's own stage model with its own activities file beside it
+    write(tmp_path / "acts.yaml", "codebook: acts\nversion: 1\ndimension: activity\ncodes:\n"
+          "  - id: queues\n    label: Queues at the counter\n    stage: before\n    definition: Waits in line.\n"
+          "    cues: {en: [in the queue], es: [en la cola]}\n")
+    model = write(tmp_path / "mine.yaml", GOOD.replace("kind: stage_model\n", "kind: stage_model\nactivities: acts.yaml\n"))
+    coder = rules_coder(str(model))
+    assert coder.code(["I stood in the queue for ages"], [""], ["g"])["activity"][0].code_id == "queues"
+    # an activity whose stage the model does not have: refused, naming the code and the stages
+    write(tmp_path / "acts.yaml", (tmp_path / "acts.yaml").read_text().replace("stage: before", "stage: checkout"))
+    with pytest.raises(CodebookError, match="queues \\(stage 'checkout'\\).*does not have"):
+        stage_activities(load_codebook(model), model)
+    with pytest.raises(CodebookError, match="'stage'.*activity codebooks only"):
+        parse_codebook(GOOD.replace("order: 1\n", "order: 1\n    stage: before\n", 1))

@@ -23,7 +23,7 @@ from workbench.pipeline import ingest_paths
 from workbench.review import decide, review_queue
 from workbench.store import Store
 
-REPORT_FILES = {"claims.csv", "curve.csv", "evidence.csv", "map.png", "map.svg", "report.html", "study.json"}
+REPORT_FILES = {"claims.csv", "curve.csv", "evidence.csv", "map.pdf", "map.png", "map.svg", "report.html", "study.json"}
 
 
 @pytest.fixture(scope="module")

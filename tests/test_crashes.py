@@ -20,7 +20,7 @@ from workbench.files import atomic_write, atomic_write_many, leftovers, temp_pat
 from workbench.store import Store
 
 TABLES = ("study", "imports", "sources", "turns", "excerpts", "codings")
-REPORT_FILES = {"claims.csv", "curve.csv", "evidence.csv", "map.png", "map.svg", "report.html", "study.json"}
+REPORT_FILES = {"claims.csv", "curve.csv", "evidence.csv", "map.pdf", "map.png", "map.svg", "report.html", "study.json"}
 
 
 @pytest.fixture(scope="module")

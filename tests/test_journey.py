@@ -270,22 +270,47 @@ def test_bootstrap_interval_matches_plain_resampling():
     assert fast[0] < v.mean() < fast[1]
 
 
-def test_phrases_skip_brand_names_and_never_join_words_across_excerpts():
-    import numpy as np
+def test_doing_holds_activities_and_thinking_holds_grouped_verbatim_quotes(demo):
+    from workbench.codebook import resolve
 
-    from workbench.journey import _distinctive_phrases
-    texts = ["I opened the account with Horizonte yesterday", "the selfie check failed twice",
-             "I tried Horizonte because the selfie check looked quick", "selfie check again, Horizonte said wait",
-             "account opening", "twice failed"]
-    stage = np.array([0, 0, 0, 0, 1, 1])
-    person = np.arange(len(texts))
-    found = _distinctive_phrases(texts, np.arange(len(texts)), stage, person, 2, top=5)
-    phrases = {p for _, p, _ in found}
-    assert "selfie check" in phrases
-    assert not any("horizonte" in p for p in phrases)          # a name, though frequent and stage-specific
-    assert "yesterday selfie" not in phrases and "failed account" not in phrases
-    evidence = {p: sorted(ids.tolist()) for _, p, ids in found}
-    assert evidence["selfie check"] == [1, 2, 3]
+    acts = resolve(str(CORPORA / "codebooks" / "horizonte_retail_activities.yaml"))
+    labels = {c.code_id: c.label for c in acts.codes}
+    with Store.open(demo / "study.db") as s:
+        jm = build_map(s)
+        small, young = build_map(s, segment="small_business"), build_map(s, segment="young_professional")
+    doing = [c for c in jm.claims if c.lane == "doing"]
+    # what customers do, as the codebook's activity labels ("Calls the helpline"), never single words
+    assert len(doing) >= 10 and {c.stage for c in doing} == {st for st, _ in jm.stages}
+    assert all(c.code in labels and c.text == labels[c.code] for c in doing)
+    thinking = [c for c in jm.claims if c.lane == "thinking"]
+    assert len({c.stage for c in thinking}) >= 4
+    for c in thinking:
+        assert c.text.startswith("“") and c.text.endswith("”") and len(c.text) <= 150
+        assert c.detail.split(" · ")[0] in {"Question", "Expectation", "Worry"}
+        quote = c.text[1:-1].strip("…")
+        # a verbatim piece of one of its own quotes (whitespace aside), trimmed at a clause boundary
+        assert any(quote in " ".join(jm.quote(i).split()) for i in c.evidence), c.text
+    per_stage = pd.Series([c.stage for c in thinking]).value_counts()
+    assert per_stage.max() <= jm.settings["top_thoughts"]
+    # segment differences are tested between activities and thoughts too (codes, never words)
+    diffs = compare_maps([small, young])
+    assert {"doing", "thinking"} <= set(diffs["lane"])
+
+
+def test_a_thought_is_quoted_by_the_clause_that_voices_it():
+    from workbench.codebook import resolve
+    from workbench.coding.cues import CueMatcher
+    from workbench.coding.rules import _cues
+    from workbench.journey import _clause
+
+    m = CueMatcher(_cues(resolve("thoughts")))
+    text = "I opened it on Monday. How long until my card arrives? Nobody told me anything."
+    assert _clause(text, m, "question") == "…How long until my card arrives?"
+    long = ("Me preocupaba que la comisión de mantenimiento subiera otra vez, porque ya me había pasado con el otro "
+            "banco, y además nadie en la oficina sabía explicarme de cuánto sería ni desde cuándo")
+    out = _clause(long, m, "worry")
+    assert out.startswith("Me preocupaba que la comisión") and out.endswith("…") and len(out) <= 141
+    assert long.startswith(out[:-1])
 
 
 def test_maps_are_built_from_inputs_read_once_and_keep_the_study_codebooks(demo, tmp_path, monkeypatch):

@@ -136,14 +136,14 @@ def cmd_code(args: argparse.Namespace) -> int:
             raise WorkbenchError("--examples teaches the embedding coder; drop --embed off.")
         examples = read_examples(Path(args.examples), args.text_column or "text", args.max_file_mb)
 
-    def coder_for(stages, store=None):
+    def coder_for(stages, store=None, activities=None):
         ex, kind = examples, "examples"
         if store is not None and not args.no_learn and args.embed != "off" and examples is None:
             from .codebook import resolve
 
             ex, kind = study_examples(store, {c.code_id: c for c in resolve("emotions").codes}), "study"
         coder = default_coder(stages, languages, emotion=args.emotion, brands=brands, embed=args.embed, cache=store,
-                              examples=ex, examples_kind=kind, progress=not args.no_progress)
+                              examples=ex, examples_kind=kind, progress=not args.no_progress, activities=activities)
         learner = next((c for c in coder.coders if hasattr(c, "skipped")), None)
         if ex and learner is not None:
             used = {d: len(v[1]) - learner.skipped.get(d, 0) for d, v in ex.items()}
@@ -158,12 +158,16 @@ def cmd_code(args: argparse.Namespace) -> int:
     if args.study:
         if args.input:
             raise WorkbenchError("Give either INPUT (a CSV/TSV/JSONL file) or --study, not both.")
-        from .journey import study_stage_model
+        from .journey import study_codebooks, study_stage_model
 
         with _study(args.study) as store:
-            # a re-run keeps the stage model the study was coded with; --codebook changes it
+            # a re-run keeps the stage model (and its activities) the study was coded with; --codebook changes it
             kept = args.codebook is None and "coding.stage_model_yaml" in store.info()
-            coder = coder_for(study_stage_model(store) if kept else args.codebook or DEFAULT_STAGE_MODEL, store)
+            if kept:
+                stages = study_stage_model(store)
+                coder = coder_for(stages, store, study_codebooks(store, stage_model=stages)[0].get("activity"))
+            else:
+                coder = coder_for(args.codebook or DEFAULT_STAGE_MODEL, store)
             coded, stored = code_study(store, coder)
         how = "the study's own, kept; --codebook changes it" if kept else "--codebook" if args.codebook else "the default"
         print(f"Coded {len(coded)} excerpts with {coder.id}, stage model {coder.stage_model.name} ({how}); stored "

@@ -4,7 +4,7 @@ A codebook file::
 
     codebook: pain_points          # name
     version: 1
-    dimension: pain_point          # stage, pain_point, emotion, touchpoint, actor, backstage, opportunity, theme
+    dimension: pain_point          # stage, pain_point, emotion, touchpoint, actor, backstage, opportunity, activity, thought, theme
     kind: stage_model              # only for ordered stage models
     default: usage                 # optional: the code assumed when nothing points elsewhere
     description: ...
@@ -20,6 +20,10 @@ A codebook file::
         family: anger              # emotions: Ekman family or neutral
         valence: -0.5              # emotions: -1..1
         severity: {1: ..., 2: ..., 3: ...}   # pain points: the rubric
+        stage: interest            # activities: the stage where customers usually do it
+
+A stage model may name its activities codebook (``activities: activities_b2b_seven`` or a path
+relative to the stage model's file); the ``activity`` dimension is coded with it.
 
 The shipped codebooks live in ``workbench/codebooks/``; a researcher's own file loads the same way.
 
@@ -43,13 +47,14 @@ from .errors import CodebookError, yaml_problem
 from .model import DIMENSIONS, Code, Codebook
 
 BUILTIN_DIR = Path(__file__).resolve().parent / "codebooks"
-#: The shipped codebook of each coded dimension other than the stage (whose model a study chooses).
+#: The shipped codebook of each coded dimension other than the stage and the activities (whose model a study chooses).
 DIMENSION_CODEBOOKS = {"touchpoint": "touchpoints", "actor": "actors", "backstage": "backstage",
-                       "opportunity": "opportunities", "pain_point": "pain_points", "emotion": "emotions"}
+                       "opportunity": "opportunities", "pain_point": "pain_points", "emotion": "emotions",
+                       "thought": "thoughts"}
 EKMAN_FAMILIES = ("anger", "disgust", "fear", "joy", "sadness", "surprise", "neutral")
-TOP_KEYS = {"codebook", "version", "dimension", "kind", "description", "codes", "default", "severity_cues"}
+TOP_KEYS = {"codebook", "version", "dimension", "kind", "description", "codes", "default", "severity_cues", "activities"}
 CODE_KEYS = {"id", "label", "definition", "include", "exclude", "examples", "cues", "parent", "order",
-             "family", "valence", "severity"}
+             "family", "valence", "severity", "stage"}
 _ID = re.compile(r"^[a-z][a-z0-9_]*$")
 
 
@@ -181,6 +186,11 @@ def parse_codebook(text: str, path: Path | str = "<string>") -> Codebook:
             attributes["severity"] = {int(k): str(v) for k, v in rubric.items()}
         elif dimension == "pain_point":
             raise where.error(node, f"{what}: pain points need a 'severity' rubric with levels 1, 2 and 3.")
+        if "stage" in c:
+            if dimension != "activity":
+                raise where.error(c["stage"][1], f"{what}: 'stage' (where the activity usually happens) belongs to "
+                                                 "activity codebooks only.")
+            attributes["stage"] = _text(c.get("stage"), where, f"{what}: 'stage'", True, node)
         codes.append(Code(
             code_id=cid, dimension=dimension,
             label=_text(c.get("label"), where, f"{what}: 'label'", True, node),
@@ -210,9 +220,13 @@ def parse_codebook(text: str, path: Path | str = "<string>") -> Codebook:
             if level not in (1, 2, 3) or isinstance(level, bool):
                 raise where.error(k, f"severity level {level!r} must be 1, 2 or 3.")
             severity_cues[int(level)] = _by_language((k, v), where, f"severity_cues {level}")
+    activities = _text(top.get("activities"), where, "'activities'", False, root)
+    if activities and kind != "stage_model":
+        raise where.error(top["activities"][1], "'activities' (the codebook of what customers do at each stage) "
+                                                "belongs to stage models only.")
     return Codebook(name=name, version=version, codes=codes, dimension=dimension, kind=kind, default=default,
                     description=_text(top.get("description"), where, "'description'", False, root),
-                    severity_cues=severity_cues)
+                    severity_cues=severity_cues, activities=activities)
 
 
 def load_codebook(path: str | Path) -> Codebook:
@@ -267,7 +281,7 @@ def to_yaml(codebook: Codebook) -> str:
             d["parent"] = c.parent
         if c.order is not None:
             d["order"] = c.order
-        for key in ("family", "valence", "severity"):
+        for key in ("family", "valence", "severity", "stage"):
             if key in c.attributes:
                 d[key] = c.attributes[key]
         return d
@@ -279,6 +293,8 @@ def to_yaml(codebook: Codebook) -> str:
         doc["description"] = codebook.description
     if codebook.default:
         doc["default"] = codebook.default
+    if codebook.activities:
+        doc["activities"] = codebook.activities
     if codebook.severity_cues:
         doc["severity_cues"] = {level: {k: list(v) for k, v in cues.items()} for level, cues in sorted(codebook.severity_cues.items())}
     doc["codes"] = [code_dict(c) for c in codebook.codes]

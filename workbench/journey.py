@@ -11,8 +11,11 @@ support is still unreviewed). Only the customer's own voice is mapped (participa
 
 Lanes, per stage:
 
-* **doing** / **thinking** — the phrases most distinctive of the stage (what customers talk about
-  there), split by whether the excerpts voice a thought or question ("I thought…", "¿…?");
+* **doing** — activities: what customers do at the stage, coded with the stage model's activities
+  codebook ("Compares fees between banks", "Calls the helpline");
+* **thinking** — the customers' questions, expectations and worries, grouped per stage by what they
+  are about (the pain point, activity or channel coded on the same excerpt); each group's claim is
+  its most representative verbatim quote, trimmed at a clause boundary and marked as a quote;
 * **feeling** — emotions (fine label, with family and valence) and the emotion curve;
 * **touchpoints**, **people**, **backstage**, **opportunities** — coded codes;
 * **pain points** — category, frequency and the severity distribution (1 minor, 2 major, 3 blocking);
@@ -37,20 +40,26 @@ import numpy as np
 import pandas as pd
 
 from .codebook import DIMENSION_CODEBOOKS, parse_codebook, resolve
+from .coding.cues import CueMatcher
+from .coding.rules import _cues, stage_activities
 from .decisions import effective_rows
-from .errors import InputError
+from .errors import InputError, WorkbenchError
 from .model import VOICE_ROLES, Codebook
 from .store import Store
-from .text import HANDLES_URLS, SENTENCE_INITIAL, TOKEN, names_from_forms, stop_words
+from .text import TOKEN
 
 LANES = ("doing", "thinking", "feeling", "touchpoints", "people", "backstage", "pain_points", "opportunities", "metrics")
 LANE_LABELS = {"doing": "Doing", "thinking": "Thinking", "feeling": "Feeling", "touchpoints": "Touchpoints / channels",
                "people": "People / departments", "backstage": "Backstage processes", "pain_points": "Pain points",
                "opportunities": "Opportunities", "metrics": "Metrics"}
-_CODED_LANES = {"touchpoint": "touchpoints", "actor": "people", "backstage": "backstage", "opportunity": "opportunities"}
+_CODED_LANES = {"activity": "doing", "touchpoint": "touchpoints", "actor": "people", "backstage": "backstage",
+                "opportunity": "opportunities"}
 METRICS = ("csat", "nps", "ces")
-_THOUGHT = re.compile(r"[?¿]|\b(?:think|thought|wonder(?:ed)?|expected|assumed|guess|not sure|didn't know|no idea|"
-                      r"creo|creía|pensé|pensaba|supongo|no sabía|esperaba|me pregunto|ni idea)\b")   # on lower-cased text
+THOUGHT_KINDS = {"question": "Question", "expectation": "Expectation", "worry": "Worry"}
+#: what a thought is about, in order of preference: the first of these coded on the same excerpt
+_TOPIC_DIMENSIONS = ("pain_point", "activity", "touchpoint")
+QUOTE_CHARS = 140      # a Thinking claim's quote is trimmed to this at a clause boundary
+QUOTE_MARKS = "\"'“”‘’«»"
 
 
 @dataclass(frozen=True)
@@ -179,7 +188,7 @@ class MapSettings:
     include_suggested: bool = True
     seed: int = 0
     n_boot: int = 1000
-    top_phrases: int = 4
+    top_thoughts: int = 4             # Thinking: the largest groups of questions / expectations / worries per stage
     neutral_band: float = 0.25        # |valence| at or below it is neutral (the embedding coder's own band)
 
 
@@ -194,9 +203,11 @@ def study_stage_model(store: Store, name: str | None = None) -> Codebook:
                      "or pass --stage-model.")
 
 
-def study_codebooks(store: Store, info: dict | None = None) -> tuple[dict[str, Codebook], list[str]]:
+def study_codebooks(store: Store, info: dict | None = None, stage_model: Codebook | None = None
+                    ) -> tuple[dict[str, Codebook], list[str]]:
     """The codebook of each coded dimension as the study was coded with it; the shipped one (with a
-    note) for a study coded before codebooks were stored."""
+    note) for a study coded before codebooks were stored. Activities: the stored ones, else those the
+    stage model names (``activities:``), else none."""
     info = store.info() if info is None else info
     stored = {}
     if "coding.codebooks_yaml" in info:
@@ -211,6 +222,15 @@ def study_codebooks(store: Store, info: dict | None = None) -> tuple[dict[str, C
         else:
             books[dim] = resolve(name)
             missing.append(name)
+    if "activity" in stored:
+        books["activity"] = parse_codebook(stored["activity"], f"<activity codebook stored in {store.path.name}>")
+    elif stage_model is not None:
+        try:
+            acts = stage_activities(stage_model)
+        except WorkbenchError:       # a path relative to a stage model file this study no longer knows
+            acts = None
+        if acts is not None:
+            books["activity"] = acts
     notes = [f"Labels of {', '.join(missing)} come from the shipped codebooks: the study was coded before the "
              "workbench stored the codebooks it was coded with (re-code it to record them)."] \
         if missing and "coding.stage_model_yaml" in info else []
@@ -222,7 +242,7 @@ def load_map_inputs(store: Store, stage_model: str | None = None) -> MapInputs:
     with _no_gc(), store.snapshot():   # loading builds ~10^6 acyclic objects (no GC rescans)
         info = store.info()
         model = study_stage_model(store, stage_model)
-        books, notes = study_codebooks(store, info)
+        books, notes = study_codebooks(store, info, model)
         return MapInputs(study=info.get("name", store.path.stem), stage_model=model, codebooks=books,
                          excerpts=store.excerpts(roles=VOICE_ROLES, by_id=True), codings=store.decisions(),
                          metrics=_meta_metrics(store), notes=notes)
@@ -258,7 +278,7 @@ def build_map(inputs: MapInputs | Store, settings: MapSettings | None = None, *,
 
     ``inputs`` comes from :func:`load_map_inputs` (a :class:`Store` is read on the spot, with
     ``stage_model``); ``settings`` (or its fields as keywords: ``segment``, ``include_suggested``,
-    ``seed``, ``n_boot``, ``top_phrases``) says which map. Pure: no store reads, same inputs and
+    ``seed``, ``n_boot``, ``top_thoughts``) says which map. Pure: no store reads, same inputs and
     settings → the same map. Works on integer positions (excerpts sorted by id), so large studies
     map quickly (``benchmarks/report.py`` measures it).
     """
@@ -407,7 +427,7 @@ def _build_map(inputs: MapInputs, settings: MapSettings) -> JourneyMap:
         stages=[(c.code_id, c.label) for c in model.ordered], segment=settings.segment, claims=f.claims,
         curve=_curve(f, valence), evidence=evidence, checks=_checks(f, valence),
         settings={"stage_model": model.name, "segment": settings.segment, "include_suggested": settings.include_suggested,
-                  "seed": settings.seed, "bootstrap_resamples": settings.n_boot, "top_phrases": settings.top_phrases,
+                  "seed": settings.seed, "bootstrap_resamples": settings.n_boot, "top_thoughts": settings.top_thoughts,
                   "neutral_band": settings.neutral_band},
         coders=sorted(f.eff["coder"].unique().tolist()),
         codebooks={model.name: model.version, **{cb.name: cb.version for cb in inputs.codebooks.values()}},
@@ -464,19 +484,80 @@ for _dim, _lane in _CODED_LANES.items():
     lane(_lane)(_coded_lane(_dim, _lane))
 
 
-def _phrase_lane(lane_name: str) -> Callable[[_Frame], None]:
-    def build(f: _Frame) -> None:
-        texts = f.ex["text"].tolist()
-        thought = np.fromiter((_THOUGHT.search(t.lower()) is not None for t in texts), bool, f.n)
-        mask = thought if lane_name == "thinking" else ~thought
-        for s_idx, phrase, positions in _distinctive_phrases(texts, np.flatnonzero(mask), f.stage_of, f.person,
-                                                             len(f.stage_ids), f.settings.top_phrases):
-            f.make(f.stage_ids[s_idx], lane_name, phrase, phrase, positions)
-    return build
+@lane("thinking")
+def _thinking(f: _Frame) -> None:
+    """Questions, expectations and worries per stage, grouped by kind and by what they are about; each
+    group's claim is its most representative quote (trimmed at a clause boundary, in quotation marks)."""
+    rows, groups = f.coded("thought")
+    if not len(rows):
+        return
+    pos_all = rows["pos"].to_numpy()
+    topic = np.full(f.n, "", dtype=object)        # what each excerpt is about: its first topic code
+    for dim in reversed(_TOPIC_DIMENSIONS):
+        r = f.eff[(f.eff["dimension"] == dim).to_numpy() & (f.eff["code_id"] != "none").to_numpy()]
+        topic[r["pos"].to_numpy()] = [f"{dim}:{c}" for c in r["code_id"].to_numpy(dtype=object)]
+    texts = f.ex["text"].to_numpy(dtype=object)
+    cb = f.inputs.codebooks.get("thought")
+    matcher = CueMatcher(_cues(cb)) if cb else None
+    for s_idx in range(len(f.stage_ids)):
+        found = []
+        for (st, kind), r in groups.items():
+            if st != s_idx:
+                continue
+            pos = pos_all[r]
+            for about in sorted(set(topic[pos])):
+                p = np.unique(pos[topic[pos] == about])
+                found.append((-len(np.unique(f.person[p])), -len(p), kind, about, p))
+        for _, _, kind, about, p in sorted(found, key=lambda t: t[:4])[:f.settings.top_thoughts]:
+            best = _representative(p, texts, f.rank)
+            quote = _clause(texts[best], matcher, kind)
+            dim, _, code = about.partition(":")
+            label = f.label(dim, code).label if dim and f.label(dim, code) else code
+            detail = THOUGHT_KINDS.get(kind, kind) + (f" · {label}" if label else "")
+            f.make(f.stage_ids[s_idx], "thinking", f"{kind}-{about}", f"“{quote}”", p, detail,
+                   code=f"{kind}/{about}" if about else kind)
 
 
-lane("doing")(_phrase_lane("doing"))
-lane("thinking")(_phrase_lane("thinking"))
+def _representative(p: np.ndarray, texts: np.ndarray, rank: np.ndarray) -> int:
+    """The excerpt that says the most of what the group says: the most words shared with the group's
+    others (Jaccard), plus up to one point for saying something at all (a quote of one or two words,
+    "Nobody told me.", shows the kind but not the thought); ties go to the reviewed, most confident one."""
+    words = [set(w for w in TOKEN.findall(str(texts[i]).lower()) if len(w) > 2) for i in p]
+    score = [sum(len(a & b) / (len(a | b) or 1) for b in words if b is not a) + min(len(a), 8) / 8 for a in words]
+    return int(min(zip((-np.asarray(score)).tolist(), rank[p].tolist(), p.tolist()))[2])
+
+
+_CLAUSE_END = re.compile(r"(?<=[.!?…;:])\s+|\s+[—–-]\s+")
+
+
+def _clause(text: str, matcher, kind: str, limit: int = QUOTE_CHARS) -> str:
+    """The sentence or clause of ``text`` that voices the thought (its cue, else its question mark),
+    verbatim; cut at a comma or a word boundary with "…" when longer than ``limit``."""
+    text = " ".join(text.split())
+    parts, at = [], 0
+    for m in _CLAUSE_END.finditer(text):
+        parts.append((at, text[at:m.start()]))
+        at = m.end()
+    parts.append((at, text[at:]))
+    hit = None
+    if matcher is not None:
+        cue = next((m for m in matcher.find(text) if m.code_id == kind and not m.negated), None)
+        if cue is not None:
+            hit = next((i for i, (start, part) in enumerate(parts) if start <= cue.start < start + len(part) + 1), None)
+    if hit is None:
+        hit = next((i for i, (_, part) in enumerate(parts) if "?" in part or "¿" in part), 0)
+    if hit > 0 and len(parts[hit][1]) < 30:        # "…and if not?" says little alone: with the sentence before
+        hit -= 1
+        parts[hit] = (parts[hit][0], text[parts[hit][0]:parts[hit + 1][0] + len(parts[hit + 1][1])])
+    start, clause = parts[hit]
+    clause = clause.strip(QUOTE_MARKS)      # the map adds its own quotation marks
+    lead = "…" if start > 0 else ""
+    if len(clause) <= limit:
+        return lead + clause + ("…" if hit < len(parts) - 1 and not clause.endswith(("?", ".", "!", "…")) else "")
+    cut = clause.rfind(", ", 0, limit)
+    if cut < limit // 2:
+        cut = clause.rfind(" ", 0, limit)
+    return lead + clause[:cut if cut > 0 else limit].rstrip(" ,;") + "…"
 
 
 @lane("metrics")
@@ -591,87 +672,6 @@ def _bootstrap_means(v: np.ndarray, n_boot: int, rng: np.random.Generator) -> np
     levels, counts = np.unique(v, return_counts=True)
     draws = rng.multinomial(len(v), counts / len(v), size=n_boot)
     return draws @ levels / len(v)
-
-
-def _distinctive_phrases(texts: Sequence[str], rows: np.ndarray, stage_of: np.ndarray, person: np.ndarray,
-                         n_stages: int, top: int) -> list[tuple[int, str, np.ndarray]]:
-    """Per stage, the words and two-word phrases found in the most excerpts there relative to elsewhere.
-
-    ``rows`` picks the excerpts (positions into ``texts``, ``stage_of`` and ``person``). Returns
-    ``(stage index, phrase, positions)``. A phrase needs >= 2 excerpts from >= 2 participants in the
-    stage. Stop words (EN + ES) are not phrases, and neither are names, @handles, #hashtags and URLs
-    (see :mod:`workbench.text`). Two-word phrases join
-    adjacent kept words only. Tokenising runs once over the joined texts and counting is done on
-    integer ids, so 100,000 excerpts take well under a second.
-    """
-    if not len(rows):
-        return []
-    sep, body = "qxsepxq", "\n".join(texts[i] for i in rows).lower()
-    while sep in body:
-        sep += "q"
-    joined = HANDLES_URLS.sub(" ", "".join(f"\n{sep}\n{texts[i]}" for i in rows))
-    tokens = np.array(TOKEN.findall(joined), dtype=object)
-    forms, form_ids = pd.factorize(tokens)
-    names = names_from_forms(form_ids.tolist(), np.bincount(forms, minlength=len(form_ids)).tolist(),
-                             pd.Series(SENTENCE_INITIAL.findall(joined), dtype=object).value_counts())
-    lower_forms = [f.lower() for f in form_ids.tolist()]
-    vocab_of_form, vocab = pd.factorize(pd.Series(lower_forms, dtype=object))
-    tok = vocab_of_form[forms]
-    vocab = vocab.tolist()
-    V = len(vocab)
-    stop = stop_words()
-    is_sep = np.array([w == sep for w in vocab])[tok]
-    keep_word = np.array([len(w) >= 3 and w not in stop and w not in names and w != sep for w in vocab], bool)
-    doc = np.cumsum(is_sep) - 1                                     # each excerpt starts with the separator
-    kept = keep_word[tok]
-    uni = np.flatnonzero(kept)
-    bi = np.flatnonzero(kept[:-1] & kept[1:])                       # the separator is never kept: no cross-excerpt pairs
-    term = np.r_[tok[uni].astype(np.int64), V + tok[bi].astype(np.int64) * V + tok[bi + 1]]
-    term_doc = np.r_[doc[uni], doc[bi]]
-    if not len(term):
-        return []
-    t_c, t_u = pd.factorize(term)
-    T, D = len(t_u), len(rows)
-    pair = np.unique(t_c.astype(np.int64) * D + term_doc)           # each (term, excerpt) once: document frequency
-    p_term, p_doc = pair // D, pair % D
-    p_stage = stage_of[rows][p_doc]
-    total = np.bincount(p_term, minlength=T)
-    st_term = p_stage.astype(np.int64) * T + p_term
-    count = np.bincount(st_term, minlength=n_stages * T)
-    people = np.bincount(np.unique(st_term * (int(person.max()) + 1) + person[rows][p_doc]) // (int(person.max()) + 1),
-                         minlength=n_stages * T)
-    n_stage = np.bincount(stage_of[rows], minlength=n_stages)
-
-    def text_of(t: int) -> str:
-        raw = int(t_u[t])
-        if raw < V:
-            return vocab[raw]
-        a, b = divmod(raw - V, V)
-        return f"{vocab[a]} {vocab[b]}"
-
-    out = []
-    for s in range(n_stages):
-        if n_stage[s] == 0:
-            continue
-        c_s, p_s = count[s * T:(s + 1) * T], people[s * T:(s + 1) * T]
-        cand = np.flatnonzero((c_s >= 2) & (p_s >= 2))
-        if not len(cand):
-            continue
-        lift = (c_s[cand] / n_stage[s]) / (total[cand] / D)
-        bigram = t_u[cand] >= V
-        score = lift * np.log1p(c_s[cand]) * np.where(bigram, 1.3, 1.0)
-        scored = sorted(zip((-score).tolist(), (text_of(t) for t in cand.tolist()), cand.tolist()))
-        chosen: list[tuple[str, int]] = []
-        for _, text, t in scored:
-            if any(text in c or c in text for c, _ in chosen):      # "selfie" vs "selfie check": keep one
-                continue
-            chosen.append((text, t))
-            if len(chosen) == top:
-                break
-        for text, t in chosen:
-            docs = p_doc[(p_term == t) & (p_stage == s)]
-            out.append((s, text, rows[docs]))
-    return out
 
 
 def _slug(text: str) -> str:

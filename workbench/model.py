@@ -22,10 +22,10 @@ ROLES: tuple[str, ...] = ("interviewer", "participant", "agent", "customer", "ob
 VOICE_ROLES: tuple[str, ...] = ("participant", "customer")
 
 Dimension = Literal[
-    "stage", "pain_point", "emotion", "touchpoint", "actor", "backstage", "opportunity", "theme"
+    "stage", "pain_point", "emotion", "touchpoint", "actor", "backstage", "opportunity", "activity", "thought", "theme"
 ]
 DIMENSIONS: tuple[str, ...] = (
-    "stage", "pain_point", "emotion", "touchpoint", "actor", "backstage", "opportunity", "theme",
+    "stage", "pain_point", "emotion", "touchpoint", "actor", "backstage", "opportunity", "activity", "thought", "theme",
 )
 CodingStatus = Literal["suggested", "accepted", "rejected"]
 CODING_STATUSES: tuple[str, ...] = ("suggested", "accepted", "rejected")
@@ -150,6 +150,8 @@ class Codebook:
     default: str = ""  # the code assumed when no evidence points elsewhere (e.g. a stage model's "use")
     #: pain points: cues that grade severity, per level (1 minor, 2 major, 3 blocking) and language
     severity_cues: dict = field(default_factory=dict)
+    #: stage models: the activities codebook (name or path) of what customers do at its stages
+    activities: str = ""
 
     def __post_init__(self) -> None:
         seen: set[str] = set()

@@ -1,13 +1,20 @@
-"""The journey-map report: one offline HTML file plus PNG/SVG, CSVs and the settings used.
+"""The journey-map report: one offline HTML file plus PNG/SVG/PDF of the map, CSVs and the settings used.
 
     >>> write_report(build_map(store), Path("out/report"))        # doctest: +SKIP
 
-``report.html`` is self-contained: Vega, Vega-Lite and Vega-Embed are inlined (from the
-``vl-convert-python`` package, no CDN), the map is also an accessible HTML table, and an
-evidence section ties every claim to its quotes and every quote back to its claims. All user
-text is HTML-escaped, and chart specs are embedded as JSON with ``<``, ``>`` and ``&`` escaped,
-so a quote can never close the script element it travels in. No timestamps or absolute paths go
-into the outputs: the same study and settings give byte-identical files.
+``report.html`` is written for stakeholders and is self-contained (Vega, Vega-Lite and Vega-Embed
+are inlined from the ``vl-convert-python`` package, no CDN). It opens with the map as an HTML
+grid (stages × lanes, a table with header scopes) that fits a 1440 px screen: each cell shows its
+top claims and is a button that opens a side panel with all the cell's claims and their quotes
+(source, speaker, segment, character offsets). A search box filters every quote and marks the cells
+that hold a match. The charts, the segment differences and the checks follow; the full evidence
+appendix, every claim with its quotes and back-links, is a collapsed section at the end. Printed
+(A3 landscape), the report is the map on one page; ``map.pdf`` is that page drawn from the map chart.
+
+All user text is HTML-escaped; chart specs and the panel data are embedded as JSON with ``<``,
+``>`` and ``&`` escaped, so a quote can never close the script element it travels in, and the
+panel is built with DOM text nodes. No timestamps or absolute paths go into the outputs: the same
+study and settings give byte-identical files.
 """
 from __future__ import annotations
 
@@ -25,35 +32,203 @@ import pandas as pd
 from . import __version__, charts
 from .errors import WorkbenchError
 from .files import atomic_write, atomic_write_many
-from .journey import LANE_LABELS, LANES, JourneyMap, compare_maps
+from .journey import LANE_LABELS, LANES, Claim, CurvePoint, JourneyMap, compare_maps
 
-QUOTES_PER_CLAIM = 25   # listed under each claim in the HTML; every id is in claims.csv
+QUOTES_PER_CLAIM = 25   # listed under each claim in the panel and the appendix; every id is in claims.csv
+CELL_CLAIMS = 3         # claims shown in a map cell ("+k more" after them); the panel lists them all
+CELL_CHARS = 110        # a claim's text in a cell is cut here (and to a few lines by CSS); the panel shows it whole
+A3_LANDSCAPE = (1190.55, 841.89)   # map.pdf's page, in PDF points
+PDF_MARGIN = 28.35                 # 10 mm
 
 
 def _e(text: object) -> str:
     return html.escape("" if text is None else str(text), quote=True)
 
 
+def _script_json(obj: object) -> str:
+    """JSON for a ``<script>`` element: ``<``, ``>`` and ``&`` as ``\\u`` escapes, so no text in it can close the element."""
+    text = json.dumps(obj, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+
+
 def _spec_json(chart) -> str:
     spec = chart.to_dict()
     spec.pop("$schema", None)  # a URL; the embed call names the mode instead
-    spec = json.dumps(spec, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
-    return spec.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+    return _script_json(spec)
 
 
 _CSS = """
-body{font:15px/1.5 system-ui,-apple-system,"Segoe UI",Helvetica,Arial,sans-serif;margin:0 auto;max-width:1280px;padding:0 24px 64px;color:#1a1a1a}
-h1{font-size:1.6em;margin-bottom:.2em} h2{margin-top:2em;border-bottom:1px solid #ddd} .sub{color:#555}
-table.map{border-collapse:collapse;width:100%;table-layout:fixed;font-size:13px}
-table.map th,table.map td{border:1px solid #ccc;padding:6px;vertical-align:top;text-align:left;overflow-wrap:anywhere}
-table.map thead th{background:#eef3f8} table.map tbody th{background:#f6f6f6;width:9em}
-ul.claims{margin:0;padding-left:1.1em} .n{color:#555;font-size:.9em;white-space:nowrap}
-.thin{color:#a33;font-size:.85em} .moment{color:#7a1f1f} .unrev{color:#8a6d00;font-size:.85em}
+body{font:15px/1.5 system-ui,-apple-system,"Segoe UI",Helvetica,Arial,sans-serif;margin:0 auto;max-width:1400px;padding:0 20px 64px;color:#1a1a1a}
+h1{font-size:1.5em;margin:.6em 0 .1em} h2{margin-top:2em;border-bottom:1px solid #ddd} .sub{color:#555;margin:.3em 0}
+[hidden]{display:none!important}
+.tools{display:flex;gap:.6em;align-items:center;margin:.6em 0;flex-wrap:wrap} .tools input{font:inherit;padding:3px 8px;width:22em}
+#search-results{max-height:40vh;overflow:auto;margin:0 0 .8em;padding-left:1.4em;font-size:13px}
+#search-results li{margin:.4em 0} #search-results blockquote{margin:.2em 0}
+mark{background:#ffe08a;color:inherit}
+table.map{border-collapse:collapse;width:100%;table-layout:fixed;font-size:12.5px;line-height:1.3}
+table.map th,table.map td{border:1px solid #ccc;padding:0;vertical-align:top;text-align:left;overflow-wrap:anywhere}
+table.map thead th,table.map tbody th{padding:4px 6px} table.map caption{text-align:left}
+table.map thead th{background:#eef3f8} table.map tbody th{background:#f6f6f6;width:8.5em}
+.cell{display:block;width:100%;min-height:100%;box-sizing:border-box;padding:4px 6px;margin:0;border:0;background:none;font:inherit;
+color:inherit;text-align:left;cursor:pointer} div.cell{cursor:default}
+button.cell:hover{background:#f2f6fb} button.cell:focus-visible{outline:3px solid #3465a4;outline-offset:-3px}
+button.cell[aria-expanded=true]{background:#e3ecf7;box-shadow:inset 0 0 0 2px #3465a4}
+button.cell.hit{background:#fff3c4;box-shadow:inset 0 0 0 3px #f0b400}
+.c{display:block;margin-bottom:4px} .c .t{display:-webkit-box;-webkit-line-clamp:3;-webkit-box-orient:vertical;overflow:hidden}
+.curve{display:block;margin-bottom:4px} .more{display:block;color:#3465a4;font-size:.9em}
+.n{color:#555;font-size:.9em} .thin{color:#a33;font-size:.85em} .moment{color:#7a1f1f} .unrev{color:#8a6d00;font-size:.85em}
+#panel{position:fixed;top:0;right:0;bottom:0;width:min(540px,42vw);overflow:auto;background:#fff;border-left:1px solid #bbb;
+box-shadow:-6px 0 18px rgba(0,0,0,.18);padding:0 20px 32px;z-index:10;box-sizing:border-box}
+#panel header{position:sticky;top:0;background:inherit;display:flex;justify-content:space-between;align-items:start;gap:1em;padding:12px 0 6px;border-bottom:1px solid #ddd}
+#panel h2{margin:0;border:0;font-size:1.25em} #panel h3{font-size:1em;margin:1.2em 0 .2em;overflow-wrap:anywhere}
+#panel ol{padding-left:1.3em} #panel-close{font:inherit;padding:2px 10px;cursor:pointer}
 blockquote{margin:.6em 0;padding:.4em .8em;border-left:4px solid #3465a4;background:#f7f9fc;white-space:pre-wrap;overflow-wrap:anywhere}
-.meta{color:#555;font-size:.85em} .chart{margin:1em 0} section.claim{margin:1.2em 0}
+.meta{color:#555;font-size:.85em;margin:.2em 0} .chart{margin:1em 0;overflow-x:auto} section.claim{margin:1.2em 0}
+details#evidence{margin-top:2em} details#evidence>summary{cursor:pointer} details#evidence>summary h2{display:inline;border:0}
 :target{outline:3px solid #f0b400}
-@media (prefers-color-scheme: dark){body{background:#161616;color:#e6e6e6}table.map thead th,table.map tbody th{background:#2a2a2a}
-blockquote{background:#1f2530} .meta,.n,.sub{color:#aaa}}
+@media (prefers-color-scheme: dark){body,#panel{background:#161616;color:#e6e6e6}table.map thead th,table.map tbody th{background:#2a2a2a}
+button.cell:hover{background:#22282f} button.cell[aria-expanded=true]{background:#1f2a38} button.cell.hit{background:#3a3010}
+blockquote{background:#1f2530} .meta,.n,.sub{color:#aaa} .more{color:#8fb3e0}}
+@page{size:A3 landscape;margin:10mm}
+@media print{body{max-width:none;padding:0;font-size:11px;color:#000;background:#fff} h1{font-size:16px;margin:0 0 2px}
+.notes,.legend,.tools,#search-results,#panel,.after-map{display:none!important}
+table.map{font-size:8.5px;line-height:1.2;break-inside:avoid} table.map tbody th{width:7.5em} table.map caption{display:none}
+.cell{padding:2px 4px} .c{margin-bottom:2px} .c .t{-webkit-line-clamp:2} button.cell.hit,button.cell[aria-expanded=true]{background:none;box-shadow:none}
+tr{break-inside:avoid} *{-webkit-print-color-adjust:exact;print-color-adjust:exact}}
+"""
+
+# The side panel and the search: plain DOM, text only through textContent (never innerHTML).
+_JS = """
+(function () {
+  "use strict";
+  const data = JSON.parse(document.getElementById("map-data").textContent);
+  const panel = document.getElementById("panel"), title = document.getElementById("panel-title");
+  const body = document.getElementById("panel-body");
+  const cellButton = i => document.getElementById("cell-" + i);
+  let opener = null;
+  function el(tag, cls, text) {
+    const e = document.createElement(tag);
+    if (cls) e.className = cls;
+    if (text !== undefined) e.textContent = text;
+    return e;
+  }
+  function quoteMeta(id) {
+    const q = data.quotes[id];
+    return el("p", "meta", [q.source, q.speaker, "segment " + (q.segment || "\\u2014"),
+                            "characters " + q.start + "\\u2013" + q.end, id].join(" \\u00b7 "));
+  }
+  function openCell(i) {
+    const cell = data.cells[i], button = cellButton(i);
+    if (opener && opener !== button) opener.setAttribute("aria-expanded", "false");
+    opener = button;
+    button.setAttribute("aria-expanded", "true");
+    title.textContent = cell.title;
+    body.replaceChildren();
+    if (cell.summary) body.append(el("p", "sub", cell.summary));
+    for (const cid of cell.claims) {
+      const c = data.claims[cid], sec = el("section", "pclaim");
+      sec.append(el("h3", null, c.text));
+      if (c.detail) sec.append(el("p", null, c.detail));
+      const meta = el("p", "meta", c.support);
+      for (const f of c.flags) meta.append(" \\u00b7 ", el("span", f[0], f[1]));
+      const all = el("a", null, "in the evidence appendix");
+      all.href = "#ev-" + cid;
+      meta.append(" \\u00b7 ", all);
+      sec.append(meta);
+      const list = el("ol", "quotes");
+      for (const id of c.quotes) {
+        const li = el("li");
+        li.append(el("blockquote", null, data.quotes[id].text), quoteMeta(id));
+        list.append(li);
+      }
+      sec.append(list);
+      if (c.quotes.length < c.n) sec.append(el("p", "meta", "Showing " + c.quotes.length + " of " + c.n + " quotes; all ids in claims.csv."));
+      body.append(sec);
+    }
+    panel.hidden = false;
+    panel.scrollTop = 0;
+    title.focus();
+  }
+  function closePanel() {
+    panel.hidden = true;
+    if (opener) {
+      opener.setAttribute("aria-expanded", "false");
+      opener.focus();
+    }
+  }
+  document.querySelectorAll("button.cell").forEach(b => b.addEventListener("click", () => openCell(b.dataset.cell)));
+  document.getElementById("panel-close").addEventListener("click", closePanel);
+  document.addEventListener("keydown", e => {
+    if (e.key === "Escape" && !panel.hidden) {
+      e.preventDefault();
+      closePanel();
+    }
+  });
+  // a link into the collapsed appendix opens it first
+  function reveal(id) {
+    const target = id && document.getElementById(id), box = target && target.closest("details");
+    if (box && !box.open) box.open = true;
+    return target;
+  }
+  document.addEventListener("click", e => {
+    const a = e.target.closest && e.target.closest("a[href^='#']");
+    if (a) reveal(decodeURIComponent(a.getAttribute("href").slice(1)));
+  }, true);
+  const initial = location.hash && reveal(decodeURIComponent(location.hash.slice(1)));
+  if (initial) initial.scrollIntoView();
+  // search over every quote, in map order
+  const order = [], claimsOf = {};
+  data.cells.forEach((cell, i) => cell.claims.forEach(cid => data.claims[cid].quotes.forEach(id => {
+    if (!claimsOf[id]) { claimsOf[id] = []; order.push(id); }
+    claimsOf[id].push([cid, i]);
+  })));
+  const lower = {};
+  order.forEach(id => { lower[id] = data.quotes[id].text.toLowerCase(); });
+  const input = document.getElementById("search"), status = document.getElementById("search-status");
+  const results = document.getElementById("search-results"), SHOWN = 50;
+  function marked(text, low, term) {
+    const q = el("blockquote");
+    let at = 0;
+    if (low.length === text.length) {
+      for (let k = low.indexOf(term); k >= 0; k = low.indexOf(term, at)) {
+        q.append(text.slice(at, k), el("mark", null, text.slice(k, k + term.length)));
+        at = k + term.length;
+      }
+    }
+    q.append(text.slice(at));
+    return q;
+  }
+  function search() {
+    const term = input.value.trim().toLowerCase();
+    document.querySelectorAll("button.cell.hit").forEach(b => b.classList.remove("hit"));
+    results.replaceChildren();
+    if (term.length < 2) {
+      results.hidden = true;
+      status.textContent = "";
+      return;
+    }
+    const hits = order.filter(id => lower[id].includes(term)), cells = new Set();
+    hits.forEach(id => claimsOf[id].forEach(([, i]) => cells.add(i)));
+    cells.forEach(i => cellButton(i).classList.add("hit"));
+    for (const id of hits.slice(0, SHOWN)) {
+      const li = el("li");
+      li.append(marked(data.quotes[id].text, lower[id], term), quoteMeta(id));
+      const where = el("p", "meta", "Supports: ");
+      claimsOf[id].forEach(([cid, i], k) => {
+        const go = el("a", null, data.claims[cid].text + " (" + data.cells[i].title + ")");
+        go.href = "#cell-" + i;
+        go.addEventListener("click", e => { e.preventDefault(); openCell(i); });
+        where.append(k ? "; " : "", go);
+      });
+      li.append(where);
+      results.append(li);
+    }
+    status.textContent = hits.length + (hits.length === 1 ? " quote matches" : " quotes match") + ", in " + cells.size +
+      (cells.size === 1 ? " cell" : " cells") + (hits.length > SHOWN ? "; the first " + SHOWN + " are listed" : "") + ".";
+    results.hidden = hits.length === 0;
+  }
+  input.addEventListener("input", search);
+})();
 """
 
 
@@ -61,7 +236,7 @@ def _claim_anchor(claim_id: str) -> str:
     return "claim-" + claim_id
 
 
-def _curve_item(p) -> str:
+def _curve_item(p: CurvePoint) -> str:
     """The feeling cell's summary of the emotion curve at a stage."""
     parts = []
     if p.mean is not None:
@@ -71,7 +246,33 @@ def _curve_item(p) -> str:
     if p.moment:
         parts.append(f'<strong class="moment">{"▼" if p.moment == "drop" else "▲"} moment of truth: largest {_e(p.moment)} '
                      f'({p.change:+.2f})</strong>')
-    return "<li>" + "<br>".join(parts) + "</li>"
+    return '<span class="curve">' + "<br>".join(parts) + "</span>"
+
+
+def _curve_text(p: CurvePoint) -> str:
+    """The same summary as plain text, for the side panel."""
+    parts = []
+    if p.mean is not None:
+        ci = f" [{p.low:+.2f}, {p.high:+.2f}]" if p.low is not None else ""
+        parts.append(f"Mean valence {p.mean:+.2f}{ci}, n={p.n} emotional excerpts")
+    parts.append(f"{p.share_negative:.0%} negative · {p.share_positive:.0%} positive of {p.n_all}")
+    if p.moment:
+        parts.append(f"{'▼' if p.moment == 'drop' else '▲'} moment of truth: largest {p.moment} ({p.change:+.2f})")
+    return " · ".join(parts)
+
+
+def _cut(text: str, n: int = CELL_CHARS) -> str:
+    text = " ".join(str(text).split())
+    return text if len(text) <= n else text[: n - 1].rstrip() + "…"
+
+
+def _support(c: Claim) -> str:
+    return f"{c.n_excerpts} excerpt{'s' * (c.n_excerpts != 1)} · {c.n_participants} participant{'s' * (c.n_participants != 1)}"
+
+
+def _text(value: object) -> str:
+    """A field of the evidence as text, a missing one (None, NaN) as "" (NaN is not JSON and no segment is "nan")."""
+    return "" if value is None or (not isinstance(value, str) and pd.isna(value)) else str(value)
 
 
 def _checks_html(jm: JourneyMap) -> str:
@@ -106,6 +307,22 @@ def _differences_html(differences: pd.DataFrame) -> str:
     return f"<ul>{items}</ul>{how}"
 
 
+def _cell_html(index: int, title: str, claims: list[Claim], curve: str, unrev: float) -> str:
+    """A map cell: its top claims, cut short, as a button that opens the panel; a cell with no claim is plain text."""
+    items = [curve] if curve else []
+    for c in claims[:CELL_CLAIMS]:
+        flags = (' <span class="thin">thin</span>' if c.thin else "") + \
+                (f' <span class="unrev">{c.unreviewed:.0%} unreviewed</span>' if c.unreviewed and unrev < 1 else "")
+        items.append(f'<span class="c"><span class="t">{_e(_cut(c.text))}</span><span class="n">{_support(c)}</span>{flags}</span>')
+    if len(claims) > CELL_CLAIMS:
+        items.append(f'<span class="more">+{len(claims) - CELL_CLAIMS} more</span>')
+    if not claims:
+        return f'<div class="cell">{"".join(items)}</div>' if items else ""
+    name = f"{title}: {len(claims)} claim{'s' * (len(claims) != 1)}"
+    return (f'<button type="button" class="cell" id="cell-{index}" data-cell="{index}" aria-controls="panel" aria-expanded="false" '
+            f'aria-label="{_e(name)}">{"".join(items)}</button>')
+
+
 def render_html(jm: JourneyMap, js_bundle: str, compare: Sequence[JourneyMap] = (), differences: pd.DataFrame | None = None) -> str:
     labels = dict(jm.stages)
     cells: dict[tuple[str, str], list] = {}
@@ -115,21 +332,66 @@ def render_html(jm: JourneyMap, js_bundle: str, compare: Sequence[JourneyMap] = 
     for c in jm.claims:
         for i in c.evidence[:QUOTES_PER_CLAIM]:
             backlinks.setdefault(i, []).append(c)
+    rows = {c.claim_id: jm.evidence_rows(c.evidence[:QUOTES_PER_CLAIM]).to_dict("records") for c in jm.claims}
+    curve = {p.stage: p for p in jm.curve}
     title = f"Journey map — {jm.segment or 'all segments'}"
     n_part = jm.evidence["participant"].nunique()
     unrev = sum(c.unreviewed * c.n_excerpts for c in jm.claims) / max(1, sum(c.n_excerpts for c in jm.claims))
+
+    # the panel's data: each quote once, claims point to them, cells to claims
+    quotes: dict[str, dict] = {}
+    panel_claims: dict[str, dict] = {}
+    panel_cells: list[dict] = []
+    grid: dict[tuple[str, str], str] = {}
+    for lane in LANES:
+        for stage, _ in jm.stages:
+            cs = cells.get((stage, lane), [])
+            point = curve[stage] if lane == "feeling" and curve[stage].n_all else None
+            cell_title = f"{labels[stage]} · {LANE_LABELS[lane]}"
+            grid[stage, lane] = _cell_html(len(panel_cells), cell_title, cs, _curve_item(point) if point else "", unrev)
+            if not cs:
+                continue
+            for c in cs:
+                for q in rows[c.claim_id]:
+                    quotes.setdefault(q["excerpt_id"], {
+                        "text": _text(q["quote"]), "source": _text(q["source_name"]), "speaker": _text(q["speaker"]),
+                        "segment": _text(q["segment"]), "start": int(q["start"]), "end": int(q["end"])})
+                flags = ([["thin", "thin: one participant"]] if c.thin else []) + \
+                        ([["unrev", f"{c.unreviewed:.0%} unreviewed"]] if c.unreviewed and unrev < 1 else [])
+                panel_claims[c.claim_id] = {"text": c.text, "detail": c.detail, "support": _support(c), "flags": flags,
+                                            "n": c.n_excerpts, "quotes": [q["excerpt_id"] for q in rows[c.claim_id]]}
+            panel_cells.append({"title": cell_title, "claims": [c.claim_id for c in cs],
+                                "summary": _curve_text(point) if point else ""})
+
     out = ["<!DOCTYPE html>", '<html lang="en"><head><meta charset="utf-8">',
            '<meta name="viewport" content="width=device-width, initial-scale=1">',
            f"<title>{_e(title)} · {_e(jm.study)}</title>", f"<style>{_CSS}</style>",
            f"<script>{js_bundle}</script>", "</head><body>",
            f"<h1>{_e(title)}</h1>",
            f'<p class="sub">Study: {_e(jm.study)} · stage model <code>{_e(jm.stage_model)}</code> v{_e(jm.stage_model_version)} · '
-           f"{len(jm.evidence)} customer excerpts from {n_part} participants/conversations · "
-           f"{unrev:.0%} of the evidence is machine-suggested and not yet reviewed · coders: {_e(', '.join(jm.coders))}</p>",
-           '<p class="sub">Every claim shows its support (excerpts · participants); <span class="thin">thin</span> marks a '
-           "claim from one participant. Click a claim for its quotes; each quote links back to the claims it supports.</p>"]
-    for note in jm.notes:
-        out.append(f'<p class="sub">Note: {_e(note)}</p>')
+           f"{len(jm.evidence)} customer excerpts from {n_part} participants/conversations · {len(jm.claims)} claims · "
+           f"{unrev:.0%} of the evidence is machine-suggested and not yet reviewed · coders: {_e(', '.join(jm.coders))}</p>"]
+    out += [f'<p class="sub notes">Note: {_e(note)}</p>' for note in jm.notes]
+    out.append('<p class="sub legend">Each cell shows its top claims with their support (excerpts · participants); '
+               '<span class="thin">thin</span> marks a claim from one participant. Click a cell (or focus it and press Enter) '
+               "for all its claims and their quotes.</p>")
+    # the map: a table whose cells are buttons
+    out.append('<section id="map" aria-label="The map">')
+    out.append('<div class="tools"><label for="search">Search quotes</label>'
+               '<input type="search" id="search" autocomplete="off" placeholder="a word or phrase from the quotes">'
+               '<span id="search-status" class="sub" role="status" aria-live="polite"></span></div>'
+               '<ol id="search-results" aria-label="Matching quotes" hidden></ol>')
+    out.append(f'<table class="map"><caption class="sub">{_e(title)}: stages (columns) × lanes (rows)</caption><thead><tr>'
+               '<th scope="col">Lane</th>' + "".join(f'<th scope="col">{_e(lbl)}</th>' for _, lbl in jm.stages) + "</tr></thead><tbody>")
+    for lane in LANES:
+        out.append(f'<tr><th scope="row">{_e(LANE_LABELS[lane])}</th>'
+                   + "".join(f"<td>{grid[stage, lane]}</td>" for stage, _ in jm.stages) + "</tr>")
+    out.append("</tbody></table></section>")
+    out.append('<aside id="panel" role="dialog" aria-modal="false" aria-labelledby="panel-title" hidden><header>'
+               '<h2 id="panel-title" tabindex="-1"></h2><button type="button" id="panel-close" aria-label="Close the panel">Close</button>'
+               '</header><div id="panel-body"></div></aside>')
+
+    out.append('<div class="after-map">')
     out.append('<h2 id="charts">Charts</h2>')
     out.append(_checks_html(jm))
     specs = [("grid", charts.journey_grid(jm)), ("curve", charts.emotion_curve(jm)), ("shares", charts.sentiment_shares(jm)),
@@ -138,51 +400,112 @@ def render_html(jm: JourneyMap, js_bundle: str, compare: Sequence[JourneyMap] = 
         specs.append(("compare", charts.comparison_chart(compare, differences)))
     for name, _ in specs:
         out.append(f'<div class="chart" id="chart-{name}"></div>')
-    # the map as an accessible table
-    out.append('<h2 id="map">The map</h2>')
-    out.append(f'<table class="map"><caption class="sub">{_e(title)}: stages (columns) × lanes (rows)</caption><thead><tr>'
-               '<th scope="col">Lane</th>' + "".join(f'<th scope="col">{_e(lbl)}</th>' for _, lbl in jm.stages) + "</tr></thead><tbody>")
-    curve = {p.stage: p for p in jm.curve}
-    for lane in LANES:
-        out.append(f'<tr><th scope="row">{_e(LANE_LABELS[lane])}</th>')
-        for stage, _ in jm.stages:
-            items = []
-            if lane == "feeling" and curve[stage].n_all:
-                items.append(_curve_item(curve[stage]))
-            for c in cells.get((stage, lane), []):
-                flags = (' <span class="thin">thin</span>' if c.thin else "") + \
-                        (f' <span class="unrev">{c.unreviewed:.0%} unreviewed</span>' if c.unreviewed and unrev < 1 else "")
-                detail = f" — {_e(c.detail)}" if c.detail else ""
-                items.append(f'<li id="{_e(_claim_anchor(c.claim_id))}"><a href="#ev-{_e(c.claim_id)}">{_e(c.text)}</a>{detail} '
-                             f'<span class="n">{c.n_excerpts} · {c.n_participants}</span>{flags}</li>')
-            out.append("<td>" + (f'<ul class="claims">{"".join(items)}</ul>' if items else "") + "</td>")
-        out.append("</tr>")
-    out.append("</tbody></table>")
     if compare and differences is not None:
         out.append('<h2 id="differences">Differences between segments</h2>')
         out.append(_differences_html(differences))
-    # evidence: claims → quotes
-    out.append('<h2 id="evidence">Evidence</h2>')
+    # the appendix: claims → quotes, quotes → the other claims they support
+    out.append(f'<details id="evidence"><summary><h2>Evidence: every claim with its quotes ({len(jm.claims)} claims)</h2></summary>')
     for c in jm.claims:
-        shown = c.evidence[:QUOTES_PER_CLAIM]
-        out.append(f'<section class="claim" id="ev-{_e(c.claim_id)}"><h3>{_e(labels[c.stage])} · {_e(LANE_LABELS[c.lane])}: '
-                   f'<a href="#{_e(_claim_anchor(c.claim_id))}">{_e(c.text)}</a></h3>'
+        shown = rows[c.claim_id]
+        out.append(f'<section class="claim" id="ev-{_e(c.claim_id)}"><h3 id="{_e(_claim_anchor(c.claim_id))}">'
+                   f'{_e(labels[c.stage])} · {_e(LANE_LABELS[c.lane])}: {_e(c.text)}</h3>'
                    f'<p class="meta">{c.n_excerpts} excerpts · {c.n_participants} participants'
                    + (f" · showing {len(shown)}; all {c.n_excerpts} ids in claims.csv" if len(shown) < c.n_excerpts else "")
-                   + "</p>")
-        for i, q in zip(shown, jm.evidence_rows(shown).to_dict("records")):
+                   + ' · <a href="#map">back to the map</a></p>')
+        for q in shown:
+            i = q["excerpt_id"]
             others = [o for o in backlinks.get(i, []) if o.claim_id != c.claim_id]
             links = " ".join(f'<a href="#{_e(_claim_anchor(o.claim_id))}">{_e(o.text)}</a>' for o in others[:8])
             out.append(f'<blockquote id="q-{_e(c.claim_id)}-{_e(i)}">{_e(q["quote"])}</blockquote>'
-                       f'<p class="meta">{_e(q["source_name"])} · {_e(q["speaker"])} · segment {_e(q["segment"] or "—")} · '
+                       f'<p class="meta">{_e(q["source_name"])} · {_e(q["speaker"])} · segment {_e(_text(q["segment"]) or "—")} · '
                        f'characters {int(q["start"])}–{int(q["end"])} · <code>{_e(i)}</code>'
                        + (f" · also supports: {links}" if links else "") + "</p>")
         out.append("</section>")
-    out.append(f'<p class="meta">Made with Journey Workbench {_e(__version__)}; settings in study.json.</p>')
+    out.append("</details>")
+    out.append(f'<p class="meta">Made with Journey Workbench {_e(__version__)}; settings in study.json.</p></div>')
+    out.append(f'<script type="application/json" id="map-data">{_script_json({"cells": panel_cells, "claims": panel_claims, "quotes": quotes})}</script>')
     embeds = "".join(f'vegaEmbed("#chart-{name}", {_spec_json(chart)}, {{"actions": false, "renderer": "svg", "mode": "vega-lite"}});'
                      for name, chart in specs)
+    out.append(f"<script>{_JS}</script>")
     out.append(f"<script>{embeds}</script></body></html>")
     return "\n".join(out) + "\n"
+
+
+def map_pdf(svg: str) -> bytes:
+    """The map (its SVG) centred on one A3 landscape page with 10 mm margins, as PDF: drawn by
+    vl-convert's svg2pdf from the same SVG as map.svg, no browser, then made canonical (:func:`_canonical_pdf`)."""
+    import vl_convert
+
+    page_w, page_h = A3_LANDSCAPE
+    root = re.search(r"<svg\b[^>]*>", svg)
+    w, h = (float(re.search(rf'\b{a}="([\d.]+)"', root.group(0)).group(1)) for a in ("width", "height"))
+    s = min((page_w - 2 * PDF_MARGIN) / w, (page_h - 2 * PDF_MARGIN) / h)
+    box = f'x="{(page_w - w * s) / 2:.2f}" y="{(page_h - h * s) / 2:.2f}" width="{w * s:.2f}" height="{h * s:.2f}"'
+    inner = re.sub(r'\s(?:width|height|x|y)="[^"]*"', "", root.group(0)).replace("<svg", f"<svg {box}", 1) + svg[root.end():]
+    page = (f'<svg xmlns="http://www.w3.org/2000/svg" width="{page_w}" height="{page_h}" viewBox="0 0 {page_w} {page_h}">'
+            f'<rect width="{page_w}" height="{page_h}" fill="white"/>{inner}</svg>')
+    return _canonical_pdf(vl_convert.svg_to_pdf(page))
+
+
+_PDF_OBJECT = re.compile(rb"(\d+) 0 obj\n")
+_PDF_REF = re.compile(rb"\b(\d+) 0 R\b")
+_PDF_NAMED_REFS = re.compile(rb"(?:^ +/[^\s/]+ \d+ 0 R\n)+", re.M)     # the lines of a resource dictionary
+
+
+def _canonical_pdf(pdf: bytes) -> bytes:
+    """svg2pdf's PDF with its objects renumbered in one canonical order.
+
+    svg2pdf lists a page's resources, and numbers and writes its fonts, in hash order: two calls on one
+    drawing give different bytes (the same content). Here each resource dictionary is sorted by name and
+    the objects are numbered, and written, in the order a walk from the trailer first reaches them,
+    with a new cross-reference table; stream data are copied as they are. The same map → the same PDF.
+    """
+    first = re.search(rb"\n(\d+) 0 obj\n", pdf)
+    header, pos = pdf[:first.start() + 1], first.start() + 1
+    objects: dict[int, tuple[bytes, bytes]] = {}        # number → (dictionary text, stream with its keywords)
+    while m := _PDF_OBJECT.match(pdf, pos):
+        start, end = m.end(), pdf.index(b"\nendobj\n", m.end())
+        at = pdf.find(b"\nstream\n", start)
+        if 0 <= at < end:                                # the data may hold anything: its /Length says where it ends
+            stop = at + len(b"\nstream\n") + int(re.search(rb"/Length (\d+)\b", pdf[start:at]).group(1))
+            if not pdf.startswith(b"\nendstream\nendobj\n", stop):
+                raise WorkbenchError("map.pdf: svg2pdf wrote a stream this writer cannot read back")
+            stream, end = pdf[at:stop + len(b"\nendstream")], stop + len(b"\nendstream")
+        else:
+            stream, at = b"", end
+        objects[int(m.group(1))] = (_PDF_NAMED_REFS.sub(lambda r: b"".join(sorted(r.group(0).splitlines(True))), pdf[start:at]),
+                                    stream)
+        pos = end + len(b"\nendobj\n")
+        while pdf[pos:pos + 1] in (b"\n", b"\r"):
+            pos += 1
+    trailer = re.search(rb"trailer\n(<<.*?>>)\nstartxref", pdf[pos:], re.S).group(1)
+    order: list[int] = []
+    seen: set[int] = set()
+    todo = [int(n) for n in reversed(_PDF_REF.findall(trailer))]
+    while todo:                                          # depth first, references in the order they are written
+        n = todo.pop()
+        if n in objects and n not in seen:
+            seen.add(n)
+            order.append(n)
+            todo += [int(r) for r in reversed(_PDF_REF.findall(objects[n][0]))]
+    order += [n for n in objects if n not in seen]
+    number = {old: new for new, old in enumerate(order, 1)}
+
+    def renumber(text: bytes) -> bytes:
+        return _PDF_REF.sub(lambda r: b"%d 0 R" % number[int(r.group(1))], text)
+
+    out, offsets = [header], []
+    size = len(header)
+    for n in order:
+        text, stream = objects[n]
+        chunk = b"%d 0 obj\n" % number[n] + renumber(text) + stream + b"\nendobj\n\n"
+        offsets.append(size)
+        out.append(chunk)
+        size += len(chunk)
+    trailer = re.sub(rb"/Size \d+", b"/Size %d" % (len(order) + 1), renumber(trailer))
+    out.append(b"xref\n0 %d\n0000000000 65535 f\r\n" % (len(order) + 1) + b"".join(b"%010d 00000 n\r\n" % o for o in offsets)
+               + b"trailer\n" + trailer + b"\nstartxref\n%d\n%%%%EOF" % size)
+    return b"".join(out)
 
 
 _BUNDLE: str | None = None
@@ -229,7 +552,10 @@ def csv_text(frame: pd.DataFrame) -> str:
 
 
 def write_report(jm: JourneyMap, out: Path, compare: Sequence[JourneyMap] = (), images: bool = True) -> dict[str, Path]:
-    """Write report.html, map.png, map.svg, claims.csv, curve.csv, evidence.csv and study.json into ``out``.
+    """Write report.html, map.png, map.svg, map.pdf, claims.csv, curve.csv, evidence.csv and study.json into ``out``.
+
+    ``images=False`` skips the three renderings of the map chart (PNG, SVG and the one-page A3 landscape
+    PDF), which take a few seconds.
 
     Everything is rendered first, then written as one set (:func:`~workbench.files.atomic_write_many`):
     a crash or a full disk leaves the folder as it was.
@@ -257,7 +583,8 @@ def write_report(jm: JourneyMap, out: Path, compare: Sequence[JourneyMap] = (), 
         spec = charts.map_chart(jm).to_dict()
         files["map.svg"] = charts.stable_svg_ids(vl_convert.vegalite_to_svg(spec))
         files["map.png"] = vl_convert.vegalite_to_png(spec, scale=2)
+        files["map.pdf"] = map_pdf(files["map.svg"])
     return atomic_write_many(out, files)
 
 
-__all__ = ["write_report", "render_html", "js_bundle", "QUOTES_PER_CLAIM"]
+__all__ = ["write_report", "render_html", "js_bundle", "map_pdf", "QUOTES_PER_CLAIM", "CELL_CLAIMS"]

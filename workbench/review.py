@@ -13,6 +13,7 @@ mind never leaves two answers), and a machine re-run never overwrites it (see ``
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -20,9 +21,10 @@ import pandas as pd
 from .coding.evaluation import codes_by_coder
 from .coding.metrics import Report, evaluate
 from .decisions import effective_codings, human_coder, human_mask, undecided
-from .codebook import DIMENSION_CODEBOOKS, resolve
+from .codebook import resolve
+from .coding.rules import stage_activities
 from .errors import InputError, WorkbenchError
-from .journey import study_stage_model
+from .journey import study_codebooks, study_stage_model
 from .model import DIMENSIONS, VOICE_ROLES, Coding
 from .store import Store
 
@@ -160,13 +162,20 @@ NO_CODE = "(none)"
 
 
 def codebook_codes(store: Store, stage_model: str | None = None) -> dict[str, list[str]]:
-    """The codes a reviewer may pick in each dimension: the shipped codebooks, and the study's stage model
-    (``stage_model`` names another one)."""
-    codes = {dim: [c.code_id for c in resolve(name).codes] for dim, name in DIMENSION_CODEBOOKS.items()}
+    """The codes a reviewer may pick in each dimension: those of the codebooks the study was coded with
+    (the shipped ones before it is coded), the study's stage model (``stage_model`` names another one)
+    and its activities."""
     try:
         stages = study_stage_model(store, stage_model)
     except WorkbenchError:          # not coded yet: the default model
         stages = resolve("awareness_advocacy")
+    books, _ = study_codebooks(store, stage_model=stages)
+    if stage_model:                 # another stage model: its own activities
+        books.pop("activity", None)
+        acts = stage_activities(stages, Path(stage_model) if Path(stage_model).suffix in (".yaml", ".yml") else None)
+        if acts is not None:
+            books["activity"] = acts
+    codes = {dim: [c.code_id for c in cb.codes] for dim, cb in books.items()}
     codes["stage"] = [c.code_id for c in stages.ordered]
     return codes
 

@@ -26,7 +26,10 @@ from typing import Callable, Mapping, Protocol, Sequence, runtime_checkable
 from ..errors import WorkbenchError
 
 #: The dimensions the coders suggest (``theme`` comes from the themes module, not from a coder).
-CODED_DIMENSIONS: tuple[str, ...] = ("stage", "pain_point", "emotion", "touchpoint", "actor", "backstage", "opportunity")
+CODED_DIMENSIONS: tuple[str, ...] = ("stage", "pain_point", "emotion", "touchpoint", "actor", "backstage", "opportunity",
+                                     "activity", "thought")
+#: The dimensions coded from a codebook's cues and examples alone, one code or none per excerpt.
+CUE_DIMENSIONS: tuple[str, ...] = ("touchpoint", "actor", "backstage", "opportunity", "activity", "thought")
 
 
 @dataclass
@@ -135,4 +138,4 @@ def create(name: str, **settings) -> Coder:
     return _FACTORIES[name](**settings)
 
 
-__all__ = ["CODED_DIMENSIONS", "Suggestion", "Coded", "Coder", "Chain", "register", "available", "create"]
+__all__ = ["CODED_DIMENSIONS", "CUE_DIMENSIONS", "Suggestion", "Coded", "Coder", "Chain", "register", "available", "create"]

@@ -44,7 +44,7 @@ import numpy as np
 
 from ..errors import WorkbenchError
 from ..store import insert_embeddings, select_embeddings
-from .base import Coded, Suggestion, register
+from .base import CUE_DIMENSIONS, Coded, Suggestion, register
 from .rules import RulesCoder, mask
 
 VERSION = 1
@@ -59,6 +59,11 @@ SETTINGS = {"cap_per_class": 500, "C": 0.03, "seed": 13, "seed_weight": 4.0, "ne
             "pain_weight": 1.2, "pain_threshold": 0.5, "stage_weight": 1.0, "pain_sure": 0.1, "codebook_C": 4.0,
             "final_temperature": 1.3, "example_weight": 8.0, "model_weight": 2.0,
             "family_C": 1.0, "family_temperature": 2.5}
+#: Cue dimensions whose head needs this probability to suggest a code where the rules found no cue
+#: (None: never — the head only re-ranks cued excerpts). Chosen by reading the sample study's
+#: suggestions (no gold exists for them): uncued activity picks under 0.6 were mostly wrong, and
+#: uncued thoughts were wrong at any probability ("it says sent" → expectation 0.87).
+UNCUED_FLOOR: dict[str, float | None] = {"activity": 0.6, "thought": None}
 #: Settings of the adaptation to a study's examples (not part of the shipped heads).
 ADAPT = {"C": 1.0, "prior_strength": 200, "min_cv": 20, "folds": 5, "grid": 11, "cap_n": 25}
 
@@ -434,7 +439,7 @@ def fit_codebook_head(encoder, cb, none_texts: list[str], none_vectors: np.ndarr
 class EmbedCoder:
     """Codes every dimension from sentence vectors + the rules coder's cues (see the module docstring)."""
 
-    dimensions = ("stage", "pain_point", "emotion", "touchpoint", "actor", "backstage", "opportunity")
+    dimensions = ("stage", "pain_point", "emotion") + CUE_DIMENSIONS
 
     def __init__(self, encoder, heads: ShippedHeads, rules: RulesCoder, cache=None, brands: Sequence[str] = (),
                  examples: Mapping[str, tuple[list[str], list[str]]] | None = None, tag: str = "") -> None:
@@ -444,9 +449,9 @@ class EmbedCoder:
         self.brands = tuple(brands)
         self.id = CODER_ID + (f"+{tag}" if tag else "")
         self.languages = {d: tuple(getattr(encoder, "languages", ("*",))) for d in self.dimensions}
-        self.codebooks = {"stage": (rules.stage_model, False), "pain_point": (resolve("pain_points"), True),
-                          "touchpoint": (resolve("touchpoints"), True), "actor": (resolve("actors"), True),
-                          "backstage": (resolve("backstage"), True), "opportunity": (resolve("opportunities"), True)}
+        # the rules coder's codebooks (so both code with the same ones; activities follow the stage model)
+        self.codebooks = {"stage": (rules.stage_model, False), "pain_point": (rules.codebooks.get("pain_point") or resolve("pain_points"), True),
+                          **{dim: (rules.codebooks[dim], True) for dim in CUE_DIMENSIONS if dim in rules.codebooks}}
         known = {dim: {c.code_id for c in cb.codes} | ({"none"} if none else set())
                  for dim, (cb, none) in self.codebooks.items()} | {"sentiment": set(SENTIMENTS), "emotion_family": set(FAMILIES)}
         self.skipped: dict[str, int] = {}     # examples whose label the coder's codebooks do not have (e.g. another stage model)
@@ -522,10 +527,11 @@ class EmbedCoder:
         out["pain_point"] = self._pain(x, texts, pains_rules, emo_rules)
         out["emotion"] = self._emotion(x, out["pain_point"], emo_rules)
         out["stage"] = self._stage(x, texts, contexts, groups, blank)
-        for dim in ("touchpoint", "actor", "backstage", "opportunity"):
+        cue_dims = [dim for dim in CUE_DIMENSIONS if dim in self.heads]
+        for dim in cue_dims:
             out[dim] = self._cue_dimension(dim, x, prior.get(dim) or [None] * len(texts))
         if any(blank):
-            for dim in ("pain_point", "emotion", "touchpoint", "actor", "backstage", "opportunity"):
+            for dim in ("pain_point", "emotion", *cue_dims):
                 before = prior.get(dim) or ([pains_rules, emo_rules][dim == "emotion"] if dim in ("pain_point", "emotion")
                                             else [None] * len(texts))
                 out[dim] = [b if is_blank else o for o, b, is_blank in zip(out[dim], before, blank)]
@@ -673,10 +679,11 @@ class EmbedCoder:
         best = p.argmax(axis=1)
         nearest = head.nearest(x, [head.classes[j] for j in best])
         out: list[Suggestion | None] = []
+        floor = UNCUED_FLOOR.get(dim, 0.0)
         for i, r in enumerate(rules):
             j = int(best[i])
             code = head.classes[j]
-            if code == "none":
+            if code == "none" or (r is None and (floor is None or p[i, j] < floor)):
                 out.append(None)
                 continue
             near = nearest[i]

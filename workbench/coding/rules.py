@@ -11,7 +11,8 @@ always-available baseline that model-based coders plug in beside.
 * **emotion** — lexicon cues with negation, intensifiers, contrast ("but"/"pero": the clause after
   wins), emoji and sarcasm markers; a complaint with no feeling word is annoyance (anger family),
   as in customer-service text most negative experience names no emotion.
-* **touchpoint / actor** — first cue found, or empty.
+* **touchpoint / actor / backstage / opportunity / activity / thought** — first cue found, or empty
+  (activities come from the stage model's own activities codebook).
 """
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ import re
 from typing import Mapping, Sequence
 
 from ..model import Codebook
-from .base import Coded, Suggestion, register
+from .base import CUE_DIMENSIONS, Coded, Suggestion, register
 from .cues import NEGATORS, CueMatch, CueMatcher, fold
 
 CODER_ID = "rules@2"
@@ -82,12 +83,13 @@ class RulesCoder:
     """Codes excerpts with the given codebooks; ``code`` takes excerpts in source order."""
 
     id = CODER_ID
-    dimensions = ("stage", "pain_point", "emotion", "touchpoint", "actor", "backstage", "opportunity")
+    dimensions = ("stage", "pain_point", "emotion") + CUE_DIMENSIONS
 
     def __init__(self, stages: Codebook, pain_points: Codebook, emotions: Codebook,
                  touchpoints: Codebook | None = None, actors: Codebook | None = None,
                  languages: Sequence[str] | None = None, backstage: Codebook | None = None,
-                 opportunities: Codebook | None = None) -> None:
+                 opportunities: Codebook | None = None, activities: Codebook | None = None,
+                 thoughts: Codebook | None = None) -> None:
         self.stage_model = stages
         self.stage_ids = [c.code_id for c in stages.ordered]
         # without evidence, lean to the codebook's default stage (else the middle of the journey)
@@ -97,20 +99,18 @@ class RulesCoder:
         self.m_pain = CueMatcher(_cues(pain_points, languages))
         self.severity = SeverityGrader(pain_points, languages)
         self.m_emotion = CueMatcher(_cues(emotions, languages))
-        self.m_touch = CueMatcher(_cues(touchpoints, languages)) if touchpoints else None
-        self.m_actor = CueMatcher(_cues(actors, languages)) if actors else None
-        self.m_backstage = CueMatcher(_cues(backstage, languages)) if backstage else None
-        self.m_opportunity = CueMatcher(_cues(opportunities, languages)) if opportunities else None
-        self.versions = {cb.name: cb.version for cb in (stages, pain_points, emotions, touchpoints, actors, backstage,
-                                                         opportunities) if cb}
         #: the codebook of each dimension other than the stage (the study stores them at coding time)
         self.codebooks = {dim: cb for dim, cb in zip(self.dimensions[1:], (pain_points, emotions, touchpoints, actors,
-                                                                            backstage, opportunities)) if cb}
+                                                                            backstage, opportunities, activities, thoughts))
+                          if cb}
+        #: dimensions coded by their first non-negated cue (touchpoint … thought), with their matchers
+        self.cue_matchers = {dim: CueMatcher(_cues(self.codebooks[dim], languages))
+                             for dim in CUE_DIMENSIONS if dim in self.codebooks}
+        self.versions = {cb.name: cb.version for cb in (stages, *self.codebooks.values())}
         # the languages whose cues it holds, per dimension (cue lists are written per language)
         keep = set(languages) if languages else None
         self.languages = {dim: tuple(sorted({lang for c in cb.codes for lang in c.cues if keep is None or lang in keep}))
-                          for dim, cb in zip(self.dimensions, (stages, pain_points, emotions, touchpoints, actors, backstage,
-                                                                opportunities)) if cb}
+                          for dim, cb in {"stage": stages, **self.codebooks}.items()}
 
     def code(self, texts: Sequence[str], contexts: Sequence[str], groups: Sequence[str],
              prior: Mapping[str, Sequence[Suggestion | None]] | None = None) -> Coded:
@@ -118,10 +118,13 @@ class RulesCoder:
         pains = [self.pain(t) for t in texts]
         out: Coded = {"stage": list(self.stages(texts, contexts, groups)), "pain_point": list(pains),
                       "emotion": [self.emotion(mask(t), p) for t, p in zip(texts, pains)]}
-        for dim, matcher in (("touchpoint", self.m_touch), ("actor", self.m_actor), ("backstage", self.m_backstage),
-                             ("opportunity", self.m_opportunity)):
-            if matcher is not None:
-                out[dim] = [self.first(matcher, dim, t) for t in texts]
+        for dim, matcher in self.cue_matchers.items():
+            out[dim] = [self.first(matcher, dim, t) for t in texts]
+        if "thought" in out and any(c.code_id == "question" for c in self.codebooks["thought"].codes):
+            # a question mark is a question even without a question word ("Sent where?", "¿Diez días?")
+            out["thought"] = [s if s is not None or not _QUESTION.search(t) else
+                              Suggestion("thought", "question", 0.6, "a question mark → question")
+                              for s, t in zip(out["thought"], texts)]
         return out
 
     # ------------------------------------------------------------------ dimensions
@@ -308,8 +311,10 @@ def _viterbi(emissions: list[list[float]], trans: list[list[float]]) -> list[int
 
 
 @register("rules")
-def rules_coder(stage_model="awareness_advocacy", languages: Sequence[str] | None = None, **_) -> RulesCoder:
-    """The rules coder with the shipped codebooks and a stage model (name, YAML path or codebook)."""
+def rules_coder(stage_model="awareness_advocacy", languages: Sequence[str] | None = None,
+                activities: Codebook | None = None, **_) -> RulesCoder:
+    """The rules coder with the shipped codebooks and a stage model (name, YAML path or codebook), plus
+    ``activities`` or else the activities codebook the stage model names."""
     from ..codebook import resolve
     from ..errors import CodebookError
 
@@ -317,8 +322,43 @@ def rules_coder(stage_model="awareness_advocacy", languages: Sequence[str] | Non
     if stages.dimension != "stage":
         raise CodebookError(f"'{stage_model}' is a {stages.dimension} codebook; --codebook takes a stage model "
                             "(e.g. awareness_advocacy, attraction_service, b2b_seven or your YAML file).")
+    home = None if isinstance(stage_model, Codebook) else _file_of(str(stage_model))
     return RulesCoder(stages, resolve("pain_points"), resolve("emotions"), resolve("touchpoints"), resolve("actors"),
-                      languages=languages, backstage=resolve("backstage"), opportunities=resolve("opportunities"))
+                      languages=languages, backstage=resolve("backstage"), opportunities=resolve("opportunities"),
+                      activities=activities or stage_activities(stages, home), thoughts=resolve("thoughts"))
+
+
+def _file_of(name_or_path: str):
+    from pathlib import Path
+
+    p = Path(name_or_path)
+    return p if p.suffix in (".yaml", ".yml") or p.exists() else None
+
+
+def stage_activities(stages: Codebook, home=None) -> Codebook | None:
+    """The activities codebook a stage model names (``activities:``; a path is relative to the stage
+    model's file ``home``), checked against the model: every activity's ``stage`` must be one of its stages."""
+    from pathlib import Path
+
+    from ..codebook import resolve
+    from ..errors import CodebookError
+
+    if not stages.activities:
+        return None
+    ref = stages.activities
+    if home is not None and Path(ref).suffix in (".yaml", ".yml") and not Path(ref).is_absolute():
+        ref = str(Path(home).parent / ref)
+    acts = resolve(ref)
+    if acts.dimension != "activity":
+        raise CodebookError(f"Stage model {stages.name}: 'activities: {stages.activities}' is a {acts.dimension} "
+                            "codebook; it must have dimension 'activity'.")
+    ids = {c.code_id for c in stages.codes}
+    wrong = [f"{c.code_id} (stage '{c.attributes['stage']}')" for c in acts.codes
+             if c.attributes.get("stage") and c.attributes["stage"] not in ids]
+    if wrong:
+        raise CodebookError(f"Activities codebook {acts.name}: {', '.join(wrong[:5])} name stages that stage model "
+                            f"{stages.name} does not have ({', '.join(sorted(ids))}). Fix the 'stage' of those codes.")
+    return acts
 
 
 def _posteriors(emissions: list[list[float]], trans: list[list[float]]) -> list[list[float]]:

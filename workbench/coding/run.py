@@ -26,7 +26,8 @@ from .rules import sentiment
 OUTPUT_COLUMNS = ["stage", "stage_confidence", "pain_point", "pain_point_confidence", "pain_severity",
                   "emotion", "emotion_confidence", "emotion_family", "sentiment", "sentiment_confidence", "valence",
                   "touchpoint", "touchpoint_confidence", "actor", "actor_confidence", "backstage", "backstage_confidence",
-                  "opportunity", "opportunity_confidence", "confidence", "coders", "rationale"]
+                  "opportunity", "opportunity_confidence", "activity", "activity_confidence", "thought", "thought_confidence",
+                  "confidence", "coders", "rationale"]
 
 
 DEFAULT_STAGE_MODEL = "awareness_advocacy"
@@ -35,12 +36,13 @@ DEFAULT_STAGE_MODEL = "awareness_advocacy"
 def default_coder(stage_model: str | Codebook = DEFAULT_STAGE_MODEL, languages: Sequence[str] | None = None,
                   emotion: str = "lexicon", brands: Sequence[str] = (), embed: str = "off", cache=None,
                   examples: Mapping[str, tuple[list[str], list[str]]] | None = None, examples_kind: str = "examples",
-                  progress: bool = False) -> Chain:
+                  progress: bool = False, activities: Codebook | None = None) -> Chain:
     """The coders ``workbench code`` runs: rules (every dimension), then the emotion model when
     ``emotion="model"`` (and scikit-learn is installed; else the lexicon, with a message), then the
     embedding coder when ``embed`` names an encoder (``auto``, ``e5``, ``minilm``…; ``off`` = none),
-    adapted to ``examples`` ({dimension: (texts, labels)}) when given."""
-    rules = create("rules", stage_model=stage_model, languages=languages)
+    adapted to ``examples`` ({dimension: (texts, labels)}) when given. ``activities`` (default: the ones
+    the stage model names) is what a re-run passes to keep the study's own."""
+    rules = create("rules", stage_model=stage_model, languages=languages, activities=activities)
     coders: list[Coder] = [rules]
     if emotion == "model":
         model = create("emotion", rules=rules, brands=brands)
@@ -55,7 +57,8 @@ def default_coder(stage_model: str | Codebook = DEFAULT_STAGE_MODEL, languages: 
 
 
 #: Label columns an ``--examples`` file may have (blank cell: not labelled for that dimension).
-EXAMPLE_COLUMNS = ("stage", "pain_point", "emotion_family", "sentiment", "touchpoint", "actor", "backstage", "opportunity")
+EXAMPLE_COLUMNS = ("stage", "pain_point", "emotion_family", "sentiment", "touchpoint", "actor", "backstage", "opportunity",
+                   "activity", "thought")
 
 
 def read_examples(path: Path, text_column: str, max_file_mb: float | None = None) -> dict[str, tuple[list[str], list[str]]]:

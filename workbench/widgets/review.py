@@ -14,7 +14,8 @@ from ._common import STYLE, esc, message, table
 
 PAGE = 10
 LABELS = {"stage": "Stage", "pain_point": "Pain point", "emotion": "Emotion", "touchpoint": "Touchpoint",
-          "actor": "Actor", "backstage": "Backstage", "opportunity": "Opportunity"}
+          "actor": "Actor", "backstage": "Backstage", "opportunity": "Opportunity", "activity": "Activity",
+          "thought": "Thought"}
 
 
 class ReviewPanel(w.VBox):
