@@ -50,9 +50,26 @@ if alt.renderers.active == "default":     # a researcher's own choice of rendere
     offline()
 
 
+CELL_CHARS = 36     # characters per line of a map cell (two lines per claim)
+
+
 def _short(text: str, n: int = 90) -> str:
     text = " ".join(str(text).split())
     return text if len(text) <= n else text[: n - 1] + "…"
+
+
+def _wrap(text: str, width: int = CELL_CHARS, lines: int = 2) -> list[str]:
+    """A claim in at most ``lines`` lines of ``width`` characters; the support count "(n)" stays on the last."""
+    import textwrap
+
+    body, _, support = text.rpartition(" (")
+    out = textwrap.wrap(" ".join(body.split()), width)
+    if len(out) > lines:
+        out = out[:lines]
+        out[-1] = out[-1][: width - 1].rstrip() + "…"
+    if out:
+        out[-1] += f" ({support}"
+    return out
 
 
 def grid_data(jm: JourneyMap, per_cell: int = 3) -> pd.DataFrame:
@@ -67,7 +84,7 @@ def grid_data(jm: JourneyMap, per_cell: int = 3) -> pd.DataFrame:
             cs = cells.get((stage, lane), [])
             top = cs[:per_cell]
             ids = [i for c in top for i in c.evidence][:EVIDENCE_IN_MARK]
-            lines = [f"{_short(c.text, 28)} ({c.n_participants}{'*' if c.thin else ''})" for c in top]
+            lines = [ln for c in top for ln in _wrap(f"{c.text} ({c.n_participants}{'*' if c.thin else ''})")]
             if len(cs) > per_cell:
                 lines.append(f"+{len(cs) - per_cell} more")
             rows.append({"stage": stage, "stage_label": labels[stage], "lane": lane, "lane_label": LANE_LABELS[lane],
@@ -97,7 +114,7 @@ def journey_grid(jm: JourneyMap, select: bool = False) -> alt.LayerChart:
     cells = base.mark_rect(stroke="white", strokeWidth=2).encode(
         color=alt.Color("support:Q", title="participants behind the top claim", scale=alt.Scale(scheme="blues", domainMin=0)),
         tooltip=tooltip)
-    text = base.mark_text(align="left", baseline="top", dx=-75, dy=-27, fontSize=10, lineBreak="\n", font=_FONT).encode(
+    text = base.mark_text(align="left", baseline="top", dx=-102, dy=-44, fontSize=10, lineBreak="\n", font=_FONT).encode(
         text=alt.Text("lines_text:N"), tooltip=tooltip,
         color=alt.condition("datum.support > 6", alt.value("white"), alt.value("#1a1a1a")))
     layers = [cells, text]
@@ -106,7 +123,7 @@ def journey_grid(jm: JourneyMap, select: bool = False) -> alt.LayerChart:
         layers.append(base.mark_rect(fill="white", fillOpacity=0.001, cursor="pointer").encode(tooltip=tooltip)
                       .add_params(cell))
     chart = alt.layer(*layers).transform_calculate(lines_text="join(datum.lines, '\\n')")
-    return chart.properties(width=alt.Step(160), height=alt.Step(62),
+    return chart.properties(width=alt.Step(210), height=alt.Step(96),
                             title=f"Journey map — {jm.segment or 'all segments'} ({jm.stage_model})")
 
 
