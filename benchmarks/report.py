@@ -3,7 +3,7 @@
     python benchmarks/report.py [--n 100000]
 
 Builds a study with N excerpts (a call log: conversations of 40 messages, 2 segments), stores machine codings
-for stage, pain point, emotion, touchpoint and actor (one store transaction), then times
+for stage, pain point, emotion, touchpoint, activity and (on questions and worries) thought (one store transaction), then times
 `build_map` and `write_report` (HTML, CSVs, study.json; PNG/SVG timed separately) and prints the
 seconds and the HTML size. Target: < 5 s and < 20 MB for 100,000 excerpts on 2 cores.
 """
@@ -33,8 +33,12 @@ STAGES = ["awareness", "consideration", "purchase", "retention_advocacy"]
 PAINS = ["none", "none", "waiting", "effort_repetition", "price_surprise", "broken_flow"]
 EMOTIONS = [("annoyance", -0.5), ("joy", 0.8), ("neutral", 0.0), ("confusion", -0.2), ("gratitude", 0.7)]
 TOUCH = ["app", "web", "phone", "branch"]
+ACTIVITIES = ["compares_options", "applies_or_signs_up", "verifies_identity", "keeps_using", "contacts_support",
+              "recommends_to_others"]
 PHRASES = ["the selfie check failed", "waited twelve days for the card", "the app is great for transfers",
-           "they charged me a fee nobody mentioned", "I called support three times", "I recommended it to a friend"]
+           "they charged me a fee nobody mentioned", "I called support three times", "I recommended it to a friend",
+           "how long until my card arrives?", "I was worried they would charge me twice"]
+THOUGHTS = {"how long until my card arrives?": "question", "I was worried they would charge me twice": "worry"}
 
 
 def build(path: Path, n: int, seed: int = 7) -> None:
@@ -47,19 +51,24 @@ def build(path: Path, n: int, seed: int = 7) -> None:
         w.writerow(["conversation_id", "role", "text", "segment", "csat"])
         for i in range(n):
             k = i // per
-            w.writerow([f"C{k:05d}", "customer", f"{rng.choice(PHRASES).capitalize()}, ticket {i}.",
+            phrase = rng.choice(PHRASES)
+            w.writerow([f"C{k:05d}", "customer", f"Ticket {i}: {phrase}" + ("" if phrase.endswith("?") else "."),
                         ("small_business", "young_professional")[k % 2], 1 + k % 5])
     with Store.create(path, name="synthetic benchmark study") as store:
         ingest_paths(store, [log], progress=False)
         codings = []
         ex = store.excerpts()
-        for i, eid in enumerate(ex["excerpt_id"]):
+        for i, (eid, text) in enumerate(zip(ex["excerpt_id"], ex["text"])):
             emo, val = rng.choice(EMOTIONS)
             pain = rng.choice(PAINS)
             codings += [Coding(eid, "stage", STAGES[min(3, (i % per) // 10)], "rules@2", 0.6, "cue"),
                         Coding(eid, "pain_point", pain, "rules@2", 0.6, "cue", value=None if pain == "none" else 2.0),
                         Coding(eid, "emotion", emo, "emotion@1", 0.6, "model", value=val),
-                        Coding(eid, "touchpoint", rng.choice(TOUCH), "rules@2", 0.7, "cue")]
+                        Coding(eid, "touchpoint", rng.choice(TOUCH), "rules@2", 0.7, "cue"),
+                        Coding(eid, "activity", rng.choice(ACTIVITIES), "rules@2", 0.7, "cue")]
+            thought = next((k for p, k in THOUGHTS.items() if p in text), None)
+            if thought:
+                codings.append(Coding(eid, "thought", thought, "rules@2", 0.7, "cue"))
         store.add_codings(codings)
 
 
@@ -71,7 +80,7 @@ def main() -> None:
         study = Path(d) / "study.db"
         t0 = time.perf_counter()
         build(study, args.n)
-        print(f"synthetic study: {args.n:,} customer messages, 4 codings per excerpt, built in {time.perf_counter() - t0:.1f} s")
+        print(f"synthetic study: {args.n:,} customer messages, 5–6 codings per excerpt, built in {time.perf_counter() - t0:.1f} s")
         with Store.open(study) as store:
             t0 = time.perf_counter()
             jm = build_map(store, stage_model="awareness_advocacy")

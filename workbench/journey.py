@@ -318,6 +318,7 @@ class _Frame:
     unreviewed: np.ndarray           # excerpt positions whose stage or codes are still machine-suggested
     claims: list[Claim] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    _by_dim: dict | None = None
 
     @property
     def n(self) -> int:
@@ -333,9 +334,15 @@ class _Frame:
         self.claims.append(Claim(f"{stage}.{lane}.{_slug(key)}", stage, lane, text, tuple(eids[p].tolist()), len(p),
                                  len(np.unique(self.person[p])), detail, value, float(self.unreviewed[p].mean()), code))
 
+    def rows_of(self, dim: str) -> pd.DataFrame:
+        """Effective codings of ``dim`` (the rows of each dimension are found once per map)."""
+        if self._by_dim is None:
+            self._by_dim = self.eff.groupby("dimension", sort=False).indices
+        return self.eff.iloc[self._by_dim.get(dim, np.zeros(0, np.int64))]
+
     def coded(self, dim: str) -> tuple[pd.DataFrame, dict]:
         """Effective codings of ``dim`` and their row indices grouped by (stage index, code)."""
-        rows = self.eff[(self.eff["dimension"] == dim).to_numpy()]
+        rows = self.rows_of(dim)
         groups = pd.DataFrame({"stage": self.stage_of[rows["pos"].to_numpy()],
                                "code_id": rows["code_id"].to_numpy(dtype=object)}).groupby(["stage", "code_id"], sort=True).indices
         return rows, groups
@@ -494,7 +501,8 @@ def _thinking(f: _Frame) -> None:
     pos_all = rows["pos"].to_numpy()
     topic = np.full(f.n, "", dtype=object)        # what each excerpt is about: its first topic code
     for dim in reversed(_TOPIC_DIMENSIONS):
-        r = f.eff[(f.eff["dimension"] == dim).to_numpy() & (f.eff["code_id"] != "none").to_numpy()]
+        r = f.rows_of(dim)
+        r = r[(r["code_id"] != "none").to_numpy()]
         topic[r["pos"].to_numpy()] = [f"{dim}:{c}" for c in r["code_id"].to_numpy(dtype=object)]
     texts = f.ex["text"].to_numpy(dtype=object)
     cb = f.inputs.codebooks.get("thought")
@@ -518,13 +526,20 @@ def _thinking(f: _Frame) -> None:
                    code=f"{kind}/{about}" if about else kind)
 
 
-def _representative(p: np.ndarray, texts: np.ndarray, rank: np.ndarray) -> int:
-    """The excerpt that says the most of what the group says: the most words shared with the group's
-    others (Jaccard), plus up to one point for saying something at all (a quote of one or two words,
-    "Nobody told me.", shows the kind but not the thought); ties go to the reviewed, most confident one."""
+def _representative(p: np.ndarray, texts: np.ndarray, rank: np.ndarray, cap: int = 400) -> int:
+    """The excerpt that says the most of what the group says: the mean share of the group's other
+    excerpts that use each of its words, plus up to one point for saying something at all (a quote
+    of one or two words, "Nobody told me.", shows the kind but not the thought); ties go to the
+    reviewed, most confident one. Linear in the group's words: candidates are its ``cap`` best-ranked
+    excerpts, scored against the whole group."""
+    from collections import Counter
+
     words = [set(w for w in TOKEN.findall(str(texts[i]).lower()) if len(w) > 2) for i in p]
-    score = [sum(len(a & b) / (len(a | b) or 1) for b in words if b is not a) + min(len(a), 8) / 8 for a in words]
-    return int(min(zip((-np.asarray(score)).tolist(), rank[p].tolist(), p.tolist()))[2])
+    df = Counter(w for ws in words for w in ws)
+    others = max(1, len(p) - 1)
+    cand = np.argsort(rank[p], kind="stable")[:cap]
+    score = [(sum(df[w] - 1 for w in words[j]) / (len(words[j]) or 1)) / others + min(len(words[j]), 8) / 8 for j in cand]
+    return int(min(zip((-np.asarray(score)).tolist(), rank[p[cand]].tolist(), p[cand].tolist()))[2])
 
 
 _CLAUSE_END = re.compile(r"(?<=[.!?…;:])\s+|\s+[—–-]\s+")
@@ -546,9 +561,10 @@ def _clause(text: str, matcher, kind: str, limit: int = QUOTE_CHARS) -> str:
             hit = next((i for i, (start, part) in enumerate(parts) if start <= cue.start < start + len(part) + 1), None)
     if hit is None:
         hit = next((i for i, (_, part) in enumerate(parts) if "?" in part or "¿" in part), 0)
-    if hit > 0 and len(parts[hit][1]) < 30:        # "…and if not?" says little alone: with the sentence before
-        hit -= 1
-        parts[hit] = (parts[hit][0], text[parts[hit][0]:parts[hit + 1][0] + len(parts[hit + 1][1])])
+    if len(parts[hit][1]) < 30 and len(parts) > 1:   # "…and if not?" says little alone: with the sentence before (or after)
+        a = hit - 1 if hit > 0 else hit
+        parts[a:a + 2] = [(parts[a][0], text[parts[a][0]:parts[a + 1][0] + len(parts[a + 1][1])])]
+        hit = a
     start, clause = parts[hit]
     clause = clause.strip(QUOTE_MARKS)      # the map adds its own quotation marks
     lead = "…" if start > 0 else ""
@@ -580,8 +596,8 @@ def _metrics(f: _Frame) -> None:
 
 def _valence(f: _Frame) -> np.ndarray:
     """The effective emotion valence of each mapped excerpt (NaN: none)."""
-    eff = f.eff
-    emo = eff[(eff["dimension"] == "emotion").to_numpy() & eff["value"].notna().to_numpy()]
+    emo = f.rows_of("emotion")
+    emo = emo[emo["value"].notna().to_numpy()]
     emo_pos = emo["pos"].to_numpy()
     first = np.r_[True, emo_pos[1:] != emo_pos[:-1]] if len(emo_pos) else np.zeros(0, bool)
     valence = np.full(f.n, np.nan)
