@@ -157,6 +157,6 @@ def test_each_stage_model_names_activities_for_its_own_stages(tmp_path):
     # an activity whose stage the model does not have: refused, naming the code and the stages
     write(tmp_path / "acts.yaml", (tmp_path / "acts.yaml").read_text().replace("stage: before", "stage: checkout"))
     with pytest.raises(CodebookError, match="queues \\(stage 'checkout'\\).*does not have"):
-        stage_activities(load_codebook(model), model)
+        stage_activities(load_codebook(model))
     with pytest.raises(CodebookError, match="'stage'.*activity codebooks only"):
         parse_codebook(GOOD.replace("order: 1\n", "order: 1\n    stage: before\n", 1))

@@ -236,7 +236,10 @@ def load_codebook(path: str | Path) -> Codebook:
         raise CodebookError(f"No codebook file at {path}. Shipped codebooks: {', '.join(builtin_names())}.")
     stat = path.stat()
     cb = _load_cached(path, stat.st_mtime_ns, stat.st_size)
-    return dataclasses.replace(cb, codes=list(cb.codes))        # a caller may edit its copy
+    activities = cb.activities
+    if Path(activities).suffix in (".yaml", ".yml") and not Path(activities).is_absolute():
+        activities = str((path.parent / activities).resolve())     # relative to the stage model's own file
+    return dataclasses.replace(cb, codes=list(cb.codes), activities=activities)   # a caller may edit its copy
 
 
 @functools.lru_cache(maxsize=64)

@@ -13,7 +13,6 @@ mind never leaves two answers), and a machine re-run never overwrites it (see ``
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -172,7 +171,7 @@ def codebook_codes(store: Store, stage_model: str | None = None) -> dict[str, li
     books, _ = study_codebooks(store, stage_model=stages)
     if stage_model:                 # another stage model: its own activities
         books.pop("activity", None)
-        acts = stage_activities(stages, Path(stage_model) if Path(stage_model).suffix in (".yaml", ".yml") else None)
+        acts = stage_activities(stages)
         if acts is not None:
             books["activity"] = acts
     codes = {dim: [c.code_id for c in cb.codes] for dim, cb in books.items()}

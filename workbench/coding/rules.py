@@ -322,33 +322,21 @@ def rules_coder(stage_model="awareness_advocacy", languages: Sequence[str] | Non
     if stages.dimension != "stage":
         raise CodebookError(f"'{stage_model}' is a {stages.dimension} codebook; --codebook takes a stage model "
                             "(e.g. awareness_advocacy, attraction_service, b2b_seven or your YAML file).")
-    home = None if isinstance(stage_model, Codebook) else _file_of(str(stage_model))
     return RulesCoder(stages, resolve("pain_points"), resolve("emotions"), resolve("touchpoints"), resolve("actors"),
                       languages=languages, backstage=resolve("backstage"), opportunities=resolve("opportunities"),
-                      activities=activities or stage_activities(stages, home), thoughts=resolve("thoughts"))
+                      activities=activities or stage_activities(stages), thoughts=resolve("thoughts"))
 
 
-def _file_of(name_or_path: str):
-    from pathlib import Path
-
-    p = Path(name_or_path)
-    return p if p.suffix in (".yaml", ".yml") or p.exists() else None
-
-
-def stage_activities(stages: Codebook, home=None) -> Codebook | None:
-    """The activities codebook a stage model names (``activities:``; a path is relative to the stage
-    model's file ``home``), checked against the model: every activity's ``stage`` must be one of its stages."""
-    from pathlib import Path
-
+def stage_activities(stages: Codebook) -> Codebook | None:
+    """The activities codebook a stage model names (``activities:``, a shipped name or a path — made
+    absolute from the stage model's file when it was loaded), checked against the model: every
+    activity's ``stage`` must be one of its stages."""
     from ..codebook import resolve
     from ..errors import CodebookError
 
     if not stages.activities:
         return None
-    ref = stages.activities
-    if home is not None and Path(ref).suffix in (".yaml", ".yml") and not Path(ref).is_absolute():
-        ref = str(Path(home).parent / ref)
-    acts = resolve(ref)
+    acts = resolve(stages.activities)
     if acts.dimension != "activity":
         raise CodebookError(f"Stage model {stages.name}: 'activities: {stages.activities}' is a {acts.dimension} "
                             "codebook; it must have dimension 'activity'.")
