@@ -313,6 +313,23 @@ def cmd_map(args: argparse.Namespace) -> int:
     return 0
 
 
+EXPORT_FORMATS = ("qdpx", "qdc")
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    out = Path(args.out)
+    with _study(args.study) as store:
+        if args.format == "qdpx":
+            from .refi import export_qdpx
+            written = [export_qdpx(store, out, accepted_only=args.accepted_only)]
+        else:
+            from .refi import export_qdc
+            written = [export_qdc(store, out)]
+    print(f"Exported {args.study} as {args.format}" + (" (human decisions only)" if args.accepted_only else "") +
+          ": " + ", ".join(str(p) for p in written))
+    return 0
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from .demo import run_demo
 
@@ -428,6 +445,13 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--seed", type=int, default=0, help="seed for the bootstrap intervals (default 0)")
     s.add_argument("--out", required=True, help="output folder")
     s.set_defaults(fn=cmd_map)
+
+    s = sub.add_parser("export", help="the study for other tools: a REFI-QDA project (qdpx) or codebook (qdc)")
+    s.add_argument("--study", required=True)
+    s.add_argument("--format", required=True, choices=EXPORT_FORMATS)
+    s.add_argument("--out", required=True, help="output file")
+    s.add_argument("--accepted-only", action="store_true", help="only human decisions (default: machine suggestions too)")
+    s.set_defaults(fn=cmd_export)
 
     s = sub.add_parser("themes", help="discover themes (BERTopic, offline embeddings) in a table of texts or a study")
     s.add_argument("input", nargs="?", help="CSV/TSV/JSONL file (or use --study)")
