@@ -297,6 +297,19 @@ def test_doing_holds_activities_and_thinking_holds_grouped_verbatim_quotes(demo)
     assert {"doing", "thinking"} <= set(diffs["lane"])
 
 
+def test_an_empty_doing_lane_says_why(tmp_path, study):
+    _coded_study(tmp_path, study)        # stages, pains and emotions only: coded as before activities existed
+    with Store.open(study) as s:
+        coded_before = build_map(s, stage_model="awareness_advocacy")
+    assert not any(c.lane == "doing" for c in coded_before.claims)
+    assert any("no excerpt is coded with an activity" in n for n in coded_before.notes)
+    own = write(tmp_path / "own.yaml", "codebook: own\nversion: 1\ndimension: stage\nkind: stage_model\ncodes:\n"
+                "  - id: purchase\n    label: Purchase\n    definition: Buying.\n    order: 1\n")
+    with Store.open(study) as s:
+        bare = build_map(s, stage_model=str(own))
+    assert any("names no activities codebook" in n for n in bare.notes)
+
+
 def test_a_thought_is_quoted_by_the_clause_that_voices_it():
     from workbench.codebook import resolve
     from workbench.coding.cues import CueMatcher

@@ -52,8 +52,7 @@ LANES = ("doing", "thinking", "feeling", "touchpoints", "people", "backstage", "
 LANE_LABELS = {"doing": "Doing", "thinking": "Thinking", "feeling": "Feeling", "touchpoints": "Touchpoints / channels",
                "people": "People / departments", "backstage": "Backstage processes", "pain_points": "Pain points",
                "opportunities": "Opportunities", "metrics": "Metrics"}
-_CODED_LANES = {"activity": "doing", "touchpoint": "touchpoints", "actor": "people", "backstage": "backstage",
-                "opportunity": "opportunities"}
+_CODED_LANES = {"touchpoint": "touchpoints", "actor": "people", "backstage": "backstage", "opportunity": "opportunities"}
 METRICS = ("csat", "nps", "ces")
 THOUGHT_KINDS = {"question": "Question", "expectation": "Expectation", "worry": "Worry"}
 #: what a thought is about, in order of preference: the first of these coded on the same excerpt
@@ -489,6 +488,20 @@ def _coded_lane(dim: str, lane_name: str) -> Callable[[_Frame], None]:
 
 for _dim, _lane in _CODED_LANES.items():
     lane(_lane)(_coded_lane(_dim, _lane))
+
+
+@lane("doing")
+def _doing(f: _Frame) -> None:
+    """Activities at each stage; an empty lane says why (no activities codebook, or coded before one)."""
+    _coded_lane("activity", "doing")(f)
+    if any(c.lane == "doing" for c in f.claims):
+        return
+    if "activity" not in f.inputs.codebooks:
+        f.notes.append(f"The Doing lane is empty: stage model {f.inputs.stage_model.name} names no activities codebook "
+                       "(add `activities: <codebook or file>` to it, then re-code the study).")
+    elif not len(f.rows_of("activity")):
+        f.notes.append("The Doing lane is empty: no excerpt is coded with an activity (a study coded before activities "
+                       "existed needs a re-code: `workbench code --study STUDY`).")
 
 
 @lane("thinking")
