@@ -129,5 +129,16 @@ def test_cli_exports_a_project_and_a_codebook(coded, tmp_path, cli):
     code, out, err = cli("export", "--study", study, "--format", "qdc", "--out", tmp_path / "c.qdc")
     assert code == 0, err
     validate((tmp_path / "c.qdc").read_bytes(), "Codebook.xsd")
+    # the hand-on formats go through the same command
+    code, out, err = cli("export", "--study", study, "--format", "xlsx", "--out", tmp_path / "s.xlsx")
+    assert code == 0, err
+    assert zipfile.is_zipfile(tmp_path / "s.xlsx")
+    code, out, err = cli("export", "--study", study, "--format", "csv", "--out", tmp_path / "tables")
+    assert code == 0, err
+    assert {p.name for p in (tmp_path / "tables").iterdir()} >= {"excerpts.csv", "codings.csv", "codebook.csv", "sources.csv"}
+    code, out, err = cli("export", "--study", study, "--format", "md", "--out", tmp_path / "codebook.md")
+    assert code == 0, err
+    md = (tmp_path / "codebook.md").read_text(encoding="utf-8")
+    assert "Awareness" in md and "Waiting and delay" in md and "Compares options and prices" in md   # activities too
     code, _, err = cli("export", "--study", tmp_path / "missing.db", "--format", "qdpx", "--out", tmp_path / "x.qdpx")
     assert code != 0 and "missing.db" in err and not (tmp_path / "x.qdpx").exists()

@@ -313,7 +313,7 @@ def cmd_map(args: argparse.Namespace) -> int:
     return 0
 
 
-EXPORT_FORMATS = ("qdpx", "qdc")
+EXPORT_FORMATS = ("qdpx", "qdc", "xlsx", "csv", "md")
 
 
 def cmd_export(args: argparse.Namespace) -> int:
@@ -322,9 +322,18 @@ def cmd_export(args: argparse.Namespace) -> int:
         if args.format == "qdpx":
             from .refi import export_qdpx
             written = [export_qdpx(store, out, accepted_only=args.accepted_only)]
-        else:
+        elif args.format == "qdc":
             from .refi import export_qdc
             written = [export_qdc(store, out)]
+        elif args.format == "xlsx":
+            from .exports import export_xlsx
+            written = [export_xlsx(store, out, accepted_only=args.accepted_only)]
+        elif args.format == "csv":
+            from .exports import export_csv
+            written = list(export_csv(store, out, accepted_only=args.accepted_only))
+        else:
+            from .exports import export_codebook_markdown
+            written = [export_codebook_markdown(store, out)]
     print(f"Exported {args.study} as {args.format}" + (" (human decisions only)" if args.accepted_only else "") +
           ": " + ", ".join(str(p) for p in written))
     return 0
@@ -446,10 +455,11 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--out", required=True, help="output folder")
     s.set_defaults(fn=cmd_map)
 
-    s = sub.add_parser("export", help="the study for other tools: a REFI-QDA project (qdpx) or codebook (qdc)")
+    s = sub.add_parser("export", help="the study for other tools: a REFI-QDA project (qdpx) or codebook (qdc), a "
+                                      "workbook (xlsx), CSV tables (a folder) or the codebooks as Markdown (md)")
     s.add_argument("--study", required=True)
     s.add_argument("--format", required=True, choices=EXPORT_FORMATS)
-    s.add_argument("--out", required=True, help="output file")
+    s.add_argument("--out", required=True, help="output file (csv: a folder)")
     s.add_argument("--accepted-only", action="store_true", help="only human decisions (default: machine suggestions too)")
     s.set_defaults(fn=cmd_export)
 
