@@ -28,8 +28,14 @@ def _study(path: str) -> Store:
 
 def cmd_init(args: argparse.Namespace) -> int:
     store = Store.create(args.study, name=args.name)
-    store.close()
-    print(f"Created study {args.study}. Next: workbench ingest FILES --study {args.study}")
+    try:
+        if getattr(args, "redact", False):
+            from .pipeline import enable_redaction
+            enable_redaction(store)
+    finally:
+        store.close()
+    note = " Every import into it is redacted (PII → placeholders)." if getattr(args, "redact", False) else ""
+    print(f"Created study {args.study}.{note} Next: workbench ingest FILES --study {args.study}")
     return 0
 
 
@@ -38,7 +44,7 @@ def _read_options(args: argparse.Namespace) -> ReadOptions:
         encoding=args.encoding, max_file_mb=args.max_file_mb, interviewers=set(args.interviewer or []),
         columns=CallLogColumns(conversation=args.conversation_column, speaker=args.speaker_column,
                                role=args.role_column, text=args.text_column, timestamp=args.timestamp_column),
-        layout=args.layout, delimiter=args.delimiter)
+        layout=args.layout, delimiter=args.delimiter, redact=bool(getattr(args, "redact", False)))
 
 
 def cmd_ingest(args: argparse.Namespace) -> int:
@@ -59,6 +65,12 @@ def cmd_ingest(args: argparse.Namespace) -> int:
         print(f"note: {note}")
     for r in result.reports:
         print(r.message)
+    if result.redacted:
+        from .redact import summary_line
+        if not args.redact:
+            print("note: this study redacts PII, so this import was redacted too.")
+        for name, counts in result.redactions:
+            print(f"Redacted: {summary_line(counts)} in {name}")
     for e in result.errors:
         print(f"error: {e}", file=sys.stderr)
     return 0 if result.ok else 1
@@ -67,7 +79,13 @@ def cmd_ingest(args: argparse.Namespace) -> int:
 def cmd_sources(args: argparse.Namespace) -> int:
     with _study(args.study) as store:
         df = store.sources()
+        from .pipeline import redaction_summary
+        summary = redaction_summary(store)
     cols = ["source_id", "name", "kind", "language", "mixed_language", "participant", "segment", "channel", "n_chars"]
+    if summary:     # a redacting study: what was redacted in each source
+        from .redact import summary_line
+        df["redacted"] = [summary_line(summary.get(sid, {}).get("counts", {})) for sid in df["source_id"]]
+        cols.append("redacted")
     _emit(df[cols], args.format, args.out)
     return 0
 
@@ -355,6 +373,7 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("init", help="create a new, empty study database")
     s.add_argument("study", help="path of the study file to create, e.g. study.db")
     s.add_argument("--name", help="study name (default: the file name)")
+    s.add_argument("--redact", action="store_true", help="redact PII in every import into this study (see ingest --redact)")
     s.set_defaults(fn=cmd_init)
 
     s = sub.add_parser("ingest", help="import transcripts, subtitles, Word files, call logs or usability notes")
@@ -381,6 +400,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--pipeline", default="auto", help="spaCy pipeline for sentences: auto (trained if installed), blank, or a package name")
     s.add_argument("--skip-bad", action="store_true", help="import the readable files and report the others (default: import nothing if any file is bad)")
     s.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    s.add_argument("--redact", action="store_true",
+                   help="replace e-mails, phones, cards, IBANs, IDs, token URLs, addresses and names by placeholders "
+                        "([EMAIL], [PERSON_3]) before storing; the study then redacts every later import")
     s.set_defaults(fn=cmd_ingest)
 
     for name, fn, helptext in (("sources", cmd_sources, "list the study's sources"),

@@ -4,13 +4,15 @@
 """
 from __future__ import annotations
 
+import contextlib
+import json
 import multiprocessing as mp
 import os
 import sys
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import TYPE_CHECKING, Any, Callable, Iterator
 
 import pandas as pd
 
@@ -22,6 +24,9 @@ from .language import UNDETERMINED, detect
 from .model import Excerpt, Source
 from .nlp import Segmenter, SegmentSettings
 from .store import ImportReport, Rows, Store, rows_for
+
+if TYPE_CHECKING:
+    from .redact import Redactor
 
 
 def segment_spans(sources: list[Source], segmenter: Segmenter) -> list[list[tuple[int, int, int, str]]]:
@@ -72,6 +77,8 @@ class IngestResult:
     reports: list[ImportReport] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)   # files set aside or used as metadata, and why
+    redacted: bool = False                            # the study redacts PII (workbench.redact)
+    redactions: list[tuple[str, Counter]] = field(default_factory=list)   # (file name, counts by type) imported
 
     @property
     def ok(self) -> bool:
@@ -163,12 +170,16 @@ def ingest_paths(
     progress: bool | None = None,
     workers: int = 0,
     on_progress: Callable[[int, int], None] | None = None,
+    redact: bool | None = None,
 ) -> IngestResult:
     """Read, segment and store files; each file in its own all-or-nothing transaction.
 
     Every file is read and validated first: unless ``skip_bad``, one unreadable file raises
     :class:`InputError` before the study is touched. ``on_progress(done, total)`` is called as
     sources are stored (a notebook's progress bar); ``progress`` shows a tqdm bar.
+
+    ``redact`` (or ``options.redact``): replace PII by typed placeholders (:mod:`workbench.redact`)
+    before anything is hashed, segmented or stored; see :func:`redaction_for`.
     """
     from tqdm.auto import tqdm
 
@@ -176,8 +187,20 @@ def ingest_paths(
     flags = flags or {}
     segmenter = Segmenter(segment)
     show = sys.stderr.isatty() if progress is None else progress
-    results, errors, notes = read_all([Path(p) for p in paths], kind, options, metadata, flags, skip_bad, analyse=False)
-    out = IngestResult(errors=errors, notes=notes)
+    redactor = redaction_for(store, bool(redact or options.redact))
+    if redactor is None:
+        results, errors, notes = read_all([Path(p) for p in paths], kind, options, metadata, flags, skip_bad,
+                                          analyse=False)
+    else:
+        redactor.add_names(options.interviewers)
+        try:
+            results, errors, notes = read_all([Path(p) for p in paths], kind, options, metadata, flags, skip_bad,
+                                              analyse=False)
+        except InputError as e:     # a message may quote a cell (a header-less CSV): never echo PII
+            raise InputError(redactor.redact(str(e)).text) from None
+        errors = [redactor.redact(e).text for e in errors]
+        flags = redact_flags(redactor, flags)
+    out = IngestResult(errors=errors, notes=notes, redacted=redactor is not None)
     total = sum(len(r.sources) for r in results)
     done = 0
 
@@ -192,15 +215,104 @@ def ingest_paths(
         for r in results:
             settings = {"segmentation": segmenter.settings.as_dict(), "reader": r.reader.id,
                         "flags": {k: v for k, v in flags.items() if v}}
-            report = store.import_sources(
-                str(r.path), r.file_hash, r.reader.id, r.sources,
-                lambda items, r=r: prepare(items, segmenter, r.sidecar, flags, workers),
-                settings=lambda settings=settings: settings | {"pipelines": dict(sorted(segmenter.used.items()))},
-                progress=advance)
+            # a redacted file and the study's name numbering commit together
+            with store.transaction() if redactor is not None else contextlib.nullcontext():
+                counts = redact_result(redactor, r) if redactor is not None else None
+                report = store.import_sources(
+                    str(r.path), r.file_hash, r.reader.id, r.sources,
+                    lambda items, r=r: prepare(items, segmenter, r.sidecar, flags, workers),
+                    settings=lambda settings=settings: settings | {"pipelines": dict(sorted(segmenter.used.items()))},
+                    progress=advance)
+                if counts is not None and report.status == "imported":
+                    save_redaction(store, redactor, r, report, counts)
+                    out.redactions.append((r.path.name, sum(counts.values(), Counter())))
             if report.status == "skipped":
                 advance(len(r.sources))
             out.reports.append(report)
     return out
+
+
+# ---------------------------------------------------------------- redaction (workbench.redact)
+REDACT_KEY, SALT_KEY, PERSONS_KEY, SUMMARY_KEY = "redact", "redact.salt", "redact.persons", "redact.summary"
+
+
+def redaction_for(store: Store, redact: bool) -> "Redactor | None":
+    """The study's redactor, or None when neither the study nor this import redacts.
+
+    A study that redacts (study setting ``redact=1``, set by its first ``--redact`` import or by
+    ``workbench init --redact``) redacts every later import, asked or not: it can't be switched off.
+    ``redact`` on a study that already holds sources imported without redaction is refused, because
+    their text is stored in clear and the study would only look redacted.
+    """
+    from .redact import Redactor
+
+    info = store.info()
+    if info.get(REDACT_KEY) != "1":
+        if not redact:
+            return None
+        n = store.counts()["sources"]
+        if n:
+            raise InputError(f"The study {store.path} already holds {n} source(s) imported without --redact; their text "
+                             "is stored in clear, so redacting new imports would not make the study safe to share. "
+                             "Create a new study (`workbench init NEW.db --redact`) and import everything into it.")
+        enable_redaction(store)
+        info = store.info()
+    persons = json.loads(info.get(PERSONS_KEY) or "{}")
+    return Redactor(salt=info[SALT_KEY], persons={k: int(v) for k, v in persons.items()})
+
+
+def enable_redaction(store: Store) -> None:
+    """Turn the study setting ``redact`` on (a new random salt for the name numbering); refused if it has sources."""
+    from .redact import Redactor
+
+    info = store.info()
+    if info.get(REDACT_KEY) == "1":
+        return
+    if store.counts()["sources"]:
+        raise InputError(f"The study {store.path} already holds sources imported without redaction; create a new study "
+                         "to redact.")
+    store.set_info({REDACT_KEY: "1", SALT_KEY: Redactor.new_salt(), PERSONS_KEY: "{}", SUMMARY_KEY: "{}"})
+
+
+def redact_flags(redactor: "Redactor", flags: dict[str, Any]) -> dict[str, Any]:
+    """``--participant`` may be a name; the other flags are codes (segment, channel, language, date)."""
+    out = dict(flags)
+    if out.get("participant"):
+        out["participant"] = redactor.redact_name(str(out["participant"]))
+    return out
+
+
+def redact_result(redactor: "Redactor", r: ReadResult) -> dict[int, Counter]:
+    """Redact one file's sources (and its sidecar metadata) in place; counts by type per source."""
+    from .ingest.metadata import interviewers_of
+
+    redactor.add_names(interviewers_of(r.sidecar))
+    side = dict(r.sidecar)
+    for k in ("interviewers", "interviewer"):
+        side.pop(k, None)
+    if side.get("participant"):
+        side["participant"] = redactor.redact_name(str(side["participant"]))
+    r.sidecar = {k: (v if k in ("participant", "language", "date") else redactor.redact_value(v)) for k, v in side.items()}
+    return {i: redactor.redact_source(s) for i, s in enumerate(r.sources)}
+
+
+def save_redaction(store: Store, redactor: "Redactor", r: ReadResult, report: ImportReport,
+                   counts: dict[int, Counter]) -> None:
+    """Store the name numbering (hashed) and the per-source summary, in the import's transaction."""
+    from .store import source_id_for
+
+    summary = json.loads(store.info().get(SUMMARY_KEY) or "{}")
+    stored = set(report.source_ids)
+    for i, s in enumerate(r.sources):
+        sid = source_id_for(s)
+        if sid in stored:
+            summary[sid] = {"name": s.name, "counts": dict(sorted(counts[i].items()))}
+    store.set_info({PERSONS_KEY: json.dumps(redactor.persons, sort_keys=True), SUMMARY_KEY: json.dumps(summary, sort_keys=True)})
+
+
+def redaction_summary(store: Store) -> dict[str, dict]:
+    """``{source_id: {"name", "counts": {TYPE: n}}}`` of a redacting study ({} otherwise)."""
+    return json.loads(store.info().get(SUMMARY_KEY) or "{}")
 
 
 def preview_paths(paths: list[Path | str], kind: str | None = None, options: ReadOptions | None = None,

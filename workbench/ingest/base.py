@@ -41,6 +41,7 @@ class ReadOptions:
     columns: CallLogColumns = field(default_factory=CallLogColumns)
     layout: str = "auto"  # call logs: "utterance" (one row per utterance), "call" (one row per call) or auto
     delimiter: str | None = None
+    redact: bool = False  # replace PII by placeholders before anything is stored (see workbench.redact)
 
 
 ReadFn = Callable[[bytes, Path, ReadOptions], list[Source]]
