@@ -236,29 +236,35 @@ def _claim_anchor(claim_id: str) -> str:
     return "claim-" + claim_id
 
 
+def _curve_parts(p: CurvePoint) -> tuple[str | None, str, str | None]:
+    """The emotion curve at a stage as text: mean valence with its interval (None without one), the
+    negative/positive shares, the moment of truth (None if none) — for the cell and the side panel."""
+    mean = None
+    if p.mean is not None:
+        mean = f"{p.mean:+.2f}" + (f" [{p.low:+.2f}, {p.high:+.2f}]" if p.low is not None else "")
+    shares = f"{p.share_negative:.0%} negative · {p.share_positive:.0%} positive of {p.n_all}"
+    moment = f"{'▼' if p.moment == 'drop' else '▲'} moment of truth: largest {p.moment} ({p.change:+.2f})" if p.moment else None
+    return mean, shares, moment
+
+
 def _curve_item(p: CurvePoint) -> str:
     """The feeling cell's summary of the emotion curve at a stage."""
+    mean, shares, moment = _curve_parts(p)
     parts = []
-    if p.mean is not None:
-        ci = f" [{p.low:+.2f}, {p.high:+.2f}]" if p.low is not None else ""
-        parts.append(f'<strong>mean valence {p.mean:+.2f}</strong>{_e(ci)} <span class="n">n={p.n} emotional</span>')
-    parts.append(f'<span class="n">{p.share_negative:.0%} negative · {p.share_positive:.0%} positive of {p.n_all}</span>')
-    if p.moment:
-        parts.append(f'<strong class="moment">{"▼" if p.moment == "drop" else "▲"} moment of truth: largest {_e(p.moment)} '
-                     f'({p.change:+.2f})</strong>')
+    if mean is not None:
+        value, _, ci = mean.partition(" ")
+        parts.append(f'<strong>mean valence {value}</strong>{_e(" " + ci if ci else "")} <span class="n">n={p.n} emotional</span>')
+    parts.append(f'<span class="n">{shares}</span>')
+    if moment is not None:
+        parts.append(f'<strong class="moment">{_e(moment)}</strong>')
     return '<span class="curve">' + "<br>".join(parts) + "</span>"
 
 
 def _curve_text(p: CurvePoint) -> str:
     """The same summary as plain text, for the side panel."""
-    parts = []
-    if p.mean is not None:
-        ci = f" [{p.low:+.2f}, {p.high:+.2f}]" if p.low is not None else ""
-        parts.append(f"Mean valence {p.mean:+.2f}{ci}, n={p.n} emotional excerpts")
-    parts.append(f"{p.share_negative:.0%} negative · {p.share_positive:.0%} positive of {p.n_all}")
-    if p.moment:
-        parts.append(f"{'▼' if p.moment == 'drop' else '▲'} moment of truth: largest {p.moment} ({p.change:+.2f})")
-    return " · ".join(parts)
+    mean, shares, moment = _curve_parts(p)
+    return " · ".join(([f"Mean valence {mean}, n={p.n} emotional excerpts"] if mean is not None else []) + [shares] +
+                      ([moment] if moment is not None else []))
 
 
 def _cut(text: str, n: int = CELL_CHARS) -> str:
