@@ -443,14 +443,12 @@ class EmbedCoder:
 
     def __init__(self, encoder, heads: ShippedHeads, rules: RulesCoder, cache=None, brands: Sequence[str] = (),
                  examples: Mapping[str, tuple[list[str], list[str]]] | None = None, tag: str = "") -> None:
-        from ..codebook import resolve
-
         self.encoder, self.shipped, self.rules, self.cache = encoder, heads, rules, cache
         self.brands = tuple(brands)
         self.id = CODER_ID + (f"+{tag}" if tag else "")
         self.languages = {d: tuple(getattr(encoder, "languages", ("*",))) for d in self.dimensions}
         # the rules coder's codebooks (so both code with the same ones; activities follow the stage model)
-        self.codebooks = {"stage": (rules.stage_model, False), "pain_point": (rules.codebooks.get("pain_point") or resolve("pain_points"), True),
+        self.codebooks = {"stage": (rules.stage_model, False), "pain_point": (rules.codebooks["pain_point"], True),
                           **{dim: (rules.codebooks[dim], True) for dim in CUE_DIMENSIONS if dim in rules.codebooks}}
         known = {dim: {c.code_id for c in cb.codes} | ({"none"} if none else set())
                  for dim, (cb, none) in self.codebooks.items()} | {"sentiment": set(SENTIMENTS), "emotion_family": set(FAMILIES)}
