@@ -131,6 +131,8 @@ def cmd_codebooks(args: argparse.Namespace) -> int:
                          "codes": len(cb.codes), "languages": ",".join(sorted({k for c in cb.codes for k in c.cues}))})
         _emit(pd.DataFrame(rows), "table", None)
         return 0
+    if args.codebook == "import":
+        return _import_codebooks(args)
     cb = resolve(args.codebook)  # validates: a broken file raises CodebookError with file and line
     rows = [{"id": c.code_id, "label": c.label, "order": c.order if c.order is not None else "",
              **({"family": c.attributes["family"], "valence": c.attributes["valence"]} if "family" in c.attributes else {}),
@@ -141,6 +143,27 @@ def cmd_codebooks(args: argparse.Namespace) -> int:
 
 
 EXAMPLE_COLUMNS_HELP = ("stage", "pain_point", "emotion_family", "sentiment", "touchpoint", "actor")
+
+
+def _import_codebooks(args: argparse.Namespace) -> int:
+    from .codebook import save_codebook
+    from .refi_import import codebooks_from_qdc
+
+    if not args.file or not args.out:
+        raise InputError("Usage: workbench codebooks import FILE.qdc --out FOLDER (also takes a .qdpx project's code tree).")
+    books, notes = codebooks_from_qdc(Path(args.file))
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    for dim, cb in books.items():
+        target = out / f"{cb.name}.yaml"
+        save_codebook(cb, target)
+        print(f"{DIMENSION_LABEL.get(dim, dim)}: {len(cb.codes)} codes → {target}")
+    for n in notes:
+        print(f"note: {n}")
+    return 0
+
+
+DIMENSION_LABEL = {"stage": "stage model", "theme": "themes"}
 
 
 def cmd_code(args: argparse.Namespace) -> int:
@@ -357,6 +380,33 @@ def cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_import(args: argparse.Namespace) -> int:
+    from .refi_import import import_qdpx
+
+    path, study = Path(args.file), Path(args.study)
+    created = not study.exists()
+    if created:
+        from .refi_import import open_archive
+        project = open_archive(path).root.get("name")    # a bad file fails here, before a study exists
+        store = Store.create(study, name=project or None)
+    else:
+        store = _study(args.study)
+    try:
+        summary = import_qdpx(store, path, redact=args.redact,
+                              codebooks_out=Path(args.codebooks_out) if args.codebooks_out else None)
+    except BaseException:
+        store.close()
+        if created:                 # a study this command created holds nothing of a failed import: remove it
+            for p in (study, study.with_name(study.name + "-wal"), study.with_name(study.name + "-shm")):
+                p.unlink(missing_ok=True)
+        raise
+    store.close()
+    print(summary)
+    if created:
+        print(f"Created study {study}. Next: workbench code --study {study}, or workbench map --study {study}")
+    return 0
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from .demo import run_demo
 
@@ -416,7 +466,10 @@ def build_parser() -> argparse.ArgumentParser:
         s.set_defaults(fn=fn)
 
     s = sub.add_parser("codebooks", help="list the shipped codebooks, or show and validate one (name or YAML file)")
-    s.add_argument("codebook", nargs="?", help="a shipped codebook name (e.g. pain_points) or a path to your YAML file")
+    s.add_argument("codebook", nargs="?", help="a shipped codebook name (e.g. pain_points) or a path to your YAML file; "
+                                               "'import FILE.qdc --out FOLDER' turns a REFI-QDA codebook into YAML")
+    s.add_argument("file", nargs="?", help=argparse.SUPPRESS)
+    s.add_argument("--out", help="with import: the folder for the YAML codebooks")
     s.set_defaults(fn=cmd_codebooks)
 
     s = sub.add_parser("code", help="code texts (CSV/TSV/JSONL) or a study's excerpts: stage, pain point, emotion, sentiment…")
@@ -484,6 +537,15 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--out", required=True, help="output file (csv: a folder)")
     s.add_argument("--accepted-only", action="store_true", help="only human decisions (default: machine suggestions too)")
     s.set_defaults(fn=cmd_export)
+
+    s = sub.add_parser("import", help="import a REFI-QDA project (.qdpx from ATLAS.ti, NVivo, MAXQDA, QualCoder or "
+                                      "this workbench): texts, codes, codings, memos, cases")
+    s.add_argument("file", help="the .qdpx (or a bare .qde)")
+    s.add_argument("--study", required=True, help="the study to import into (created when it does not exist)")
+    s.add_argument("--redact", action="store_true", help="replace PII in the texts and memos by placeholders "
+                                                         "(a redacting study always does)")
+    s.add_argument("--codebooks-out", help="also write the imported code tree as YAML codebooks into this folder")
+    s.set_defaults(fn=cmd_import)
 
     s = sub.add_parser("themes", help="discover themes (BERTopic, offline embeddings) in a table of texts or a study")
     s.add_argument("input", nargs="?", help="CSV/TSV/JSONL file (or use --study)")

@@ -198,6 +198,9 @@ def study_stage_model(store: Store, name: str | None = None) -> Codebook:
     info = store.info()
     if "coding.stage_model_yaml" in info:
         return parse_codebook(info["coding.stage_model_yaml"], f"<stage model stored in {store.path.name}>")
+    from .refi_import import imported_codebooks
+    if "stage" in (imported := imported_codebooks(info)):      # a REFI-QDA project's stages, not yet re-coded
+        return imported["stage"]
     raise InputError(f"{store.path} has no coded stages yet: run `workbench code --study {store.path}` first, "
                      "or pass --stage-model.")
 
@@ -214,15 +217,21 @@ def study_codebooks(store: Store, info: dict | None = None, stage_model: Codeboo
             stored = json.loads(info["coding.codebooks_yaml"])
         except ValueError:
             stored = {}
+    from .refi_import import imported_codebooks
+    imported = imported_codebooks(info)          # from a REFI-QDA project: what a dimension not coded here uses
     books, missing = {}, []
     for dim, name in DIMENSION_CODEBOOKS.items():
         if dim in stored:
             books[dim] = parse_codebook(stored[dim], f"<{dim} codebook stored in {store.path.name}>")
+        elif dim in imported:
+            books[dim] = imported[dim]
         else:
             books[dim] = resolve(name)
             missing.append(name)
     if "activity" in stored:
         books["activity"] = parse_codebook(stored["activity"], f"<activity codebook stored in {store.path.name}>")
+    elif "activity" in imported:
+        books["activity"] = imported["activity"]
     elif stage_model is not None:
         try:
             acts = stage_activities(stage_model)
@@ -230,6 +239,8 @@ def study_codebooks(store: Store, info: dict | None = None, stage_model: Codeboo
             acts = None
         if acts is not None:
             books["activity"] = acts
+    for dim in sorted(set(imported) - set(books) - {"stage"}):     # themes of another tool's code tree
+        books[dim] = imported[dim]
     notes = [f"Labels of {', '.join(missing)} come from the shipped codebooks: the study was coded before the "
              "workbench stored the codebooks it was coded with (re-code it to record them)."] \
         if missing and "coding.stage_model_yaml" in info else []

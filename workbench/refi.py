@@ -90,6 +90,24 @@ def study_code_tree(store: Store) -> list[tuple[str, Codebook]]:
     return tree + sorted(books.items(), key=lambda kv: order.index(kv[0]) if kv[0] in order else len(order))
 
 
+def _parents_first(codes: list) -> list:
+    """The codes in their order, each parent before its children (the tree nests children in parents)."""
+    ids = {c.code_id for c in codes}
+    out, done = [], set()
+
+    def place(c, depth: int = 0) -> None:
+        if c.code_id in done:
+            return
+        if c.parent in ids and c.parent not in done and depth < len(codes):
+            place(next(k for k in codes if k.code_id == c.parent), depth + 1)
+        done.add(c.code_id)
+        out.append(c)
+
+    for c in codes:
+        place(c)
+    return out
+
+
 def _add_codes(parent: ET.Element, tree: list[tuple[str, Codebook]], key: str, extra: dict[str, set[str]]) -> dict:
     """The code tree under ``parent``; returns (dimension, code) → GUID. Codes a coding uses that no
     codebook has (an old study, a researcher's own) are added under their dimension, so nothing is lost."""
@@ -104,9 +122,11 @@ def _add_codes(parent: ET.Element, tree: list[tuple[str, Codebook]], key: str, e
             _sub(top, "Description", _clean(cb.description.strip()))
         codes = (cb.ordered if cb is not None and cb.kind == "stage_model" else cb.codes) if cb is not None else []
         known = {c.code_id for c in codes}
-        for c in codes:
+        placed: dict[str, ET.Element] = {}
+        for c in _parents_first(codes):
             g = guids[(dim, c.code_id)] = _guid(key, "code", f"{dim}:{c.code_id}")
-            el = _sub(top, "Code", guid=g, name=c.label, isCodable="true", color=COLOURS.get(dim, "#888A85"))
+            el = placed[c.code_id] = _sub(placed.get(c.parent, top), "Code", guid=g, name=c.label, isCodable="true",
+                                          color=COLOURS.get(dim, "#888A85"))
             desc = f"{c.definition} [{dim}:{c.code_id}]"
             _sub(el, "Description", _clean(desc))
         for code in sorted(extra.get(dim, set()) - known):
@@ -187,38 +207,59 @@ def project_xml(store: Store, accepted_only: bool = False) -> tuple[bytes, dict[
     # sources with their selections; memos become notes
     texts: dict[str, str] = {}
     notes: list[tuple[str, str, str, str]] = []          # guid, name, text, user
-    by_excerpt = {e: g for e, g in eff.groupby("excerpt_id", sort=True)} if len(eff) else {}
-    excerpts_of: dict[str, list[str]] = {}
-    for e in by_excerpt:
-        excerpts_of.setdefault(ex.at[e, "source_id"], []).append(e)
+    # a selection per excerpt, or per exact span for codings that carry one (imported selections
+    # that are not one excerpt); a span over several excerpts is one selection, each coding once
+    selections: dict[str, dict[tuple[int, int], list]] = {}
+    if len(eff):
+        has_span = (eff["start"].notna() & eff["end"].notna()).tolist()
+        for r, spanned in zip(eff.itertuples(index=False), has_span):
+            sid = ex.at[r.excerpt_id, "source_id"]
+            if spanned:
+                span, name = (int(r.start), int(r.end)), None
+            else:
+                span, name = (int(ex.at[r.excerpt_id, "start"]), int(ex.at[r.excerpt_id, "end"])), r.excerpt_id
+            selections.setdefault(sid, {}).setdefault(span, []).append((name, r))
     if len(sources):
         src_el = _sub(root, "Sources")
         for row in sources.itertuples(index=False):
             g = _guid(key, "source", row.source_id)
             texts[f"sources/{g}.txt"] = row.text
             ts = _sub(src_el, "TextSource", guid=g, name=row.name, plainTextPath=f"internal://{g}.txt")
-            for e in sorted(excerpts_of.get(row.source_id, []), key=lambda i: (int(ex.at[i, "start"]), i)):
-                rows = by_excerpt[e]
-                start, end = int(ex.at[e, "start"]), int(ex.at[e, "end"])
-                first_coder = sorted(rows["coder"])[0]
-                sel = _sub(ts, "PlainTextSelection", guid=_guid(key, "selection", e), name=e,
+            for (start, end), items in sorted(selections.get(row.source_id, {}).items(),
+                                              key=lambda kv: (kv[0], kv[1][0][0] or "")):
+                names = sorted({n for n, _ in items if n is not None})
+                seen, rows = set(), []
+                for _, r in sorted(items, key=lambda x: (x[1].dimension, x[1].code_id, x[1].coder, x[1].coding_id)):
+                    if (r.dimension, r.code_id, r.coder) not in seen:
+                        seen.add((r.dimension, r.code_id, r.coder))
+                        rows.append(r)
+                if names:
+                    sel_key, sel_name = names[0], names[0]
+                else:
+                    sel_key = f"{row.source_id}:{start}-{end}"
+                    sel_name = f"{sorted(r.excerpt_id for _, r in items)[0]} [{start}:{end}]"
+                first_coder = sorted(r.coder for r in rows)[0]
+                sel = _sub(ts, "PlainTextSelection", guid=_guid(key, "selection", sel_key), name=sel_name,
                            startPosition=start, endPosition=end, creatingUser=user_guid[first_coder])
                 machine = [f"{r.dimension}: {r.code_id} — {r.coder} ({float(r.confidence):.2f}): {r.rationale}"
-                           for r in rows.itertuples() if not is_human(r.coder)]
+                           for r in rows if not is_human(r.coder)]
                 if machine:
                     _sub(sel, "Description", _clean("Machine suggestions, not yet reviewed:\n" + "\n".join(machine)))
-                for r in rows.itertuples():
+                for r in rows:
                     cg = _guid(key, "coding", str(r.coding_id))
                     coding = _sub(sel, "Coding", guid=cg, creatingUser=user_guid[r.coder])
                     _sub(coding, "CodeRef", targetGUID=code_guid[(r.dimension, r.code_id)])
                     if r.memo:
                         ng = _guid(key, "note", str(r.coding_id))
-                        notes.append((ng, f"Memo on {e} ({r.dimension}: {r.code_id})", r.memo, user_guid[r.coder]))
+                        notes.append((ng, f"Memo on {sel_name} ({r.dimension}: {r.code_id})", r.memo, user_guid[r.coder]))
                         _sub(coding, "NoteRef", targetGUID=ng)
+    from .refi_import import study_notes
+    for i, n in enumerate(study_notes(info)):       # project notes another tool's project brought
+        notes.append((_guid(key, "study-note", str(i)), n.get("name") or f"Note {i + 1}", n.get("text", ""), None))
     if notes:
         notes_el = _sub(root, "Notes")
         for ng, name, text, ug in notes:
-            note = _sub(notes_el, "Note", guid=ng, name=name, creatingUser=ug)
+            note = _sub(notes_el, "Note", guid=ng, name=name, creatingUser=ug)     # ug None: not written
             _sub(note, "PlainTextContent", _clean(text))
     ET.register_namespace("", NS)
     ET.indent(root)
@@ -255,8 +296,9 @@ def codebook_xml(tree: list[tuple[str, Codebook]], origin: str = f"Journey Workb
                                                               "color": COLOURS.get(dim, "#888A85")})
         if cb.description:
             ET.SubElement(top, f"{{{NS_CODEBOOK}}}Description").text = _clean(cb.description.strip())
-        for c in (cb.ordered if cb.kind == "stage_model" else cb.codes):
-            el = ET.SubElement(top, f"{{{NS_CODEBOOK}}}Code", {"guid": _guid(key, "code", f"{dim}:{c.code_id}"),
+        placed: dict[str, ET.Element] = {}
+        for c in _parents_first(cb.ordered if cb.kind == "stage_model" else cb.codes):
+            el = placed[c.code_id] = ET.SubElement(placed.get(c.parent, top), f"{{{NS_CODEBOOK}}}Code", {"guid": _guid(key, "code", f"{dim}:{c.code_id}"),
                                                                "name": c.label, "isCodable": "true",
                                                                "color": COLOURS.get(dim, "#888A85")})
             ET.SubElement(el, f"{{{NS_CODEBOOK}}}Description").text = _clean(f"{c.definition} [{dim}:{c.code_id}]")
