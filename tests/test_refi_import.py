@@ -200,10 +200,24 @@ def test_round_trip_export_import_export_keeps_codes_users_and_selections(coded,
     assert "selfie" in ex.at[human["excerpt_id"].iat[0], "text"]
     machine = codings[~codings["coder"].str.startswith("human:")]
     assert set(machine["status"]) == {"suggested"} and set(machine["coder"]) <= set(before["coder"])
+    # each suggestion keeps its coder, code and confidence (to the 2 decimals the export writes) and rationale
     orig = before[~before["coder"].str.startswith("human:")]
-    assert sorted(machine["confidence"].round(2)) == sorted(orig.loc[orig["status"] != "rejected", "confidence"].round(2)) \
-        or len(machine) <= len(orig)
+    known = {(r.code_id, r.coder, round(r.confidence, 2), r.rationale) for r in orig.itertuples()}
+    assert all((r.code_id, r.coder, round(r.confidence, 2), r.rationale) in known for r in machine.itertuples())
     assert summary.codings == 1 and summary.suggestions > 0
+    # cases and variables came back as the sources' metadata (participant, segment, CSAT…)
+    with Store.open(study) as s:
+        src_a = s.sources().set_index("name")
+    with Store.open(again) as s:
+        src_b = s.sources().set_index("name")
+    assert sorted(src_a.index) == sorted(src_b.index)
+    for name in src_a.index:
+        for col in ("participant", "segment", "channel"):
+            x, y = src_a.at[name, col], src_b.at[name, col]
+            assert x == y or (x != x and y != y) or (x is None and y is None), (name, col, x, y)
+        meta_a, meta_b = json.loads(src_a.at[name, "meta"]), json.loads(src_b.at[name, "meta"])
+        assert {k: v for k, v in meta_a.items() if k != "detected_language"} == \
+            {k: v for k, v in meta_b.items() if k != "detected_language"}
     # the stage model and codebooks came back: the imported study draws a map without being re-coded
     from workbench.journey import build_map
     with Store.open(again) as s:
@@ -330,3 +344,55 @@ def test_bad_projects_get_one_line_and_leave_the_study_unchanged(coded, tmp_path
     fresh = tmp_path / "fresh.db"
     code, _, _ = cli("import", str(path), "--study", str(fresh))
     assert code != 0 and not fresh.exists()
+
+
+def test_rich_text_source_is_read_through_the_word_reader(study, tmp_path):
+    import docx
+
+    doc = docx.Document()
+    for para in ("Interviewer: How did opening the account go?",
+                 "Rosa: The selfie check failed three times. Then I gave up and went to the branch.",
+                 "Interviewer: And there?", "Rosa: They opened it in ten minutes."):
+        doc.add_paragraph(para)
+    buf = io.BytesIO()
+    doc.save(buf)
+    plain = ("Interviewer: How did opening the account go?\nRosa: The selfie check failed three times. Then I gave up "
+             "and went to the branch.\nInterviewer: And there?\nRosa: They opened it in ten minutes.")
+    a = plain.index("The selfie")
+    b = plain.index("three times.") + len("three times.")
+    qde = f"""<?xml version="1.0" encoding="utf-8"?>
+<Project xmlns="urn:QDA-XML:project:1.0" name="word" origin="NVivo 14">
+ <Users><User guid="u1" name="Ana"/></Users>
+ <CodeBook><Codes><Code guid="c1" name="Verification::selfie" isCodable="true"/></Codes></CodeBook>
+ <Cases><Case guid="k1" name="Rosa"><SourceRef targetGUID="s1"/></Case></Cases>
+ <Sources><TextSource guid="s1" name="rosa.docx" richTextPath="internal://s1.docx">
+  <PlainTextSelection guid="x1" startPosition="{a}" endPosition="{b}" creatingUser="u1">
+   <Coding guid="g1" creatingUser="u1"><CodeRef targetGUID="c1"/></Coding>
+  </PlainTextSelection></TextSource></Sources>
+</Project>"""
+    path = tmp_path / "word.qdpx"
+    path.write_bytes(_zip({"project.qde": qde.encode(), "sources/s1.docx": buf.getvalue()}))
+    with Store.open(study) as s:
+        summary = import_qdpx(s, path)
+        src = s.sources(with_text=True).iloc[0]
+        c = s.codings().iloc[0]
+        ex = s.excerpts().set_index("excerpt_id").loc[c["excerpt_id"]]
+        turns = s.turns()
+    assert summary.codings == 1 and src["participant"] == "Rosa"
+    assert src["text"][int(ex["start"]):int(ex["end"])] == "The selfie check failed three times."
+    assert c["coder"] == "human:Ana" and c["code_id"] == "verification_selfie"
+    assert set(turns["role"]) == {"interviewer", "participant"}
+
+
+def test_an_oversized_text_entry_is_refused_without_reading_it(study, tmp_path, monkeypatch):
+    import workbench.refi_import as ri
+
+    monkeypatch.setattr(ri, "MAX_ENTRY_MB", 0.001)          # 1 KB
+    qde = (b'<?xml version="1.0"?><Project xmlns="urn:QDA-XML:project:1.0" name="big"><Sources>'
+           b'<TextSource guid="s1" name="big.txt" plainTextPath="internal://s1.txt"/></Sources></Project>')
+    path = tmp_path / "big.qdpx"
+    path.write_bytes(_zip({"project.qde": qde, "sources/s1.txt": b"Interviewer: hi\nP1: " + b"x" * 5000}))
+    before = _state(study)
+    with Store.open(study) as s, pytest.raises(InputError, match="more than"):
+        import_qdpx(s, path)
+    assert _state(study) == before

@@ -69,6 +69,11 @@ def _sub(parent: ET.Element, tag: str, text: str | None = None, **attrs) -> ET.E
     return el
 
 
+def _missing(v) -> bool:
+    """No value: None, "", or a NaN that pandas puts in an empty column (never exported as "nan")."""
+    return v is None or v == "" or (isinstance(v, float) and math.isnan(v))
+
+
 def _clean(text: str) -> str:
     """XML 1.0 cannot carry most control characters; a source's text is normalised without them, but
     a memo or a label may hold one."""
@@ -173,7 +178,8 @@ def project_xml(store: Store, accepted_only: bool = False) -> tuple[bytes, dict[
         values[k] = [m.get(k) for m in meta]
     variables, var_type = {}, {}
     for name, vals in values.items():
-        present = [v for v in vals if v not in (None, "")]
+        values[name] = vals = [None if _missing(v) else v for v in vals]
+        present = [v for v in vals if v is not None]
         if not present:
             continue
         numeric = all(isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) for v in present)

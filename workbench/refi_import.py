@@ -56,8 +56,9 @@ from .model import DIMENSIONS, Code, Codebook, Coding, Source
 from .refi import DIMENSION_NAMES, NS, NS_CODEBOOK
 from .store import Store
 
-#: the archive's entries, uncompressed, may not exceed this (a zip bomb stops here, not in memory)
-MAX_ARCHIVE_MB = 2048
+#: an archive entry read as text (a source's .txt or .docx, the .qde) may not unpack to more than this;
+#: media files in the archive are never read
+MAX_ENTRY_MB = 512
 _TAG = re.compile(r"\s*\[([a-z_]+):([a-z][a-z0-9_]*)\]\s*$")
 _MACHINE_LINE = re.compile(r"^([a-z_]+): ([a-z0-9_]+) \u2014 (\S+) \((\d(?:\.\d+)?)\): (.*)$")
 _NOT_IN_BOOKS = "(not in the study's codebooks)"
@@ -103,12 +104,13 @@ def parse_xml(data: bytes, where: str, root_tag: str, ns: str) -> ET.Element:
 
 @dataclass
 class Archive:
-    """A ``.qdpx`` (or a bare ``.qde``) opened for reading: the project XML and the other entries."""
+    """A ``.qdpx`` (or a bare ``.qde``) opened for reading: the project XML, and the other entries
+    by name, read only when a source asks for one (an archive may carry gigabytes of video)."""
 
     path: Path
     qde_name: str
     root: ET.Element
-    entries: dict[str, bytes] = field(default_factory=dict)     # lower-cased name → bytes
+    names: dict[str, zipfile.ZipInfo] = field(default_factory=dict)     # lower-cased name → entry
     file_hash: str = ""
 
     def internal(self, ref: str) -> bytes | None:
@@ -117,47 +119,69 @@ class Archive:
             return None
         name = ref[len("internal://"):].lstrip("/").lower()
         for key in (f"sources/{name}", name):
-            if key in self.entries:
-                return self.entries[key]
+            if key in self.names:
+                return _read_entry(self.path, self.names[key])
         return None
 
 
-def open_archive(path: Path) -> Archive:
-    path = Path(path)
+def _read_entry(path: Path, info: zipfile.ZipInfo) -> bytes:
+    if info.file_size > MAX_ENTRY_MB * 1024 * 1024:
+        raise InputError(f"Cannot import {path}: its entry {info.filename} unpacks to {info.file_size / 2**20:.0f} MB, "
+                         f"more than the {MAX_ENTRY_MB} MB a text may have.")
     try:
-        data = path.read_bytes()
+        with zipfile.ZipFile(path) as z, z.open(info) as fh:
+            data = fh.read(MAX_ENTRY_MB * 1024 * 1024 + 1)       # a size field can lie: read no more than allowed
+    except (zipfile.BadZipFile, NotImplementedError, OSError, EOFError) as e:
+        raise InputError(f"Cannot import {path}: its entry {info.filename} is damaged ({e}).") from None
+    if len(data) > MAX_ENTRY_MB * 1024 * 1024:
+        raise InputError(f"Cannot import {path}: its entry {info.filename} unpacks to more than {MAX_ENTRY_MB} MB.")
+    return data
+
+
+def _file_hash(path: Path) -> str:
+    h = hashlib.sha256()
+    try:
+        with path.open("rb") as fh:
+            for block in iter(lambda: fh.read(1 << 20), b""):
+                h.update(block)
     except OSError as e:
         raise InputError(f"Cannot read {path}: {e.strerror or e}.") from None
-    digest = hashlib.sha256(data).hexdigest()
+    return h.hexdigest()
+
+
+def open_archive(path: Path) -> Archive:
+    """Open and check a ``.qdpx``: entries inside the archive only, one ``.qde``, REFI-QDA XML."""
+    path = Path(path)
+    digest = _file_hash(path)
     if not zipfile.is_zipfile(path):
-        if path.suffix.lower() == ".qde" or data.lstrip()[:5] == b"<?xml":
-            return Archive(path, path.name, parse_xml(data, str(path), "Project", NS), {}, digest)
+        with path.open("rb") as fh:
+            head = fh.read(256).lstrip(b"\xef\xbb\xbf").lstrip()
+        if path.suffix.lower() == ".qde" or head[:5] == b"<?xml":
+            if path.stat().st_size > MAX_ENTRY_MB * 1024 * 1024:
+                raise InputError(f"Cannot import {path}: it is larger than {MAX_ENTRY_MB} MB.")
+            return Archive(path, path.name, parse_xml(path.read_bytes(), str(path), "Project", NS), {}, digest)
         raise InputError(f"Cannot import {path}: it is not a .qdpx archive (a zip) nor a .qde project file.")
     try:
         with zipfile.ZipFile(path) as z:
             infos = [i for i in z.infolist() if not i.is_dir()]
-            bad = next((i.filename for i in infos if _unsafe(i.filename)), None)
-            if bad is not None:
-                raise InputError(f"Cannot import {path}: the archive entry '{bad}' points outside the archive "
-                                 "(path traversal); refused.")
-            if sum(i.file_size for i in infos) > MAX_ARCHIVE_MB * 1024 * 1024:
-                raise InputError(f"Cannot import {path}: it unpacks to more than {MAX_ARCHIVE_MB} MB.")
-            qdes = [i for i in infos if i.filename.lower().endswith(".qde")]
-            if not qdes:
-                raise InputError(f"Cannot import {path}: the archive holds no .qde project file; is it a REFI-QDA "
-                                 "export (.qdpx)?")
-            if len(qdes) > 1:
-                top = [i for i in qdes if "/" not in i.filename.strip("/")]
-                if len(top) != 1:
-                    raise InputError(f"Cannot import {path}: it holds {len(qdes)} .qde files "
-                                     f"({', '.join(i.filename for i in qdes[:3])}); a project has one.")
-                qdes = top
-            entries = {i.filename.replace("\\", "/").lower(): z.read(i) for i in infos}
     except (zipfile.BadZipFile, zipfile.LargeZipFile, NotImplementedError, OSError) as e:
         raise InputError(f"Cannot import {path}: the archive is damaged ({e}).") from None
-    qde = qdes[0].filename
-    root = parse_xml(entries[qde.replace("\\", "/").lower()], f"{path} ({qde})", "Project", NS)
-    return Archive(path, qde, root, entries, digest)
+    bad = next((i.filename for i in infos if _unsafe(i.filename)), None)
+    if bad is not None:
+        raise InputError(f"Cannot import {path}: the archive entry '{bad}' points outside the archive "
+                         "(path traversal); refused.")
+    qdes = [i for i in infos if i.filename.lower().endswith(".qde")]
+    if not qdes:
+        raise InputError(f"Cannot import {path}: the archive holds no .qde project file; is it a REFI-QDA export (.qdpx)?")
+    if len(qdes) > 1:
+        top = [i for i in qdes if "/" not in i.filename.strip("/")]
+        if len(top) != 1:
+            raise InputError(f"Cannot import {path}: it holds {len(qdes)} .qde files "
+                             f"({', '.join(i.filename for i in qdes[:3])}); a project has one.")
+        qdes = top
+    names = {i.filename.replace("\\", "/").lower(): i for i in infos}
+    root = parse_xml(_read_entry(path, qdes[0]), f"{path} ({qdes[0].filename})", "Project", NS)
+    return Archive(path, qdes[0].filename, root, names, digest)
 
 
 # ----------------------------------------------------------------------------- text and offsets
@@ -209,7 +233,8 @@ def normalise_with_map(raw: str) -> tuple[str, list[int]]:
 
 
 def _redaction_map(redactor: Any, source: Source) -> list[tuple[int, int, int]]:
-    """Redact ``source`` in place; return (original start, original end, length change) per placeholder."""
+    """(start, end, length change) of each placeholder :meth:`Redactor.redact_source` will put in
+    ``source``: what :func:`_through` needs to carry a position of the text into the redacted text."""
     hits = sorted(redactor.source_hits(source), key=lambda h: h.start)
     shifts = [(h.start, h.end, len(redactor.placeholder(h)) - (h.end - h.start)) for h in hits]
     return shifts
