@@ -209,7 +209,7 @@ def cmd_code(args: argparse.Namespace) -> int:
                 coder = coder_for(stages, store, study_codebooks(store, stage_model=stages)[0].get("activity"))
             else:
                 coder = coder_for(args.codebook or DEFAULT_STAGE_MODEL, store)
-            coded, stored = code_study(store, coder)
+            coded, stored = code_study(store, coder, details=False)
         how = "the study's own, kept; --codebook changes it" if kept else "--codebook" if args.codebook else "the default"
         print(f"Coded {len(coded)} excerpts with {coder.id}, stage model {coder.stage_model.name} ({how}); stored "
               f"{stored} suggested codings (excerpts a human already coded keep the human decision).")

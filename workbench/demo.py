@@ -80,7 +80,7 @@ def code_demo(store: Store, corpora: Path) -> dict:
     from .coding.run import code_study, default_coder
 
     coder = default_coder(str(corpora / "codebooks" / "horizonte_retail.yaml"), emotion="model", embed="auto", cache=store)
-    coded, stored = code_study(store, coder)
+    coded, stored = code_study(store, coder, details=False)
     return {"excerpts": int(len(coded)), "codings": int(stored), "coders": [c.id for c in coder.coders]}
 
 

@@ -540,9 +540,18 @@ class Store:
                                  "list valid ids with `workbench excerpts --study STUDY`.")
             human = {(r[0], r[1]) for r in _chunked_in(
                 con, f"SELECT excerpt_id, dimension FROM codings WHERE excerpt_id IN ({{}}) AND {sql_is_human()}", ids)}
+            # a full re-coding already removed every machine suggestion of its dimensions on its excerpts:
+            # those codings need no delete of their own, and go in as one bulk insert
+            cleared_dims = set(replace_dimensions) if replace_dimensions and excerpt_ids else set()
+            cleared_ids = set(excerpt_ids) if cleared_dims else set()
+            bulk: list[tuple] = []
             for c in codings:
                 if not c.is_human:
                     if (c.excerpt_id, c.dimension) in human:    # decided: a human decision is never overwritten
+                        continue
+                    if c.dimension in cleared_dims and c.excerpt_id in cleared_ids:
+                        bulk.append(_coding_row(c, now))
+                        stored += 1
                         continue
                     family = coder_family(c.coder)
                     con.execute("DELETE FROM codings WHERE excerpt_id = ? AND dimension = ? AND status = 'suggested' "
@@ -550,6 +559,7 @@ class Store:
                                 (c.excerpt_id, c.dimension, c.coder, len(family) + 1, family + "@"))
                 _insert_coding(con, c, now)
                 stored += 1
+            con.executemany(_INSERT_CODING, bulk)
         return stored
 
     def replace_decisions(self, coder: str, excerpt_id: str, dimension: str, code_ids: list[str] | None,
@@ -771,12 +781,17 @@ class Store:
                 for t in ("imports", "sources", "turns", "excerpts", "codings")}
 
 
+_INSERT_CODING = ('INSERT INTO codings (excerpt_id, dimension, code_id, coder, confidence, rationale, status, start, "end", '
+                  "value, memo, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+
+
+def _coding_row(c: Coding, now: str) -> tuple:
+    return (c.excerpt_id, c.dimension, c.code_id, c.coder, c.confidence, c.rationale, c.status,
+            c.start, c.end, c.value, c.memo, c.created_at or now)
+
+
 def _insert_coding(con: sqlite3.Connection, c: Coding, now: str) -> None:
-    con.execute(
-        'INSERT INTO codings (excerpt_id, dimension, code_id, coder, confidence, rationale, status, start, "end", value, memo, '
-        "created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        (c.excerpt_id, c.dimension, c.code_id, c.coder, c.confidence, c.rationale, c.status,
-         c.start, c.end, c.value, c.memo, c.created_at or now))
+    con.execute(_INSERT_CODING, _coding_row(c, now))
 
 
 def _statements(script: str) -> list[str]:

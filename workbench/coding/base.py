@@ -61,6 +61,10 @@ class Coder(Protocol):
              prior: Mapping[str, Sequence["Suggestion | None"]]) -> Coded: ...
 
 
+#: a chain codes each distinct text once when at least this many texts come and at most this share is distinct
+DEDUPE_MIN, DEDUPE_SHARE = 1000, 0.7
+
+
 class Chain:
     """Coders run in order; each sees what the earlier ones suggested and overrides the dimensions it codes.
 
@@ -84,6 +88,8 @@ class Chain:
         texts = ["" if t is None else str(t) for t in texts]
         contexts = list(contexts) if contexts is not None else [""] * len(texts)
         groups = list(groups) if groups is not None else [str(i) for i in range(len(texts))]  # no smoothing across rows
+        if prior is None and self._worth_deduplicating(texts):
+            return self._code_unique(texts, contexts, groups)
         out: Coded = {k: list(v) for k, v in (prior or {}).items()}
         for coder in self.coders:
             got = coder.code(texts, contexts, groups, out)
@@ -95,6 +101,46 @@ class Chain:
                     if s is not None and not s.coder:
                         s.coder = coder.id
                 out[dim] = list(suggestions)
+        return out
+
+    @staticmethod
+    def _worth_deduplicating(texts: list[str]) -> bool:
+        return len(texts) >= DEDUPE_MIN and len(set(texts)) <= DEDUPE_SHARE * len(texts)
+
+    def _code_unique(self, texts: list[str], contexts: list[str], groups: list[str]) -> Coded:
+        """Code each distinct text once (contact-centre logs repeat "OK", "Thanks", the same complaint),
+        then give every excerpt its text's codes. Everything but the stage reads the text alone, so
+        this is the same coding; the stage reads the turn before and the excerpts around, so each
+        coder codes it again over the whole sequence (:meth:`stages_for`, from its unique texts'
+        evidence). A coder without ``stages_for`` codes the stage on every excerpt, as without dedupe."""
+        index: dict[str, int] = {}
+        inverse = [index.setdefault(t, len(index)) for t in texts]
+        uniq = list(index)
+        out_u: Coded = {}
+        out: Coded = {}
+        for coder in self.coders:
+            got = coder.code(uniq, [""] * len(uniq), [f"\0{i}" for i in range(len(uniq))], out_u)
+            for dim, suggestions in got.items():
+                if len(suggestions) != len(uniq):
+                    raise WorkbenchError(f"Coder {coder.id} returned {len(suggestions)} {dim} suggestions for "
+                                         f"{len(uniq)} texts.")
+                for sug in suggestions:
+                    if sug is not None and not sug.coder:
+                        sug.coder = coder.id
+                out_u[dim] = list(suggestions)
+            if "stage" in got:
+                if hasattr(coder, "stages_for"):
+                    stages = coder.stages_for(texts, contexts, groups, uniq, inverse)
+                else:
+                    full = {d: [v[j] for j in inverse] for d, v in out_u.items() if d != "stage"}
+                    stages = coder.code(texts, contexts, groups, full)["stage"]
+                for sug in stages:
+                    if not sug.coder:
+                        sug.coder = coder.id
+                out["stage"] = list(stages)
+        for dim, suggestions in out_u.items():
+            if dim != "stage":
+                out[dim] = [suggestions[j] for j in inverse]     # one shared (read-only) suggestion per text
         return out
 
     def __getattr__(self, name: str):

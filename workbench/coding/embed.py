@@ -652,14 +652,30 @@ class EmbedCoder:
                         extra[i, self.family.classes.index(f)] += SETTINGS["model_weight"] * float(np.log(max(v, 1e-4)))
         return extra
 
-    def _stage(self, x, texts, contexts, groups, blank) -> list[Suggestion]:
+    def stages_for(self, texts: Sequence[str], contexts: Sequence[str], groups: Sequence[str],
+                   uniq: Sequence[str], inverse: Sequence[int]) -> list[Suggestion]:
+        """The stage of every excerpt from the distinct texts' vectors (``uniq``; ``inverse`` maps each
+        excerpt to its text): the same evidence :meth:`code` uses, smoothed over the whole sequence."""
+        masked = [mask(t, self.brands) for t in uniq]
+        x = embed(self.encoder, masked, self.cache)
+        blank = [not any(ch.isalnum() for ch in m) for m in masked]
+        return self._stage(x, texts, contexts, groups, blank, inverse=np.asarray(inverse, dtype=np.int64))
+
+    def _stage(self, x, texts, contexts, groups, blank, inverse: np.ndarray | None = None) -> list[Suggestion]:
+        """Stage suggestions; ``x``/``blank`` are per distinct text when ``inverse`` maps excerpts to them."""
         head = self.heads["stage"]
         p = head.proba(x)
         order = [head.classes.index(s) for s in self.rules.stage_ids]
-        probs = p[:, order]
-        probs[np.asarray(blank, bool)] = 1.0 / len(order)      # a blank excerpt: its neighbours decide
+        probs_u = p[:, order]
+        probs_u[np.asarray(blank, bool)] = 1.0 / len(order)      # a blank excerpt: its neighbours decide
+        rows = inverse if inverse is not None else np.arange(len(texts))
+        probs = probs_u[rows]
         out = self.rules.stages(texts, contexts, groups, emission=probs, emission_weight=SETTINGS["stage_weight"])
-        nearest = head.nearest(x, [s.code_id for s in out])
+        # the nearest example of the chosen stage, once per (distinct text, stage)
+        pairs = list(dict.fromkeys(zip(rows.tolist(), (s.code_id for s in out))))
+        found = head.nearest(x[[r for r, _ in pairs]], [c for _, c in pairs]) if pairs else []
+        near_of = dict(zip(pairs, found))
+        nearest = [near_of[(r, s.code_id)] for r, s in zip(rows.tolist(), out)]
         for i, s in enumerate(out):
             near = nearest[i]
             s.rationale += f"; {CODER_ID}: p({s.code_id} | this excerpt) {probs[i, self.rules.stage_ids.index(s.code_id)]:.2f}" + \

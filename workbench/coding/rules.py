@@ -127,6 +127,12 @@ class RulesCoder:
                               for s, t in zip(out["thought"], texts)]
         return out
 
+    def stages_for(self, texts: Sequence[str], contexts: Sequence[str], groups: Sequence[str],
+                   uniq: Sequence[str], inverse: Sequence[int]) -> list[Suggestion]:
+        """The stage of every excerpt when the other dimensions were coded on distinct texts only
+        (:class:`~workbench.coding.base.Chain`): the cues need no per-text evidence, so as :meth:`stages`."""
+        return self.stages(texts, contexts, groups)
+
     # ------------------------------------------------------------------ dimensions
     def pain(self, text: str) -> Suggestion:
         matches = self.m_pain.find(text)
@@ -232,10 +238,14 @@ class RulesCoder:
             order.setdefault(g, []).append(i)
         k = len(self.stage_ids)
         trans = [[math.log(_transition(a, b, k)) for b in range(k)] for a in range(k)]
+        memo: dict[tuple[str, str], tuple[dict[str, float], list[CueMatch]]] = {}    # repeated turns: cues read once
         for idx in order.values():
             emissions, evidence = [], []
             for i in idx:
-                scores, own = self.stage_scores(texts[i], contexts[i])
+                key = (texts[i], contexts[i])
+                if key not in memo:
+                    memo[key] = self.stage_scores(texts[i], contexts[i])
+                scores, own = memo[key]
                 total = sum(scores.values())
                 probs = [(scores[s] + 0.25) / (total + 0.25 * k) for s in self.stage_ids]
                 row = [math.log(p) for p in probs]

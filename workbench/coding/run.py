@@ -154,25 +154,30 @@ def study_inputs(store: Store, roles: Sequence[str] = ("participant", "customer"
     return ex[ex["role"].isin(roles)].reset_index(drop=True)
 
 
-def code_study(store: Store, coder: Coder, roles: Sequence[str] = ("participant", "customer")) -> tuple[pd.DataFrame, int]:
+def code_study(store: Store, coder: Coder, roles: Sequence[str] = ("participant", "customer"),
+               details: bool = True) -> tuple[pd.DataFrame, int]:
     """Code every customer-voice excerpt and store the suggestions (human decisions are kept).
 
     The suggestions are stored as the coders made them — code, probability, rationale and the
     coder's versioned id per dimension — and replace every earlier machine suggestion for the
-    dimensions coded, so a study never mixes today's coding with a coder no longer used.
+    dimensions coded, so a study never mixes today's coding with a coder no longer used. Returns
+    the excerpts with their codes (the ``workbench code`` columns; ``details=False``: the excerpt
+    and source ids only, which a million-excerpt run can afford) and how many codings were stored.
     """
     chain = _chain(coder)
     ex = study_inputs(store, roles)
     texts = list(ex["text"])
     coded = chain.code(texts, list(ex["context"]), list(ex["source_id"]))
-    codings: list[Coding] = []
-    for dim, suggestions in coded.items():
-        for excerpt_id, s in zip(ex["excerpt_id"], suggestions):
-            if s is not None:
-                codings.append(Coding(excerpt_id, dim, s.code_id, s.coder or chain.id, float(s.confidence), s.rationale,
-                                      value=None if s.value is None else float(s.value)))
+    ids = list(ex["excerpt_id"])
+    stored = 0
     with store.transaction():   # the codings and the settings they were made with commit as one (or not at all)
-        stored = store.add_codings(codings, replace_dimensions=tuple(coded), excerpt_ids=list(ex["excerpt_id"]))
+        for lo in range(0, len(ids), STORE_CHUNK):      # Coding objects for one chunk at a time
+            part = ids[lo:lo + STORE_CHUNK]
+            codings = [Coding(excerpt_id, dim, s.code_id, s.coder or chain.id, float(s.confidence), s.rationale,
+                              value=None if s.value is None else float(s.value))
+                       for dim, suggestions in coded.items()
+                       for excerpt_id, s in zip(part, suggestions[lo:lo + STORE_CHUNK]) if s is not None]
+            stored += store.add_codings(codings, replace_dimensions=tuple(coded), excerpt_ids=part)
         store.set_info({"coding.stage_model": chain.stage_model.name,
                         "coding.stage_model_yaml": to_yaml(chain.stage_model),
                         "coding.codebooks": json.dumps(chain.versions, sort_keys=True),
@@ -180,8 +185,14 @@ def code_study(store: Store, coder: Coder, roles: Sequence[str] = ("participant"
                         "coding.codebooks_yaml": json.dumps({d: to_yaml(cb) for d, cb in chain.codebooks.items()},
                                                             sort_keys=True, ensure_ascii=False),
                         "coding.coders": chain.id})
+    if not details:
+        return ex[["excerpt_id", "source_id"]], stored
     out = frame(coded, len(texts), chain.emotions)
     return pd.concat([ex[["excerpt_id", "source_id", "text"]], out], axis=1), stored
+
+
+#: excerpts whose codings are built and stored at a time (a large study never holds them all as objects)
+STORE_CHUNK = 50_000
 
 
 def code_file(coder: Coder, path: Path, out: Path, text_column: str, batch_size: int = 2000,
