@@ -216,3 +216,37 @@ def test_the_panel_card_shows_every_dimension_of_one_excerpt(sample):
     panel.next_button.click()
     assert panel.page_no == 1
     panel.close()
+
+
+def _pandas_cards(s: Store, order: str = "uncertainty"):
+    """The card order computed in pandas from every suggestion (all dimensions named: the array path)."""
+    from workbench.model import DIMENSIONS
+    return card_queue(s, order=order, dimensions=list(DIMENSIONS))
+
+
+def test_cards_kept_in_sql_match_the_array_computation_through_decisions_and_undo(sample):
+    from workbench.review import CardQueue
+
+    with Store.open(sample) as s:
+        def same(order="uncertainty"):
+            sql, arr = card_queue(s, order=order), _pandas_cards(s, order)
+            assert list(sql["excerpt_id"]) == list(arr["excerpt_id"]), order
+            assert (sql["min_confidence"] - arr["min_confidence"]).abs().max() < 1e-9
+            assert (sql["mean_confidence"] - arr["mean_confidence"]).abs().max() < 1e-9
+            assert list(sql["n_suggestions"]) == list(arr["n_suggestions"])
+            return sql
+
+        first = same()
+        same("source")
+        card = review_cards(s, limit=1).iloc[0]
+        decide_card(s, card["excerpt_id"], {card["dimensions"][0]: "accept"}, coder="ana")   # a trigger marks it
+        after = same()
+        assert len(after) == len(first) - (len(card["dimensions"]) == 1)
+        decide_card(s, card["excerpt_id"], {d: "accept" for d in card["dimensions"]}, coder="ana")
+        assert card["excerpt_id"] not in set(same()["excerpt_id"])
+        undo_card(s, card["excerpt_id"], card["dimensions"], coder="ana")
+        assert card["excerpt_id"] in set(same()["excerpt_id"])
+        # the lazy queue pages the same order without loading it
+        q = CardQueue(s)
+        assert len(q) == len(first)
+        assert list(q.rows(3, 8)["excerpt_id"]) == list(first["excerpt_id"].iloc[3:8])

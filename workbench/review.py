@@ -198,6 +198,9 @@ def card_queue(store: Store, order: str = "uncertainty", dimensions: list[str] |
     """
     if order not in CARD_ORDERS:
         raise InputError(f"Unknown order {order!r}; choose one of {', '.join(CARD_ORDERS)}.")
+    if _in_sql(order, dimensions, coder):
+        cards = store.card_rows(tuple(roles), order, source, segment)
+        return cards.assign(uncertainty=1.0 - cards["min_confidence"])[CARD_COLUMNS]
     top = effective_codings(store.open_suggestions(roles, dimensions, source, segment, coder))
     g = top.groupby("excerpt_id", sort=True)
     cards = pd.DataFrame({"source_name": g["source_name"].first(), "n_suggestions": g.size(),
@@ -214,6 +217,44 @@ def card_queue(store: Store, order: str = "uncertainty", dimensions: list[str] |
     else:
         cards = cards.sort_values(["source_name", "excerpt_id"], kind="stable")
     return cards.reset_index(drop=True)
+
+
+CARD_COLUMNS = ["excerpt_id", "source_name", "n_suggestions", "min_confidence", "mean_confidence", "uncertainty"]
+
+
+def _in_sql(order: str, dimensions, coder) -> bool:
+    """The unfiltered queue in uncertainty or reading order is kept in the study (``card_stats``)."""
+    return dimensions is None and not coder and order in ("uncertainty", "confidence", "source")
+
+
+class CardQueue:
+    """The ordered review cards without loading them all: ``len()``, :meth:`rows` for a page, and the
+    whole frame's columns on demand (``queue["excerpt_id"]``). The unfiltered queue pages in SQL
+    (a million-excerpt study opens in well under a second); filtered by dimension or coder, or in
+    code order, it is :func:`card_queue`'s frame."""
+
+    def __init__(self, store: Store, order: str = "uncertainty", dimensions: list[str] | tuple[str, ...] | None = None,
+                 source: str | None = None, segment: str | None = None, coder: str | None = None,
+                 roles: tuple[str, ...] = VOICE_ROLES) -> None:
+        if order not in CARD_ORDERS:
+            raise InputError(f"Unknown order {order!r}; choose one of {', '.join(CARD_ORDERS)}.")
+        self.store, self.order, self.source, self.segment, self.roles = store, order, source, segment, tuple(roles)
+        self.frame = None if _in_sql(order, dimensions, coder) else card_queue(store, order, dimensions, source, segment,
+                                                                               coder, roles)
+        self.total = store.card_total(self.roles, source, segment) if self.frame is None else len(self.frame)
+
+    def __len__(self) -> int:
+        return self.total
+
+    def rows(self, start: int, stop: int) -> pd.DataFrame:
+        if self.frame is not None:
+            return self.frame.iloc[start:stop]
+        cards = self.store.card_rows(self.roles, self.order, self.source, self.segment, offset=start,
+                                     limit=max(0, stop - start))
+        return cards.assign(uncertainty=1.0 - cards["min_confidence"])[CARD_COLUMNS]
+
+    def __getitem__(self, column: str) -> pd.Series:
+        return (self.frame if self.frame is not None else self.rows(0, self.total))[column]
 
 
 def card_details(store: Store, cards: pd.DataFrame, dimensions: list[str] | tuple[str, ...] | None = None,

@@ -39,7 +39,7 @@ from .decisions import coder_family, is_human, sql_is_human, sql_undecided
 from .errors import StoreError
 from .model import Coding, Source
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 #: A quote as SQL: ``substr`` of the source text, except in long sources. SQLite finds a
 #: character offset by walking the UTF-8 text from its start, so quoting every excerpt of a source
@@ -177,7 +177,45 @@ CREATE TABLE embeddings (
     PRIMARY KEY (model, text_hash)
 ) WITHOUT ROWID;
 """
-MIGRATIONS: list[str | Callable[[sqlite3.Connection], None]] = [_V1, _V2]
+#: v3: the review cards' order kept in SQL. ``card_stats`` holds, per excerpt with an undecided machine
+#: suggestion, the least and mean confidence of its suggestions (the most confident per dimension),
+#: so the first page of a million-excerpt queue is an indexed LIMIT query. Triggers mark every
+#: excerpt whose codings change (any writer, any path) in ``card_dirty``; :meth:`Store.refresh_cards`
+#: recomputes those before the cards are read.
+_V3_TABLES = """
+CREATE TABLE card_stats (
+    excerpt_id  TEXT PRIMARY KEY,
+    source_id   TEXT NOT NULL,
+    source_name TEXT NOT NULL,
+    segment     TEXT,
+    role        TEXT NOT NULL,
+    n           INTEGER NOT NULL,
+    min_conf    REAL NOT NULL,
+    mean_conf   REAL NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX card_stats_uncertainty ON card_stats(min_conf, mean_conf, source_name, excerpt_id);
+CREATE INDEX card_stats_reading ON card_stats(source_name, excerpt_id);
+CREATE TABLE card_dirty (excerpt_id TEXT PRIMARY KEY) WITHOUT ROWID;
+"""
+_V3_TRIGGERS = (
+    "CREATE TRIGGER codings_card_insert AFTER INSERT ON codings BEGIN "
+    "INSERT OR IGNORE INTO card_dirty VALUES (NEW.excerpt_id); END",
+    "CREATE TRIGGER codings_card_delete AFTER DELETE ON codings BEGIN "
+    "INSERT OR IGNORE INTO card_dirty VALUES (OLD.excerpt_id); END",
+    "CREATE TRIGGER codings_card_update AFTER UPDATE ON codings BEGIN "
+    "INSERT OR IGNORE INTO card_dirty VALUES (OLD.excerpt_id); INSERT OR IGNORE INTO card_dirty VALUES (NEW.excerpt_id); END",
+)
+
+
+def _v3(con: sqlite3.Connection) -> None:
+    for stmt in _statements(_V3_TABLES):
+        con.execute(stmt)
+    for stmt in _V3_TRIGGERS:
+        con.execute(stmt)
+    con.execute("INSERT OR IGNORE INTO card_dirty SELECT DISTINCT excerpt_id FROM codings")
+
+
+MIGRATIONS: list[str | Callable[[sqlite3.Connection], None]] = [_V1, _V2, _v3]
 assert SCHEMA_VERSION == len(MIGRATIONS)
 
 
@@ -712,6 +750,55 @@ class Store:
     def _voice_sql(self, roles: tuple[str, ...]) -> str:
         return ("SELECT e.excerpt_id FROM excerpts e JOIN turns t ON t.source_id = e.source_id "
                 f"AND t.turn_index = e.turn_index WHERE t.role IN ({','.join('?' * len(roles))})")
+
+    # ------------------------------------------------------------ review cards, ordered in SQL
+    def refresh_cards(self) -> int:
+        """Recompute the card statistics of every excerpt whose codings changed; returns how many."""
+        with self.transaction() as con:
+            n = con.execute("SELECT count(*) FROM card_dirty").fetchone()[0]
+            if not n:
+                return 0
+            total = con.execute("SELECT count(*) FROM card_stats").fetchone()[0]
+            everything = n > max(10_000, total // 4)          # a coding run: one pass over all codings is cheaper
+            scope = "" if everything else "AND c.excerpt_id IN (SELECT excerpt_id FROM card_dirty)"
+            con.execute("DELETE FROM card_stats" if everything else
+                        "DELETE FROM card_stats WHERE excerpt_id IN (SELECT excerpt_id FROM card_dirty)")
+            con.execute(
+                "INSERT INTO card_stats SELECT top.excerpt_id, e.source_id, s.name, s.segment, t.role, count(*), "
+                "min(top.conf), avg(top.conf) FROM (SELECT c.excerpt_id, c.dimension, max(c.confidence) AS conf "
+                f"FROM codings c WHERE c.status = 'suggested' AND NOT {sql_is_human('c.coder')} AND {sql_undecided('c')} "
+                f"{scope} GROUP BY c.excerpt_id, c.dimension) top "
+                "JOIN excerpts e ON e.excerpt_id = top.excerpt_id JOIN sources s ON s.source_id = e.source_id "
+                "JOIN turns t ON t.source_id = e.source_id AND t.turn_index = e.turn_index GROUP BY top.excerpt_id")
+            con.execute("DELETE FROM card_dirty")
+        return n
+
+    def _card_where(self, roles: tuple[str, ...], source: str | None, segment: str | None) -> tuple[str, list]:
+        where, params = [f"role IN ({','.join('?' * len(roles))})" if roles else "0"], list(roles)
+        if source:
+            where.append("(source_id = ? OR source_name = ?)")
+            params += [source, source]
+        if segment:
+            where.append("segment = ?")
+            params.append(segment)
+        return " AND ".join(where), params
+
+    def card_rows(self, roles: tuple[str, ...], order: str = "uncertainty", source: str | None = None,
+                  segment: str | None = None, offset: int = 0, limit: int | None = None) -> pd.DataFrame:
+        """Review cards in order (``uncertainty``: least confident first; ``source``: reading order), a
+        slice of them when ``limit`` is given: ``excerpt_id, source_name, n_suggestions, min_confidence,
+        mean_confidence``."""
+        self.refresh_cards()
+        where, params = self._card_where(roles, source, segment)
+        by = "min_conf, mean_conf, source_name, excerpt_id" if order != "source" else "source_name, excerpt_id"
+        page = f" LIMIT {int(limit)} OFFSET {int(offset)}" if limit is not None else ""
+        return self.query(f"SELECT excerpt_id, source_name, n AS n_suggestions, min_conf AS min_confidence, "
+                          f"mean_conf AS mean_confidence FROM card_stats WHERE {where} ORDER BY {by}{page}", params)
+
+    def card_total(self, roles: tuple[str, ...], source: str | None = None, segment: str | None = None) -> int:
+        self.refresh_cards()
+        where, params = self._card_where(roles, source, segment)
+        return int(self.con.execute(f"SELECT count(*) FROM card_stats WHERE {where}", params).fetchone()[0])
 
     def open_suggestions(self, roles: tuple[str, ...], dimensions: Iterable[str] | None = None, source: str | None = None,
                          segment: str | None = None, coder: str | None = None) -> pd.DataFrame:

@@ -185,6 +185,7 @@ def code_study(store: Store, coder: Coder, roles: Sequence[str] = ("participant"
                         "coding.codebooks_yaml": json.dumps({d: to_yaml(cb) for d, cb in chain.codebooks.items()},
                                                             sort_keys=True, ensure_ascii=False),
                         "coding.coders": chain.id})
+        store.refresh_cards()       # the review queue's order, ready for the first page
     if not details:
         return ex[["excerpt_id", "source_id"]], stored
     out = frame(coded, len(texts), chain.emotions)

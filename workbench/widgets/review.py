@@ -8,7 +8,7 @@ import pandas as pd
 
 from ..decisions import is_human
 from ..errors import WorkbenchError
-from ..review import NO_CODE, card_details, card_queue, codebook_codes, decide_card, queue_counts, review_summary, undo_card
+from ..review import NO_CODE, CardQueue, card_details, codebook_codes, decide_card, queue_counts, review_summary, undo_card
 from ..store import Store
 from ._common import STYLE, esc, message, table
 
@@ -62,7 +62,7 @@ class ReviewPanel(w.VBox):
         self.status = w.HTML()
         self.cards = w.VBox()
         self.page_no = 0
-        self.queue = pd.DataFrame()
+        self.queue: CardQueue | None = None
         self.page = pd.DataFrame()
         self.history: list[tuple[str, list[str], int]] = []     # (excerpt_id, dimensions, card index) per decision
         for f in (self.dimension, self.order, self.source, self.segment, self.machine):
@@ -85,10 +85,10 @@ class ReviewPanel(w.VBox):
         return {"dimensions": [self.dimension.value] if self.dimension.value else None,
                 "coder": self.machine.value or None}
 
-    def load(self, keep_page: bool = False) -> pd.DataFrame:
+    def load(self, keep_page: bool = False) -> CardQueue:
         """Reload the ordered cards (one row per excerpt, without texts) and show a page."""
-        self.queue = card_queue(self.store, order=self.order.value, source=self.source.value or None,
-                                segment=self.segment.value or None, **self._filters)
+        self.queue = CardQueue(self.store, order=self.order.value, source=self.source.value or None,
+                               segment=self.segment.value or None, **self._filters)
         self._show_counts()
         self.show_page(self.page_no if keep_page else 0)
         return self.queue
@@ -107,7 +107,7 @@ class ReviewPanel(w.VBox):
 
     def show_page(self, k: int) -> pd.DataFrame:
         self.page_no = min(max(0, k), self.pages - 1)
-        rows = self.queue.iloc[self.page_no * self.page_size:(self.page_no + 1) * self.page_size]
+        rows = self.queue.rows(self.page_no * self.page_size, (self.page_no + 1) * self.page_size)
         self.page = card_details(self.store, rows, **self._filters)
         self.where.value = f'<span class="wb-meta">page {self.page_no + 1} of {self.pages}</span>'
         self.prev_button.disabled = self.page_no == 0
