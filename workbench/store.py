@@ -191,7 +191,8 @@ CREATE TABLE card_stats (
     role        TEXT NOT NULL,
     n           INTEGER NOT NULL,
     min_conf    REAL NOT NULL,
-    mean_conf   REAL NOT NULL
+    mean_conf   REAL NOT NULL,
+    dims        TEXT NOT NULL
 ) WITHOUT ROWID;
 CREATE INDEX card_stats_uncertainty ON card_stats(min_conf, mean_conf, source_name, excerpt_id);
 CREATE INDEX card_stats_reading ON card_stats(source_name, excerpt_id);
@@ -731,18 +732,16 @@ class Store:
     def queue_counts(self, roles: tuple[str, ...]) -> pd.DataFrame:
         """Per dimension: excerpts of these roles left to review, and the human decisions (accepted / rejected).
 
-        "Left to review" is :func:`workbench.decisions.undecided` in SQL, so it stays fast on big studies.
+        "Left to review" comes from the cards kept in SQL (``card_stats``: :func:`workbench.decisions.undecided`
+        per excerpt and dimension), so it stays fast on big studies.
         """
         voice = ("SELECT e.excerpt_id FROM excerpts e JOIN turns t ON t.source_id = e.source_id "
                  f"AND t.turn_index = e.turn_index WHERE t.role IN ({','.join('?' * len(roles))})")
-        left = self.query(
-            "SELECT c.dimension, count(DISTINCT c.excerpt_id) AS to_review FROM codings c "
-            f"WHERE c.excerpt_id IN ({voice}) AND c.status = 'suggested' AND NOT {sql_is_human('c.coder')} "
-            f"AND {sql_undecided('c')} GROUP BY c.dimension", list(roles))
+        left = pd.DataFrame(sorted(self.card_dimension_counts(roles).items()), columns=["dimension", "to_review"])
         done = self.query(
             "SELECT dimension, sum(status = 'accepted') AS accepted, sum(status = 'rejected') AS rejected FROM codings "
             f"WHERE {sql_is_human()} AND excerpt_id IN ({voice}) GROUP BY dimension", list(roles))
-        dims = self.query("SELECT DISTINCT dimension FROM codings ORDER BY dimension")
+        dims = pd.DataFrame({"dimension": sorted(set(left["dimension"]) | set(done["dimension"]))}, dtype=object)
         out = dims.merge(left, on="dimension", how="left").merge(done, on="dimension", how="left").fillna(0)
         return out.astype({"to_review": int, "accepted": int, "rejected": int})[["dimension", "to_review", "accepted",
                                                                                  "rejected"]]
@@ -765,7 +764,8 @@ class Store:
                         "DELETE FROM card_stats WHERE excerpt_id IN (SELECT excerpt_id FROM card_dirty)")
             con.execute(
                 "INSERT INTO card_stats SELECT top.excerpt_id, e.source_id, s.name, s.segment, t.role, count(*), "
-                "min(top.conf), avg(top.conf) FROM (SELECT c.excerpt_id, c.dimension, max(c.confidence) AS conf "
+                "min(top.conf), avg(top.conf), group_concat(top.dimension) FROM (SELECT c.excerpt_id, c.dimension, "
+                "max(c.confidence) AS conf "
                 f"FROM codings c WHERE c.status = 'suggested' AND NOT {sql_is_human('c.coder')} AND {sql_undecided('c')} "
                 f"{scope} GROUP BY c.excerpt_id, c.dimension) top "
                 "JOIN excerpts e ON e.excerpt_id = top.excerpt_id JOIN sources s ON s.source_id = e.source_id "
@@ -794,6 +794,16 @@ class Store:
         page = f" LIMIT {int(limit)} OFFSET {int(offset)}" if limit is not None else ""
         return self.query(f"SELECT excerpt_id, source_name, n AS n_suggestions, min_conf AS min_confidence, "
                           f"mean_conf AS mean_confidence FROM card_stats WHERE {where} ORDER BY {by}{page}", params)
+
+    def card_dimension_counts(self, roles: tuple[str, ...]) -> dict[str, int]:
+        """Per dimension, the excerpts of these roles with an undecided machine suggestion in it."""
+        self.refresh_cards()
+        where, params = self._card_where(roles, None, None)
+        out: dict[str, int] = {}
+        for dims, n in self.con.execute(f"SELECT dims, count(*) FROM card_stats WHERE {where} GROUP BY dims", params):
+            for d in dims.split(","):
+                out[d] = out.get(d, 0) + n
+        return out
 
     def card_total(self, roles: tuple[str, ...], source: str | None = None, segment: str | None = None) -> int:
         self.refresh_cards()
@@ -832,10 +842,9 @@ class Store:
     def review_totals(self, roles: tuple[str, ...]) -> dict[str, int]:
         """Excerpts of these roles with at least one undecided machine suggestion, and those suggestions
         (one per excerpt and dimension, however many machine coders made one): ``{"excerpts", "suggestions"}``."""
-        row = self.con.execute(
-            "SELECT count(DISTINCT c.excerpt_id), count(DISTINCT c.excerpt_id || char(31) || c.dimension) FROM codings c "
-            f"WHERE c.excerpt_id IN ({self._voice_sql(roles)}) AND c.status = 'suggested' AND NOT {sql_is_human('c.coder')} "
-            f"AND {sql_undecided('c')}", list(roles)).fetchone()
+        self.refresh_cards()
+        where, params = self._card_where(roles, None, None)
+        row = self.con.execute(f"SELECT count(*), coalesce(sum(n), 0) FROM card_stats WHERE {where}", params).fetchone()
         return {"excerpts": int(row[0]), "suggestions": int(row[1])}
 
     def codings_of(self, excerpt_ids: Iterable[str]) -> pd.DataFrame:
