@@ -197,6 +197,7 @@ CREATE TABLE card_stats (
 CREATE INDEX card_stats_uncertainty ON card_stats(min_conf, mean_conf, source_name, excerpt_id);
 CREATE INDEX card_stats_reading ON card_stats(source_name, excerpt_id);
 CREATE TABLE card_dirty (excerpt_id TEXT PRIMARY KEY) WITHOUT ROWID;
+CREATE INDEX codings_human ON codings(excerpt_id, dimension, status) WHERE coder LIKE 'human:%'
 """
 _V3_TRIGGERS = (
     "CREATE TRIGGER codings_card_insert AFTER INSERT ON codings BEGIN "
@@ -735,12 +736,13 @@ class Store:
         "Left to review" comes from the cards kept in SQL (``card_stats``: :func:`workbench.decisions.undecided`
         per excerpt and dimension), so it stays fast on big studies.
         """
-        voice = ("SELECT e.excerpt_id FROM excerpts e JOIN turns t ON t.source_id = e.source_id "
-                 f"AND t.turn_index = e.turn_index WHERE t.role IN ({','.join('?' * len(roles))})")
         left = pd.DataFrame(sorted(self.card_dimension_counts(roles).items()), columns=["dimension", "to_review"])
-        done = self.query(
-            "SELECT dimension, sum(status = 'accepted') AS accepted, sum(status = 'rejected') AS rejected FROM codings "
-            f"WHERE {sql_is_human()} AND excerpt_id IN ({voice}) GROUP BY dimension", list(roles))
+        done = self.query(          # few rows: the human codings (a partial index), each joined to its turn's role
+            "SELECT c.dimension, sum(c.status = 'accepted') AS accepted, sum(c.status = 'rejected') AS rejected "
+            "FROM codings c JOIN excerpts e ON e.excerpt_id = c.excerpt_id "
+            "JOIN turns t ON t.source_id = e.source_id AND t.turn_index = e.turn_index "
+            f"WHERE {sql_is_human('c.coder')} AND t.role IN ({','.join('?' * len(roles))}) GROUP BY c.dimension",
+            list(roles))
         dims = pd.DataFrame({"dimension": sorted(set(left["dimension"]) | set(done["dimension"]))}, dtype=object)
         out = dims.merge(left, on="dimension", how="left").merge(done, on="dimension", how="left").fillna(0)
         return out.astype({"to_review": int, "accepted": int, "rejected": int})[["dimension", "to_review", "accepted",
