@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import random
 
-import pytest
 
 import workbench.coding.base as base
 from workbench.coding.run import code_study, default_coder
@@ -42,3 +41,31 @@ def test_coding_distinct_texts_once_gives_the_same_codes_as_coding_every_excerpt
     for t, s in zip(texts, deduped["stage"]):
         by_text.setdefault(t, set()).add(s.code_id)
     assert any(len(v) > 1 for v in by_text.values())
+
+
+def test_a_recode_stored_in_bulk_replaces_suggestions_and_keeps_human_decisions(tmp_path, monkeypatch):
+    from conftest import write
+    from workbench.coding import run
+    from workbench.model import Coding
+
+    monkeypatch.setattr(run, "STORE_CHUNK", 3)          # several chunks even on a small study
+    lines = []
+    for i in range(6):
+        lines += [f"Interviewer: And then, part {i}?", f"Sam: {POOL[i % len(POOL)] or 'Hmm.'} I waited {i + 2} days."]
+    p = write(tmp_path / "p.txt", "\n".join(lines) + "\n")
+    with Store.create(tmp_path / "s.db") as s:
+        ingest_paths(s, [p], progress=False)
+        _, first = code_study(s, default_coder(), details=False)
+        target = s.excerpts(roles=("participant",))["excerpt_id"].iloc[0]
+        before = s.codings()
+        s.add_codings([Coding(target, "pain_point", "waiting", "human:ana", status="accepted")])
+        _, again = code_study(s, default_coder(), details=False)
+        c = s.codings()
+    machine = c[~c["coder"].str.startswith("human:")]
+    assert not machine.duplicated(["excerpt_id", "dimension"]).any()      # the re-run replaced, never added
+    assert again == first - 1                                              # the decided pain point takes no suggestion
+    # under the human decision the suggestion it was made on stays as it was (the same row); no new one came
+    there = machine[(machine["excerpt_id"] == target) & (machine["dimension"] == "pain_point")]
+    was = before[(before["excerpt_id"] == target) & (before["dimension"] == "pain_point")]
+    assert list(there["coding_id"]) == list(was["coding_id"]) and len(there) == 1
+    assert len(c[c["coder"] == "human:ana"]) == 1
