@@ -11,6 +11,6 @@ fi
 .venv/bin/python -m pip install --quiet --upgrade pip
 # torch first, pinned: anything that depends on it (BERTopic's sentence-transformers) would otherwise pull a multi-GB CUDA build
 .venv/bin/python -m pip install --quiet torch==2.13.0
-.venv/bin/python -m pip install --quiet -e ".[dev,notebook,themes]"
+.venv/bin/python -m pip install --quiet -e ".[dev,notebook,themes,scale]"
 .venv/bin/workbench train            # the offline emotion model, from the shipped GoEmotions data (~30 s, cached)
 .venv/bin/workbench demo --out out/demo   # study, coding, journey map + report (out/demo/report/), report notebook

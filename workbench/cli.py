@@ -185,6 +185,11 @@ def cmd_code(args: argparse.Namespace) -> int:
             ex, kind = study_examples(store, {c.code_id: c for c in resolve("emotions").codes}), "study"
         coder = default_coder(stages, languages, emotion=args.emotion, brands=brands, embed=args.embed, cache=store,
                               examples=ex, examples_kind=kind, progress=not args.no_progress, activities=activities)
+        if getattr(args, "engine", "local") == "dask":      # what each worker builds the same coders from
+            from .distributed import CoderSpec
+            coder.spec = CoderSpec(stage_model=coder.stage_model, languages=tuple(languages) if languages else None,
+                                   emotion=args.emotion, brands=tuple(brands), embed=args.embed, examples=ex,
+                                   examples_kind=kind, activities=activities)
         learner = next((c for c in coder.coders if hasattr(c, "skipped")), None)
         if ex and learner is not None:
             used = {d: len(v[1]) - learner.skipped.get(d, 0) for d, v in ex.items()}
@@ -209,7 +214,12 @@ def cmd_code(args: argparse.Namespace) -> int:
                 coder = coder_for(stages, store, study_codebooks(store, stage_model=stages)[0].get("activity"))
             else:
                 coder = coder_for(args.codebook or DEFAULT_STAGE_MODEL, store)
-            coded, stored = code_study(store, coder, details=False)
+            if args.engine == "dask":
+                from .distributed import code_study_dask
+                coded, stored = code_study_dask(store, coder.spec, scheduler=args.scheduler, workers=args.workers,
+                                                progress=not args.no_progress)
+            else:
+                coded, stored = code_study(store, coder, details=False)
         how = "the study's own, kept; --codebook changes it" if kept else "--codebook" if args.codebook else "the default"
         print(f"Coded {len(coded)} excerpts with {coder.id}, stage model {coder.stage_model.name} ({how}); stored "
               f"{stored} suggested codings (excerpts a human already coded keep the human decision).")
@@ -494,6 +504,10 @@ def build_parser() -> argparse.ArgumentParser:
                         "teach the embedding coder before it re-suggests the undecided excerpts)")
     s.add_argument("--max-file-mb", type=float, default=None, help="refuse files larger than this (default 200, or $WORKBENCH_MAX_FILE_MB)")
     s.add_argument("--mask", help="brand names to hide before emotion scoring, comma-separated (@handles and URLs always are)")
+    s.add_argument("--engine", choices=("local", "dask"), default="local",
+                   help="with --study: code here (default) or on a Dask cluster (one writer: this process)")
+    s.add_argument("--scheduler", help="with --engine dask: a scheduler address (default: a LocalCluster on 127.0.0.1)")
+    s.add_argument("--workers", type=int, default=2, help="with --engine dask and no --scheduler: worker processes")
     s.add_argument("--no-progress", action="store_true")
     s.set_defaults(fn=cmd_code)
 
