@@ -20,7 +20,7 @@ from __future__ import annotations
 import hashlib
 import json
 import pickle
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Mapping, Sequence
 
 import pandas as pd
@@ -50,7 +50,6 @@ class CoderSpec:
     examples: Mapping[str, tuple[list[str], list[str]]] | None = None
     examples_kind: str = "examples"
     activities: Codebook | None = None
-    extra: dict = field(default_factory=dict)
 
     def key(self) -> str:
         return hashlib.sha256(pickle.dumps(self, protocol=4)).hexdigest()[:16]
