@@ -189,7 +189,7 @@ def cmd_code(args: argparse.Namespace) -> int:
             from .distributed import CoderSpec
             coder.spec = CoderSpec(stage_model=coder.stage_model, languages=tuple(languages) if languages else None,
                                    emotion=args.emotion, brands=tuple(brands), embed=args.embed, examples=ex,
-                                   examples_kind=kind, activities=activities)
+                                   examples_kind=kind, activities=coder.codebooks.get("activity", activities))
         learner = next((c for c in coder.coders if hasattr(c, "skipped")), None)
         if ex and learner is not None:
             used = {d: len(v[1]) - learner.skipped.get(d, 0) for d, v in ex.items()}
@@ -224,6 +224,8 @@ def cmd_code(args: argparse.Namespace) -> int:
         print(f"Coded {len(coded)} excerpts with {coder.id}, stage model {coder.stage_model.name} ({how}); stored "
               f"{stored} suggested codings (excerpts a human already coded keep the human decision).")
         return 0
+    if args.engine != "local":
+        raise WorkbenchError("--engine dask codes a study: give --study STUDY (a file is coded in batches here).")
     if not args.input or not args.out or not args.text_column:
         raise WorkbenchError("Usage: workbench code INPUT --text-column COL --out OUT.csv, or workbench code --study STUDY.")
     coder = coder_for(args.codebook or DEFAULT_STAGE_MODEL)
