@@ -61,6 +61,18 @@ class Coder(Protocol):
              prior: Mapping[str, Sequence["Suggestion | None"]]) -> Coded: ...
 
 
+def _checked(coder: Coder, got: Coded, n: int) -> Coded:
+    """A coder's suggestions, one per text for each dimension (else an error naming the coder), each
+    stamped with the coder's id unless the coder named itself."""
+    for dim, suggestions in got.items():
+        if len(suggestions) != n:
+            raise WorkbenchError(f"Coder {coder.id} returned {len(suggestions)} {dim} suggestions for {n} texts.")
+        for s in suggestions:
+            if s is not None and not s.coder:
+                s.coder = coder.id
+    return {dim: list(suggestions) for dim, suggestions in got.items()}
+
+
 #: a chain codes each distinct text once when at least this many texts come and at most this share is distinct
 DEDUPE_MIN, DEDUPE_SHARE = 1000, 0.7
 
@@ -92,15 +104,7 @@ class Chain:
             return self._code_unique(texts, contexts, groups)
         out: Coded = {k: list(v) for k, v in (prior or {}).items()}
         for coder in self.coders:
-            got = coder.code(texts, contexts, groups, out)
-            for dim, suggestions in got.items():
-                if len(suggestions) != len(texts):
-                    raise WorkbenchError(f"Coder {coder.id} returned {len(suggestions)} {dim} suggestions for "
-                                         f"{len(texts)} texts.")
-                for s in suggestions:
-                    if s is not None and not s.coder:
-                        s.coder = coder.id
-                out[dim] = list(suggestions)
+            out.update(_checked(coder, coder.code(texts, contexts, groups, out), len(texts)))
         return out
 
     @staticmethod
@@ -119,25 +123,16 @@ class Chain:
         out_u: Coded = {}
         out: Coded = {}
         for coder in self.coders:
-            got = coder.code(uniq, [""] * len(uniq), [f"\0{i}" for i in range(len(uniq))], out_u)
-            for dim, suggestions in got.items():
-                if len(suggestions) != len(uniq):
-                    raise WorkbenchError(f"Coder {coder.id} returned {len(suggestions)} {dim} suggestions for "
-                                         f"{len(uniq)} texts.")
-                for sug in suggestions:
-                    if sug is not None and not sug.coder:
-                        sug.coder = coder.id
-                out_u[dim] = list(suggestions)
+            got = _checked(coder, coder.code(uniq, [""] * len(uniq), [f"\0{i}" for i in range(len(uniq))], out_u),
+                           len(uniq))
+            out_u.update(got)
             if "stage" in got:
                 if hasattr(coder, "stages_for"):
                     stages = coder.stages_for(texts, contexts, groups, uniq, inverse)
                 else:
                     full = {d: [v[j] for j in inverse] for d, v in out_u.items() if d != "stage"}
                     stages = coder.code(texts, contexts, groups, full)["stage"]
-                for sug in stages:
-                    if not sug.coder:
-                        sug.coder = coder.id
-                out["stage"] = list(stages)
+                out.update(_checked(coder, {"stage": stages}, len(texts)))
         for dim, suggestions in out_u.items():
             if dim != "stage":
                 out[dim] = [suggestions[j] for j in inverse]     # one shared (read-only) suggestion per text
