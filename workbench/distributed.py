@@ -69,9 +69,10 @@ def code_partition(spec: CoderSpec, texts: list[str], contexts: list[str], group
     """Code one partition on a worker; the suggestions as an Arrow table (``row`` = position in it)."""
     import pyarrow as pa
 
-    chain = _CODERS.get(spec.key())
+    key = spec.key()
+    chain = _CODERS.get(key)
     if chain is None:
-        chain = _CODERS[spec.key()] = spec.build()
+        chain = _CODERS[key] = spec.build()
     coded = chain.code(texts, contexts, groups)
     cols: dict[str, list] = {c: [] for c in _COLUMNS}
     for dim, suggestions in coded.items():
@@ -136,9 +137,9 @@ def code_study_dask(store: Store, spec: CoderSpec, scheduler: str | None = None,
     own = client is None
     client, cluster = _client(scheduler, workers) if own else (client, None)
     try:
-        spec_f = client.scatter(spec, broadcast=True)
+        spec_f, spec_key = client.scatter(spec, broadcast=True), spec.key()
         futures = [client.submit(code_partition, spec_f, texts[a:b], contexts[a:b], groups[a:b], pure=False,
-                                 retries=2, key=f"code-partition-{k}-{spec.key()}")
+                                 retries=2, key=f"code-partition-{k}-{spec_key}")
                    for k, (a, b) in enumerate(parts)]
         stored, meta = 0, None
         with store.transaction(), tqdm(total=len(ids), desc="Coding", unit="excerpt", disable=not progress) as bar:

@@ -578,10 +578,11 @@ def _apply_meta(source: Source, values: dict[str, Any]) -> None:
 
 
 def _text_units(arc: Archive, sources: list[ET.Element], summary: ImportSummary
-                ) -> list[tuple[ET.Element, str, str, str]]:
-    """(element holding the text and its selections, name, GUID, the source's GUID) of every text to
-    import: text sources, a PDF's text representation, an audio or video transcript that no text
-    source already carries; media sources without text are noted in ``summary`` as skipped."""
+                ) -> list[tuple[ET.Element, str, str, str, str | None, str]]:
+    """(element holding the text and its selections, name, GUID, the source's GUID, its raw text or
+    None, why not) of every text to import: text sources, a PDF's text representation, an audio or
+    video transcript that no text source already carries; each text is read once, here. Media
+    sources without text are noted in ``summary`` as skipped."""
     units = []
     text_paths = {s.get("plainTextPath") for s in sources if s.tag == _q("TextSource") and s.get("plainTextPath")}
     for src in sources:
@@ -589,7 +590,7 @@ def _text_units(arc: Archive, sources: list[ET.Element], summary: ImportSummary
         name = _nfc(src.get("name") or src.get("guid", ""))          # macOS tools write names decomposed (NFD)
         guid = src.get("guid", name)
         if kind == "TextSource":
-            units.append((src, name, guid, guid))
+            units.append((src, name, guid, guid, *_text_of(arc, src)))
             continue
         what = _MEDIA.get(kind, kind)
         article = "an" if what[0] in "aeiou" else "a"
@@ -600,11 +601,12 @@ def _text_units(arc: Archive, sources: list[ET.Element], summary: ImportSummary
                      if t.get("plainTextPath") not in text_paths]
         else:
             texts = []
-        texts = [(r, n) for r, n in texts if _text_of(arc, r)[0] is not None]
-        on_text = {id(c) for r, _ in texts for sel in r.findall(_q("PlainTextSelection")) for c in sel.findall(_q("Coding"))}
+        read = [(r, n, *_text_of(arc, r)) for r, n in texts]
+        texts = [(r, n, raw) for r, n, raw, _ in read if raw is not None]
+        on_text = {id(c) for r, _, _ in texts for sel in r.findall(_q("PlainTextSelection")) for c in sel.findall(_q("Coding"))}
         n_media = sum(1 for c in src.iter(_q("Coding")) if id(c) not in on_text)
         if texts:
-            units += [(r, n, r.get("guid") or f"{guid}:{i}", guid) for i, (r, n) in enumerate(texts)]
+            units += [(r, n, r.get("guid") or f"{guid}:{i}", guid, raw, "") for i, (r, n, raw) in enumerate(texts)]
             if n_media:
                 summary.skipped_sources.append(f"{name}: {article} {what} source; its text is imported, the "
                                                f"{n_media} coding(s) of its {what} regions are not")
@@ -700,9 +702,8 @@ def import_qdpx(store: Store, path: Path, redact: bool | None = None, codebooks_
     sources = list(src_el) if src_el is not None else []
     with store.transaction():
         red_summary = json.loads(store.info().get(SUMMARY_KEY) or "{}") if redactor is not None else {}
-        for el, name, guid, meta_guid in _text_units(arc, sources, summary):
+        for el, name, guid, meta_guid, raw, why in _text_units(arc, sources, summary):
             n_codings = sum(len(sel.findall(_q("Coding"))) for sel in el.findall(_q("PlainTextSelection")))
-            raw, why = _text_of(arc, el)
             if raw is None:
                 summary.skipped_sources.append(f"{name}: {why}" + (f"; {n_codings} coding(s) on it not imported"
                                                                   if n_codings else ""))

@@ -199,8 +199,7 @@ def card_queue(store: Store, order: str = "uncertainty", dimensions: list[str] |
     if order not in CARD_ORDERS:
         raise InputError(f"Unknown order {order!r}; choose one of {', '.join(CARD_ORDERS)}.")
     if _in_sql(order, dimensions, coder):
-        cards = store.card_rows(tuple(roles), order, source, segment)
-        return cards.assign(uncertainty=1.0 - cards["min_confidence"])[CARD_COLUMNS]
+        return _with_uncertainty(store.card_rows(tuple(roles), order, source, segment))
     top = effective_codings(store.open_suggestions(roles, dimensions, source, segment, coder))
     g = top.groupby("excerpt_id", sort=True)
     cards = pd.DataFrame({"source_name": g["source_name"].first(), "n_suggestions": g.size(),
@@ -220,6 +219,11 @@ def card_queue(store: Store, order: str = "uncertainty", dimensions: list[str] |
 
 
 CARD_COLUMNS = ["excerpt_id", "source_name", "n_suggestions", "min_confidence", "mean_confidence", "uncertainty"]
+
+
+def _with_uncertainty(cards: pd.DataFrame) -> pd.DataFrame:
+    """Cards read from ``card_stats`` in :func:`card_queue`'s columns (uncertainty = 1 − least confidence)."""
+    return cards.assign(uncertainty=1.0 - cards["min_confidence"])[CARD_COLUMNS]
 
 
 def _in_sql(order: str, dimensions, coder) -> bool:
@@ -249,9 +253,8 @@ class CardQueue:
     def rows(self, start: int, stop: int) -> pd.DataFrame:
         if self.frame is not None:
             return self.frame.iloc[start:stop]
-        cards = self.store.card_rows(self.roles, self.order, self.source, self.segment, offset=start,
-                                     limit=max(0, stop - start))
-        return cards.assign(uncertainty=1.0 - cards["min_confidence"])[CARD_COLUMNS]
+        return _with_uncertainty(self.store.card_rows(self.roles, self.order, self.source, self.segment, offset=start,
+                                                      limit=max(0, stop - start)))
 
     def __getitem__(self, column: str) -> pd.Series:
         return (self.frame if self.frame is not None else self.rows(0, self.total))[column]

@@ -755,6 +755,8 @@ class Store:
     # ------------------------------------------------------------ review cards, ordered in SQL
     def refresh_cards(self) -> int:
         """Recompute the card statistics of every excerpt whose codings changed; returns how many."""
+        if not self.con.in_transaction and self.con.execute("SELECT 1 FROM card_dirty LIMIT 1").fetchone() is None:
+            return 0        # nothing changed: a reader takes no write lock
         with self.transaction() as con:
             n = con.execute("SELECT count(*) FROM card_dirty").fetchone()[0]
             if not n:
