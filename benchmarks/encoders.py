@@ -21,13 +21,13 @@ import csv
 import json
 import os
 import random
-import resource
 import subprocess
 import sys
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from benchmarks.peak import self_peak_mb  # noqa: E402  (after the path: run as a script)
 
 ROOT = Path(__file__).resolve().parent.parent
 RO_CSV = ROOT.parent / "shared" / "data" / "training" / "red" / "train.csv"
@@ -94,7 +94,7 @@ def worker(name: str, n: int, ext: Path) -> dict:
             dt = time.perf_counter() - t0
             res[f"{lang}_{'dedupe' if dedupe else 'all'}"] = round(len(texts) / dt, 1)
         res[f"{lang}_distinct"] = len(set(texts))
-    res["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+    res["peak_rss_mb"] = round(self_peak_mb())
     return res
 
 

@@ -26,11 +26,12 @@ _bench = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(_bench)        # make_log: the same synthetic call log as benchmarks/ingest.py
 
 _RUN = """
-import json, resource, sys
+import json, sys
+from benchmarks.peak import self_peak_mb, workers_peak_mb
 from workbench.cli import main
 code = main(sys.argv[1:])
-print(json.dumps({"code": code, "self_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-                  "worker_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024}))
+print(json.dumps({"code": code, "self_mb": self_peak_mb(),
+                  "worker_mb": workers_peak_mb()}))
 """
 
 

@@ -28,17 +28,19 @@ _bench = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(_bench)        # make_log: the synthetic call log of benchmarks/ingest.py
 
 _CLI = """
-import json, resource, sys, time
+import json, sys, time
+from benchmarks.peak import self_peak_mb, workers_peak_mb
 from workbench.cli import main
 t0 = time.perf_counter()
 code = main(sys.argv[1:])
 print(json.dumps({"code": code, "seconds": time.perf_counter() - t0,
-                  "self_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-                  "worker_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024}))
+                  "self_mb": self_peak_mb(),
+                  "worker_mb": workers_peak_mb()}))
 """
 
 _REVIEW = """
-import json, resource, sys, time
+import json, sys, time
+from benchmarks.peak import self_peak_mb, workers_peak_mb
 from workbench.review import CardQueue, card_details, decide_card, queue_counts, review_summary
 from workbench.store import Store
 store = Store.open(sys.argv[1])
@@ -54,7 +56,7 @@ t3 = time.perf_counter()
 page2 = card_details(store, CardQueue(store).rows(0, 10))          # the next look after a decision
 t4 = time.perf_counter()
 print(json.dumps({"code": 0, "first_page": t1 - t0, "counts": t2 - t1, "decision": t3 - t2, "after": t4 - t3,
-                  "cards": len(queue), "self_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+                  "cards": len(queue), "self_mb": self_peak_mb(),
                   "worker_mb": 0}))
 """
 

@@ -8,12 +8,14 @@ import subprocess
 from conftest import PY, ROOT, file_digest
 from workbench.store import Store
 
-# Runs the CLI and reports its own peak memory: a refusal must not have read the 2 GB.
+# Runs the CLI and reports its own peak memory: a refusal must not have read the 2 GB. VmHWM, not
+# ru_maxrss: on Linux ru_maxrss survives exec, so a child of a 1 GB pytest would report pytest's peak.
 _RUN = """
-import json, resource, sys
+import json, sys
 from workbench.cli import main
 code = main(sys.argv[1:])
-print(json.dumps({"code": code, "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+hwm = next(int(line.split()[1]) for line in open("/proc/self/status") if line.startswith("VmHWM:"))
+print(json.dumps({"code": code, "peak_mb": hwm / 1024}))
 """
 
 
