@@ -198,3 +198,26 @@ def test_quotes_of_a_very_long_source_are_exact(study, tmp_path):
         assert [texts[i][a:b] for i, a, b in zip(frame["source_id"], frame["start"], frame["end"])] == frame["text"].tolist()
     by_turn = ["source_id", "turn_index"]
     assert context.set_index(by_turn)["text"].sort_index().equals(turns.set_index(by_turn)["text"].sort_index())
+
+
+def test_chosen_excerpt_columns_and_compact_decisions_match_the_full_reads(study, tmp_path):
+    """A map reads fewer columns (and codes as categoricals): the same values, long-source quotes included."""
+    from workbench.store import LONG_SOURCE_CHARS
+    turn = "Interviewer: ¿Y la app?\nP2: Se cierra sola al pagar, tres veces.\n"
+    long = write(tmp_path / "long.txt", turn * (LONG_SOURCE_CHARS // len(turn) + 5))
+    with Store.open(study) as s:
+        ingest_paths(s, [write(tmp_path / "p1.txt", TRANSCRIPT), long], progress=False)
+        full = s.excerpts(by_id=True)
+        some = s.excerpts(by_id=True, columns=["excerpt_id", "segment", "text"])
+        assert list(some.columns) == ["excerpt_id", "segment", "text"]
+        assert some.equals(full[["excerpt_id", "segment", "text"]])
+        assert full["segment"].isna().all() and full["text"].notna().all()     # NULL is NaN, as before
+        ex = full["excerpt_id"].tolist()
+        s.add_codings([Coding(ex[0], "stage", "usage", "rules@1", 0.8, "cue"),
+                       Coding(ex[1], "emotion", "frustration", "rules@1", 0.6, "cue", value=-0.7)])
+        plain, compact = s.decisions(), s.decisions(categorical=True)
+        assert str(compact["coder"].dtype) == "category"
+        assert compact.astype({c: object for c in ("dimension", "code_id", "coder", "status")}).equals(plain)
+        assert plain["value"].isna().tolist() == [True, False]
+        with pytest.raises(StoreError, match="No excerpt column 'mood'"):
+            s.excerpts(columns=["excerpt_id", "mood"])
