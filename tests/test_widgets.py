@@ -93,7 +93,9 @@ def test_map_explorer_cell_quotes_and_export(study, tmp_path):
     claim = next(c for c in panel.map.claims if c.lane == "pain_points")
     quotes = panel.show_cell(claim.stage, claim.lane)
     shown = quotes[quotes["claim_id"] == claim.claim_id]
-    assert list(shown["excerpt_id"]) == list(claim.evidence[:len(shown)])
+    order = {e: i for i, e in enumerate(claim.evidence)}
+    assert shown["excerpt_id"].iloc[0] == claim.evidence[0]                   # the most telling quote leads
+    assert sorted(shown["excerpt_id"], key=order.get) == list(shown["excerpt_id"])      # in evidence order
     assert shown.iloc[0]["quote"][:20] in panel.quotes.value.replace("&#x27;", "'").replace("&quot;", '"')
     segment = panel.segment.options[1][1]
     panel.segment.value = segment
@@ -146,3 +148,23 @@ def test_map_explorer_reacts_to_chart_selections_like_a_click(study):
     assert panel.map.quote(point.evidence[0])[:30] in panel.quotes.value.replace("&#x27;", "'").replace("&quot;", '"')
     with pytest.raises(KeyError, match="No stage"):
         panel.show_point("nowhere")
+
+
+def test_map_explorer_shows_quotes_from_as_many_participants_as_it_can(study):
+    """A talkative caller at the top of a claim does not fill the sample: one quote per participant first."""
+    from workbench.widgets.explorer import QUOTES_SHOWN
+    panel = MapExplorer(study)
+    jm = panel.map
+    claim = max((c for c in jm.claims if c.n_excerpts > c.n_participants >= 2), key=lambda c: c.n_excerpts)
+    people = jm.evidence_rows(claim.evidence)["participant"].tolist()
+    first_k = people[:QUOTES_SHOWN]
+    quotes = panel.show_cell(claim.stage, claim.lane)
+    shown = quotes[quotes["claim_id"] == claim.claim_id]
+    assert len(shown) == min(QUOTES_SHOWN, claim.n_excerpts)
+    assert shown["participant"].nunique() == min(QUOTES_SHOWN, claim.n_participants) >= len(set(first_k))
+    assert f"{len(shown)} of {claim.n_excerpts:,} quotes shown" in panel.quotes.value or claim.n_excerpts <= QUOTES_SHOWN
+    assert jm.sample(claim.evidence, QUOTES_SHOWN) == shown["excerpt_id"].tolist()      # the same map, the same sample
+    # one participant only: the sample fills up with that participant's next excerpts, in order
+    one = jm.evidence_rows(claim.evidence)
+    solo = one.loc[one["participant"] == one["participant"].iloc[0], "excerpt_id"].tolist()
+    assert jm.sample(solo, 3) == solo[:3]

@@ -54,6 +54,8 @@ LANE_LABELS = {"doing": "Doing", "thinking": "Thinking", "feeling": "Feeling", "
                "opportunities": "Opportunities", "metrics": "Metrics"}
 _CODED_LANES = {"touchpoint": "touchpoints", "actor": "people", "backstage": "backstage", "opportunity": "opportunities"}
 METRICS = ("csat", "nps", "ces")
+#: Excerpts of a claim :meth:`JourneyMap.sample` looks at for distinct participants.
+SAMPLE_SCAN = 50_000
 THOUGHT_KINDS = {"question": "Question", "expectation": "Expectation", "worry": "Worry"}
 #: what a thought is about, in order of preference: the first of these coded on the same excerpt
 _TOPIC_DIMENSIONS = ("pain_point", "activity", "touchpoint")
@@ -148,17 +150,43 @@ class JourneyMap:
         """The verbatim quotes behind a claim, with source, speaker and offsets (most telling first)."""
         return self.evidence_rows(self.claim(claim_id).evidence)
 
-    def evidence_rows(self, excerpt_ids: Sequence[str]) -> pd.DataFrame:
-        """Rows of :attr:`evidence` for these excerpt ids, in the order given."""
+    def _rows(self) -> dict[str, int]:
         if self._row_of is None:
             self._row_of = dict(zip(self.evidence["excerpt_id"].tolist(), range(len(self.evidence))))
-        return self.evidence.iloc[[self._row_of[i] for i in excerpt_ids]].reset_index(drop=True)
+        return self._row_of
+
+    def evidence_rows(self, excerpt_ids: Sequence[str]) -> pd.DataFrame:
+        """Rows of :attr:`evidence` for these excerpt ids, in the order given."""
+        row_of = self._rows()
+        return self.evidence.iloc[[row_of[i] for i in excerpt_ids]].reset_index(drop=True)
 
     def quote(self, excerpt_id: str) -> str:
         """The verbatim text of one mapped excerpt."""
-        if self._row_of is None:
-            self._row_of = dict(zip(self.evidence["excerpt_id"].tolist(), range(len(self.evidence))))
-        return str(self.evidence["quote"].iat[self._row_of[excerpt_id]])
+        return str(self.evidence["quote"].iat[self._rows()[excerpt_id]])
+
+    def sample(self, excerpt_ids: Sequence[str], n: int, scan: int = SAMPLE_SCAN) -> list[str]:
+        """Up to ``n`` of these excerpts to show a reader: as many participants as there are, then more.
+
+        Evidence comes most telling first (reviewed, then most confident), and in a call log one
+        talkative caller can hold the top of a claim: the sample takes each participant's first
+        excerpt until ``n`` people speak, fills up with the next excerpts when fewer do, and keeps the
+        evidence order. It looks at the first ``scan`` excerpts only, so a claim of a million excerpts
+        is sampled at once; the same map gives the same sample."""
+        row_of, part = self._rows(), self.evidence["participant"].to_numpy(dtype=object)
+        head = list(excerpt_ids[:scan])
+        seen: set = set()
+        first, repeats = [], []
+        for i, eid in enumerate(head):
+            who = part[row_of[eid]]
+            if who in seen:
+                if len(repeats) < n:
+                    repeats.append(i)
+                continue
+            seen.add(who)
+            first.append(i)
+            if len(first) == n:
+                break
+        return [head[i] for i in sorted(first + repeats[:n - len(first)])]
 
 
 # ---------------------------------------------------------------------------------------- inputs

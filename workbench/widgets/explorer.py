@@ -13,7 +13,11 @@ from ..report import write_report
 from ..store import Store
 from ._common import STYLE, esc, message, quote_block
 
-QUOTES_SHOWN = 8
+QUOTES_SHOWN = 8      # quotes shown per claim: a sample, one per participant first (JourneyMap.sample)
+
+
+def _shown(k: int, n: int) -> str:
+    return f" · {k} of {n:,} quotes shown, one per participant first (all of them: evidence.csv of the export)" if n > k else ""
 
 
 class MapExplorer(w.VBox):
@@ -72,7 +76,8 @@ class MapExplorer(w.VBox):
             self.show_point(value[0]["stage"])
 
     def show_cell(self, stage: str, lane: str) -> pd.DataFrame:
-        """The claims of one cell, each with its first quotes (source, speaker, offsets)."""
+        """The claims of one cell, each with a sample of its quotes (source, speaker, offsets): one per
+        participant first, most telling first (:meth:`JourneyMap.sample`)."""
         jm = self.map
         labels = dict(jm.stages)
         claims = [c for c in jm.claims if c.stage == stage and c.lane == lane]
@@ -81,25 +86,26 @@ class MapExplorer(w.VBox):
         if not claims:
             parts.append(message("info", "No claim in this cell: nothing in the evidence supports one."))
         for c in claims:
-            q = jm.quotes(c.claim_id).head(QUOTES_SHOWN)
+            q = jm.evidence_rows(jm.sample(c.evidence, QUOTES_SHOWN))
             frames.append(q.assign(claim_id=c.claim_id, claim=c.text))
             thin = " · thin (one participant)" if c.thin else ""
             parts.append(f"<p><b>{esc(c.text)}</b> <span class='wb-meta'>{esc(c.detail)} · {c.n_excerpts} excerpts · "
-                         f"{c.n_participants} participants{esc(thin)}</span></p>")
+                         f"{c.n_participants} participants{esc(thin)}{esc(_shown(len(q), c.n_excerpts))}</span></p>")
             parts += [quote_block(r.quote, f"{r.source_name} · {r.speaker} · characters {r.start}–{r.end} · {r.excerpt_id}")
                       for r in q.itertuples()]
         self.quotes.value = "".join(parts)
         return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 
     def show_point(self, stage: str) -> pd.DataFrame:
-        """The excerpts behind one point of the emotion curve (the first ones, most telling first)."""
+        """A sample of the excerpts behind one point of the emotion curve (as :meth:`show_cell` samples)."""
         jm = self.map
         p = next((p for p in jm.curve if p.stage == stage), None)
         if p is None:
             raise KeyError(f"No stage {stage!r} in {jm.stage_model}; stages: {', '.join(s for s, _ in jm.stages)}.")
-        q = jm.evidence_rows(p.evidence[:QUOTES_SHOWN])
+        q = jm.evidence_rows(jm.sample(p.evidence, QUOTES_SHOWN))
         head = (f"<h4>{esc(dict(jm.stages)[stage])}: mean valence {p.mean:+.2f} "
-                f"<span class='wb-meta'>n={p.n}, 95% interval [{p.low:+.2f}, {p.high:+.2f}]</span></h4>"
+                f"<span class='wb-meta'>n={p.n}, 95% interval [{p.low:+.2f}, {p.high:+.2f}]"
+                f"{esc(_shown(len(q), len(p.evidence)))}</span></h4>"
                 if p.n and p.low is not None else f"<h4>{esc(stage)}: n={p.n}</h4>")
         self.quotes.value = head + "".join(
             quote_block(r.quote, f"{r.source_name} · {r.speaker} · characters {r.start}–{r.end} · {r.excerpt_id}")
