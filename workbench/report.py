@@ -18,6 +18,7 @@ study and settings give byte-identical files.
 """
 from __future__ import annotations
 
+import concurrent.futures
 import csv
 import html
 import io
@@ -557,6 +558,14 @@ def csv_text(frame: pd.DataFrame) -> str:
     return buf.getvalue()
 
 
+def _images(spec: dict) -> dict[str, str | bytes]:
+    """map.svg, map.png and map.pdf of a map chart's Vega-Lite spec."""
+    import vl_convert
+
+    svg = charts.stable_svg_ids(vl_convert.vegalite_to_svg(spec))
+    return {"map.svg": svg, "map.png": vl_convert.vegalite_to_png(spec, scale=2), "map.pdf": map_pdf(svg)}
+
+
 def write_report(jm: JourneyMap, out: Path, compare: Sequence[JourneyMap] = (), images: bool = True) -> dict[str, Path]:
     """Write report.html, map.png, map.svg, map.pdf, claims.csv, curve.csv, evidence.csv and study.json into ``out``.
 
@@ -566,30 +575,29 @@ def write_report(jm: JourneyMap, out: Path, compare: Sequence[JourneyMap] = (), 
     Everything is rendered first, then written as one set (:func:`~workbench.files.atomic_write_many`):
     a crash or a full disk leaves the folder as it was.
     """
-    import vl_convert
-
     out.mkdir(parents=True, exist_ok=True)
     differences = compare_maps(compare) if compare else None
     files = {}
-    claims = jm.claims_frame()[["claim_id", "stage", "lane", "text", "n_excerpts", "n_participants", "evidence_ids"]]
-    evidence = jm.evidence[["excerpt_id", "source_id", "source_name", "speaker", "start", "end", "quote"]]
-    files["claims.csv"] = csv_text(claims)
-    files["curve.csv"] = csv_text(jm.curve_frame())
-    files["evidence.csv"] = csv_text(evidence)
-    if differences is not None:
-        files["differences.csv"] = csv_text(differences)
-    files["study.json"] = json.dumps({
-        "study": jm.study, "settings": jm.settings, "compare": [m.segment for m in compare],
-        "stage_model": {"name": jm.stage_model, "version": jm.stage_model_version, "stages": [s for s, _ in jm.stages]},
-        "codebooks": jm.codebooks, "coders": jm.coders, "workbench": __version__,
-        "counts": {"excerpts": int(len(jm.evidence)), "participants": int(jm.evidence["participant"].nunique()),
-                   "claims": len(jm.claims)}, "notes": jm.notes, "checks": jm.checks}, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
-    files["report.html"] = render_html(jm, js_bundle(), compare, differences)
-    if images:
-        spec = charts.map_chart(jm).to_dict()
-        files["map.svg"] = charts.stable_svg_ids(vl_convert.vegalite_to_svg(spec))
-        files["map.png"] = vl_convert.vegalite_to_png(spec, scale=2)
-        files["map.pdf"] = map_pdf(files["map.svg"])
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        # the images render in Rust (vl-convert, without the GIL) while the tables are written here
+        images_done = pool.submit(_images, charts.map_chart(jm).to_dict()) if images else None
+        claims = jm.claims_frame()[["claim_id", "stage", "lane", "text", "n_excerpts", "n_participants", "evidence_ids"]]
+        evidence = jm.evidence[["excerpt_id", "source_id", "source_name", "speaker", "start", "end", "quote"]]
+        files["claims.csv"] = csv_text(claims)
+        files["curve.csv"] = csv_text(jm.curve_frame())
+        files["evidence.csv"] = csv_text(evidence)
+        if differences is not None:
+            files["differences.csv"] = csv_text(differences)
+        files["study.json"] = json.dumps({
+            "study": jm.study, "settings": jm.settings, "compare": [m.segment for m in compare],
+            "stage_model": {"name": jm.stage_model, "version": jm.stage_model_version, "stages": [s for s, _ in jm.stages]},
+            "codebooks": jm.codebooks, "coders": jm.coders, "workbench": __version__,
+            "counts": {"excerpts": int(len(jm.evidence)), "participants": int(jm.evidence["participant"].nunique()),
+                       "claims": len(jm.claims)}, "notes": jm.notes, "checks": jm.checks}, indent=2, sort_keys=True,
+            ensure_ascii=False) + "\n"
+        files["report.html"] = render_html(jm, js_bundle(), compare, differences)
+        if images_done is not None:
+            files.update(images_done.result())
     return atomic_write_many(out, files)
 
 
