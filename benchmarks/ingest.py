@@ -1,6 +1,7 @@
 """Ingest + segmentation throughput on a synthetic call log (a benchmark: it prints numbers).
 
     python benchmarks/ingest.py [--utterances 100000] [--seed 7] [--pipeline blank]
+    python benchmarks/ingest.py --engine dask --workers 2      # the preparation on a LocalCluster
 
 Target (issue 3): >= 20,000 utterances/s on 2 cores with the blank pipeline.
 """
@@ -56,7 +57,17 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--pipeline", default="blank")
     ap.add_argument("--workers", type=int, default=0, help="worker processes (0 = one per core)")
+    ap.add_argument("--engine", choices=("local", "dask"), default="local",
+                    help="prepare in forked processes (default) or on a Dask LocalCluster of --workers processes")
     args = ap.parse_args()
+    remote, started = None, 0.0
+    if args.engine == "dask":      # started before the clock: its start-up is printed apart
+        from workbench.distributed import DaskPreparer
+
+        t = time.perf_counter()
+        remote = DaskPreparer(workers=args.workers)
+        _ = remote.cluster.client         # the LocalCluster starts now
+        started = time.perf_counter() - t
     with tempfile.TemporaryDirectory() as d:
         log = Path(d) / "calls.csv"
         make_log(log, args.utterances, args.seed)
@@ -67,17 +78,21 @@ def main() -> None:
         result = read_path(log, analyse=False)
         t1 = time.perf_counter()
         report = store.import_sources(str(log), result.file_hash, result.reader.id, result.sources,
-                                      lambda items: prepare(items, segmenter, {}, {}, args.workers),
+                                      (lambda items: remote(items, segmenter, {}, {})) if remote else
+                                      (lambda items: prepare(items, segmenter, {}, {}, args.workers)),
                                       settings=segmenter.settings.as_dict())
         t3 = time.perf_counter()
         store.close()
+    if remote is not None:
+        remote.close()
     n_turns = report.n_turns
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     child_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     print(f"file: {args.utterances:,} utterances, {len(result.sources):,} conversations, {size_mb:.1f} MB CSV")
     print(f"pipeline: {segmenter.used}")
-    print(f"decode+parse: {t1 - t0:.2f} s; language+segment+store (one transaction, {args.workers or 'all'} "
-          f"worker processes): {t3 - t1:.2f} s")
+    where = f"Dask LocalCluster of {args.workers or 'all'} workers, started in {started:.1f} s before the clock" \
+        if remote else f"{args.workers or 'all'} worker processes"
+    print(f"decode+parse: {t1 - t0:.2f} s; language+segment+store (one transaction, {where}): {t3 - t1:.2f} s")
     print(f"excerpts: {report.n_excerpts:,}")
     print(f"throughput: {n_turns / (t3 - t0):,.0f} utterances/s (ingest + segmentation + store, end to end)")
     print(f"peak memory (max RSS): {peak_mb:,.0f} MB main process, {child_mb:,.0f} MB largest worker")

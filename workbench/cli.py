@@ -56,9 +56,11 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     try:
         from .nlp import SegmentSettings
         from .pipeline import ingest_paths
+        workers = args.workers if args.workers is not None else (2 if args.engine == "dask" else 0)
         result = ingest_paths(store, paths, kind=args.kind, options=_read_options(args), metadata=metadata,
                               flags=flags, segment=SegmentSettings(pipeline=args.pipeline), skip_bad=args.skip_bad,
-                              progress=None if not args.no_progress else False)
+                              progress=None if not args.no_progress else False, workers=workers, engine=args.engine,
+                              scheduler=args.scheduler)
     finally:
         store.close()
     for note in result.notes:
@@ -317,7 +319,14 @@ def cmd_themes(args: argparse.Namespace) -> int:
         text_column = args.text_column
         ids = table["id"].astype(str).tolist() if "id" in table.columns else [str(i) for i in range(len(table))]
     context = table["context"].tolist() if args.study and not args.no_context else None
-    result = find_themes(table[text_column].tolist(), ids, settings, progress=not args.no_progress, context=context)
+    if args.engine == "dask":       # the cluster starts only for an embedder that runs on it (not tfidf)
+        from .distributed import Cluster, dask_chooser
+
+        with Cluster(args.scheduler, args.workers) as cluster:
+            result = find_themes(table[text_column].tolist(), ids, settings, progress=not args.no_progress,
+                                 context=context, choose=dask_chooser(cluster))
+    else:
+        result = find_themes(table[text_column].tolist(), ids, settings, progress=not args.no_progress, context=context)
     out = Path(args.out)
     table = table.assign(theme_id=result.assignments["theme_id"].to_numpy(),
                          theme_label=result.assignments["theme_label"].to_numpy())
@@ -465,6 +474,13 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--redact", action="store_true",
                    help="replace e-mails, phones, cards, IBANs, IDs, token URLs, addresses and names by placeholders "
                         "([EMAIL], [PERSON_3]) before storing; the study then redacts every later import")
+    s.add_argument("--engine", choices=("local", "dask"), default="local",
+                   help="prepare the sources (languages, sentences) here (default) or on a Dask cluster (one writer: "
+                        "this process; the same study)")
+    s.add_argument("--scheduler", help="with --engine dask: a scheduler address (default: a LocalCluster on 127.0.0.1)")
+    s.add_argument("--workers", type=int, default=None,
+                   help="worker processes: with --engine dask and no --scheduler, the LocalCluster's (default 2); "
+                        "else the pool that prepares big files (default: one per core)")
     s.set_defaults(fn=cmd_ingest)
 
     for name, fn, helptext in (("sources", cmd_sources, "list the study's sources"),
@@ -578,6 +594,10 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--no-context", action="store_true",
                    help="with --study: embed each excerpt alone, not with the turn before it (the question it answers)")
     s.add_argument("--seed", type=int, default=0)
+    s.add_argument("--engine", choices=("local", "dask"), default="local",
+                   help="embed here (default) or on a Dask cluster (e5, minilm; tfidf is fitted on all texts and runs here)")
+    s.add_argument("--scheduler", help="with --engine dask: a scheduler address (default: a LocalCluster on 127.0.0.1)")
+    s.add_argument("--workers", type=int, default=2, help="with --engine dask and no --scheduler: worker processes")
     s.add_argument("--no-progress", action="store_true")
     s.set_defaults(fn=cmd_themes)
 

@@ -124,11 +124,14 @@ def _prepare_chunk(i: int) -> tuple[list[Rows], dict[str, str]]:
     Source/Excerpt objects would cost more than the work itself.
     """
     chunks, segmenter, sidecar, flags = _JOB  # type: ignore[misc]
-    items = chunks[i]
+    return prepare_rows(chunks[i], segmenter, sidecar, flags), dict(segmenter.used)  # pipelines loaded: provenance
+
+
+def prepare_rows(items: list[tuple[Source, str, str, int]], segmenter: Segmenter, sidecar: dict, flags: dict) -> list[Rows]:
+    """The work on one chunk, wherever it runs (here, a forked worker or a Dask worker): the same rows."""
     sources = [apply_meta(finish(s), sidecar, flags) for s, _, _, _ in items]
-    rows = [rows_for(s, sid, chash, import_id, spans)
+    return [rows_for(s, sid, chash, import_id, spans)
             for (s, sid, chash, import_id), spans in zip(items, segment_spans(sources, segmenter))]
-    return rows, dict(segmenter.used)  # the pipelines a worker loaded, for provenance
 
 
 def prepare(items: list[tuple[Source, str, str, int]], segmenter: Segmenter, sidecar: dict, flags: dict,
@@ -171,6 +174,9 @@ def ingest_paths(
     workers: int = 0,
     on_progress: Callable[[int, int], None] | None = None,
     redact: bool | None = None,
+    engine: str = "local",
+    scheduler: str | None = None,
+    client=None,
 ) -> IngestResult:
     """Read, segment and store files; each file in its own all-or-nothing transaction.
 
@@ -180,9 +186,16 @@ def ingest_paths(
 
     ``redact`` (or ``options.redact``): replace PII by typed placeholders (:mod:`workbench.redact`)
     before anything is hashed, segmented or stored; see :func:`redaction_for`.
+
+    ``engine="dask"`` prepares the sources (languages, metadata, sentences) on a Dask cluster — the one
+    at ``scheduler``, the ``client``'s, or a LocalCluster of ``workers`` processes (0: one per core)
+    started for this call — while this process alone writes the study: the same rows as ``"local"``,
+    where ``workers`` is the size of the process pool big files are prepared by (0: one per core).
     """
     from tqdm.auto import tqdm
 
+    if engine not in ("local", "dask"):
+        raise InputError(f"Unknown engine {engine!r}; choose local or dask.")
     options = options or ReadOptions()
     flags = flags or {}
     segmenter = Segmenter(segment)
@@ -211,7 +224,19 @@ def ingest_paths(
         if on_progress:
             on_progress(done, total)
 
-    with tqdm(total=total, desc="Importing", unit="source", disable=not show) as bar:
+    if engine == "dask":
+        from .distributed import DaskPreparer
+        remote = DaskPreparer(scheduler, workers, client)
+    else:
+        remote = None
+
+    def prepared(items: list[tuple[Source, str, str, int]], r: ReadResult) -> Iterator[list[Rows]]:
+        if remote is not None:
+            return remote(items, segmenter, r.sidecar, flags, name=str(r.path))
+        return prepare(items, segmenter, r.sidecar, flags, workers)
+
+    with remote or contextlib.nullcontext(), \
+            tqdm(total=total, desc="Importing", unit="source", disable=not show) as bar:
         for r in results:
             settings = {"segmentation": segmenter.settings.as_dict(), "reader": r.reader.id,
                         "flags": {k: v for k, v in flags.items() if v}}
@@ -220,7 +245,7 @@ def ingest_paths(
                 counts = redact_result(redactor, r) if redactor is not None else None
                 report = store.import_sources(
                     str(r.path), r.file_hash, r.reader.id, r.sources,
-                    lambda items, r=r: prepare(items, segmenter, r.sidecar, flags, workers),
+                    lambda items, r=r: prepared(items, r),
                     settings=lambda settings=settings: settings | {"pipelines": dict(sorted(segmenter.used.items()))},
                     progress=advance)
                 if counts is not None and report.status == "imported":

