@@ -4,6 +4,7 @@ worker killed mid-run costs a retry, never a duplicate."""
 from __future__ import annotations
 
 import importlib.util
+import io
 import json
 import os
 import signal
@@ -11,6 +12,7 @@ import sys
 import threading
 import time
 
+import pandas as pd
 import pytest
 
 from conftest import CORPORA, ROOT
@@ -237,3 +239,36 @@ def test_dask_engine_runs_tfidf_here_and_says_so(cluster):
     local = find_themes(texts, settings=settings)
     assert remote.assignments.equals(local.assignments)
     assert any("ran here, not on the Dask cluster" in n for n in remote.notes)
+
+
+def test_dask_coding_with_the_embedding_coder_matches_and_fills_the_study_vector_cache(cluster, tmp_path):
+    """The default coders (embedding coder included): the same codings and map; the vectors the workers encoded
+    are stored in the study like a local run's, so a re-code encodes nothing again."""
+    from workbench.distributed import projection
+
+    _, client = cluster
+    a, b = _study(tmp_path / "a.db"), _study(tmp_path / "b.db")
+    with Store.open(a) as s:
+        code_study(s, default_coder(emotion="model", embed="auto", cache=s))
+        vectors_a = set(s.con.execute("SELECT model, text_hash FROM embeddings"))
+    stats = {}
+    with Store.open(b) as s:
+        code_study_dask(s, CoderSpec(emotion="model", embed="auto"), client=client, partition_size=60, stats=stats)
+        vectors_b = set(s.con.execute("SELECT model, text_hash FROM embeddings"))
+    assert vectors_a and vectors_b == vectors_a
+    (codings_a, map_a), (codings_b, map_b) = _codings(a), _codings(b)
+    # every code the same; a confidence can differ by one in its third decimal: a BLAS product's last bits
+    # depend on the matrix's shape, and a partition's matrices are smaller than the whole study's
+    key = ["excerpt_id", "dimension", "code_id", "coder", "status"]
+    assert codings_a[key].equals(codings_b[key])
+    assert (codings_a["confidence"] - codings_b["confidence"]).abs().max() <= 0.0011
+    assert (codings_a["confidence"] != codings_b["confidence"]).mean() < 0.01
+    claims = ["claim_id", "stage", "lane", "text", "n_excerpts", "n_participants"]
+    assert pd.read_csv(io.StringIO(map_a))[claims].equals(pd.read_csv(io.StringIO(map_b))[claims])
+    assert stats["partitions"] == len(stats["worker_s"]) > 2
+    assert stats["encode_texts"] == len(vectors_a) and sum(stats["encoded"]) == 0    # encoded once, before the partitions
+    assert projection(stats, 4) < projection(stats, 1)          # more workers, less time, from the measured costs
+    again = {}
+    with Store.open(b) as s:
+        code_study_dask(s, CoderSpec(emotion="model", embed="auto"), client=client, partition_size=60, stats=again)
+    assert again["encode_texts"] == 0 and sum(again["encoded"]) == 0      # the study had every vector

@@ -217,9 +217,18 @@ def cmd_code(args: argparse.Namespace) -> int:
             else:
                 coder = coder_for(args.codebook or DEFAULT_STAGE_MODEL, store)
             if args.engine == "dask":
-                from .distributed import code_study_dask
+                from .distributed import code_study_dask, projection
+                costs: dict = {}
                 coded, stored = code_study_dask(store, coder.spec, scheduler=args.scheduler, workers=args.workers,
-                                                progress=not args.no_progress)
+                                                progress=not args.no_progress, stats=costs)
+                if costs["worker_s"]:
+                    n = costs["workers"]
+                    print(f"Dask: {costs['partitions']} partitions on {n} workers; per partition "
+                          f"{sum(costs['worker_s']) / len(costs['worker_s']):.1f} s coding on a worker, "
+                          f"{sum(costs['write_s']) / len(costs['write_s']):.2f} s writing here; coders built in "
+                          f"{max(costs['build_s']):.1f} s per worker; study read in {costs['read_s']:.1f} s. "
+                          "Projected from these: " + ", ".join(f"{k} workers {projection(costs, k):.0f} s"
+                                                              for k in sorted({1, 2, 4, 8, 16, n})) + ".")
             else:
                 coded, stored = code_study(store, coder, details=False)
         how = "the study's own, kept; --codebook changes it" if kept else "--codebook" if args.codebook else "the default"

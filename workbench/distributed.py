@@ -25,6 +25,7 @@ import hashlib
 import json
 import os
 import pickle
+import time
 import uuid
 from collections import deque
 from dataclasses import dataclass
@@ -74,15 +75,82 @@ class CoderSpec:
 _CODERS: dict[str, Any] = {}      # per worker process: coders built once per spec
 
 
-def code_partition(spec: CoderSpec, texts: list[str], contexts: list[str], groups: list[str]):
-    """Code one partition on a worker; the suggestions as an Arrow table (``row`` = position in it)."""
-    import pyarrow as pa
+class _WorkerVectors:
+    """The embedding coder's vector cache on a worker: the study's vectors sent along, and every vector
+    this worker process has encoded since (so a text repeated across partitions is encoded once per
+    worker, not once per partition); what a partition encodes goes back to be stored in the study."""
 
+    def __init__(self) -> None:
+        self.known: dict[str, dict[str, bytes]] = {}
+        self.new: dict[str, dict[str, bytes]] = {}
+
+    def get_embeddings(self, model: str, hashes: Sequence[str]) -> dict[str, bytes]:
+        have = self.known.get(model, {})
+        return {h: have[h] for h in hashes if h in have}
+
+    def put_embeddings(self, model: str, vectors: dict[str, bytes]) -> None:
+        self.known.setdefault(model, {}).update(vectors)
+        self.new.setdefault(model, {}).update(vectors)
+
+
+_VECTORS = _WorkerVectors()       # per worker process
+
+
+def _chain(spec: CoderSpec):
+    """The worker's coders for ``spec`` (built once per process) and the seconds building took now."""
     key = spec.key()
     chain = _CODERS.get(key)
+    t0 = time.perf_counter()
     if chain is None:
         chain = _CODERS[key] = spec.build()
-    coded = chain.code(texts, contexts, groups)
+    return chain, time.perf_counter() - t0
+
+
+def _embedder(chain):
+    return next((c for c in chain.coders if hasattr(c, "cache") and hasattr(c, "encoder")), None)
+
+
+def vector_model(spec: CoderSpec) -> tuple[str, tuple[str, ...]] | None:
+    """On a worker: the vector cache key of the spec's encoder and the brands it masks (None: no embedding coder)."""
+    from .coding.embed import vector_key
+
+    coder = _embedder(_chain(spec)[0])
+    return None if coder is None else (vector_key(coder.encoder), tuple(coder.brands))
+
+
+def encode_chunk(spec: CoderSpec, texts: list[str]) -> list[bytes]:
+    """On a worker: one chunk of texts through the spec's encoder, as the float32 bytes the cache stores."""
+    import numpy as np
+
+    coder = _embedder(_chain(spec)[0])
+    return [np.asarray(v, dtype=np.float32).tobytes() for v in coder.encoder.encode(list(texts))]
+
+
+def code_partition(spec: CoderSpec, texts: list[str], contexts: list[str], groups: list[str],
+                   vectors: Mapping[str, Mapping[str, bytes]] | None = None):
+    """Code one partition on a worker; the suggestions as an Arrow table (``row`` = position in it).
+
+    ``vectors`` ({model: {text hash: float32 bytes}}): embedding vectors the study has cached. The
+    table's metadata says what the partition cost (``seconds`` coding, ``build_seconds`` building the
+    coders when this worker had not yet) and carries the vectors it encoded (``vectors``, to store)."""
+    import time
+
+    import pyarrow as pa
+
+    chain, build_seconds = _chain(spec)
+    for model, have in (vectors or {}).items():
+        _VECTORS.known.setdefault(model, {}).update(have)
+    _VECTORS.new = {}
+    embedders = [c for c in chain.coders if hasattr(c, "cache") and hasattr(c, "encoder")]
+    for c in embedders:
+        c.cache = _VECTORS
+    t1 = time.perf_counter()
+    try:
+        coded = chain.code(texts, contexts, groups)
+    finally:
+        for c in embedders:
+            c.cache = None
+    seconds = time.perf_counter() - t1
     cols: dict[str, list] = {c: [] for c in _COLUMNS}
     for dim, suggestions in coded.items():
         for i, s in enumerate(suggestions):
@@ -95,7 +163,9 @@ def code_partition(spec: CoderSpec, texts: list[str], contexts: list[str], group
             cols["confidence"].append(float(s.confidence))
             cols["rationale"].append(s.rationale)
             cols["value"].append(None if s.value is None else float(s.value))
-    meta = {"dims": json.dumps(list(coded)), "coders": chain.id, "stage_model": chain.stage_model.name, "stage_model_yaml": to_yaml(chain.stage_model),
+    encoded = {m: {h: v.hex() for h, v in vs.items()} for m, vs in _VECTORS.new.items()}
+    meta = {"seconds": repr(seconds), "build_seconds": repr(build_seconds), "vectors": json.dumps(encoded, sort_keys=True),
+            "dims": json.dumps(list(coded)), "coders": chain.id, "stage_model": chain.stage_model.name, "stage_model_yaml": to_yaml(chain.stage_model),
             "versions": json.dumps(chain.versions, sort_keys=True),
             "codebooks_yaml": json.dumps({d: to_yaml(cb) for d, cb in chain.codebooks.items()}, sort_keys=True,
                                          ensure_ascii=False)}
@@ -169,8 +239,13 @@ class Cluster:
 
 def code_study_dask(store: Store, spec: CoderSpec, scheduler: str | None = None, workers: int = 2,
                     roles: Sequence[str] = ("participant", "customer"), partition_size: int = PARTITION_EXCERPTS,
-                    progress: bool = False, client=None) -> tuple[pd.DataFrame, int]:
+                    progress: bool = False, client=None, stats: dict | None = None) -> tuple[pd.DataFrame, int]:
     """:func:`~workbench.coding.run.code_study` with the coding on a Dask cluster; the same codings.
+
+    Workers get the study's cached embedding vectors and send back the ones they encode (stored here).
+    ``stats`` (a dict) receives what the run cost: ``read_s``, per partition ``excerpts``, ``worker_s``
+    (coding on its worker), ``build_s`` (building the coders, first partition of a worker) and
+    ``write_s`` (storing it here), ``encoded`` (texts its worker had no vector for), ``wait_s`` (this process waiting for results) — see :func:`projection`.
 
     ``client``: a :class:`distributed.Client` to use (and leave open) instead of connecting to
     ``scheduler`` or starting a LocalCluster of ``workers`` processes."""
@@ -178,23 +253,46 @@ def code_study_dask(store: Store, spec: CoderSpec, scheduler: str | None = None,
 
     from .coding.run import study_inputs
 
+    t0 = time.perf_counter()
     ex = study_inputs(store, roles)
     ids = list(ex["excerpt_id"])
     texts, contexts, groups = list(ex["text"]), list(ex["context"]), list(ex["source_id"])
     parts = partitions(groups, partition_size)
+    read = time.perf_counter() - t0
     own = client is None
     client, cluster = _client(scheduler, workers) if own else (client, None)
+    costs = {"read_s": read, "partitions": [], "excerpts": [], "worker_s": [], "build_s": [], "write_s": [],
+             "encoded": [], "wait_s": 0.0, "workers": len(client.nthreads()), "encode_s": 0.0, "encode_texts": 0}
     try:
         spec_f, spec_key = client.scatter(spec, broadcast=True), spec.key()
-        futures = [client.submit(code_partition, spec_f, texts[a:b], contexts[a:b], groups[a:b], pure=False,
+        cached = {}
+        if spec.embed != "off":
+            t1 = time.perf_counter()
+            costs["encode_texts"] = _encode_study(store, client, spec_f, spec_key, texts, progress)
+            costs["encode_s"] = time.perf_counter() - t1
+            cached = _study_vectors(store)
+        vectors_f = client.scatter(cached, broadcast=True) if cached else None
+        futures = [client.submit(code_partition, spec_f, texts[a:b], contexts[a:b], groups[a:b], vectors_f, pure=False,
                                  retries=2, key=f"code-partition-{k}-{spec_key}")
                    for k, (a, b) in enumerate(parts)]
         stored, meta = 0, None
         with store.transaction(), tqdm(total=len(ids), desc="Coding", unit="excerpt", disable=not progress) as bar:
             for (a, b), fut in zip(parts, futures):      # written in study order, each partition once
+                t1 = time.perf_counter()
                 table = fut.result()
+                t2 = time.perf_counter()
                 meta = table.schema.metadata or meta
                 stored += _write(store, table, ids[a:b])
+                encoded = json.loads(table.schema.metadata[b"vectors"])
+                for model, new in encoded.items():
+                    store.put_embeddings(model, {h: bytes.fromhex(v) for h, v in new.items()})
+                costs["encoded"].append(sum(map(len, encoded.values())))
+                fut.release()
+                costs["wait_s"] += t2 - t1
+                costs["excerpts"].append(b - a)
+                costs["worker_s"].append(float(table.schema.metadata[b"seconds"]))
+                costs["build_s"].append(float(table.schema.metadata[b"build_seconds"]))
+                costs["write_s"].append(time.perf_counter() - t2)
                 bar.update(b - a)
             if meta is None:        # no excerpt to code: the coders' settings still go with the study
                 meta = code_partition(spec, [], [], []).schema.metadata
@@ -208,7 +306,66 @@ def code_study_dask(store: Store, spec: CoderSpec, scheduler: str | None = None,
             client.close()
             if cluster is not None:
                 cluster.close()
+    costs["partitions"] = len(parts)
+    if stats is not None:
+        stats.update(costs)
     return ex[["excerpt_id", "source_id"]], stored
+
+
+def _encode_study(store: Store, client, spec_f, spec_key: str, texts: list[str], progress: bool) -> int:
+    """Encode, on the cluster, the texts the study's vector cache lacks, in the very chunks a local run
+    encodes them (:func:`workbench.coding.embed.embed`: distinct masked texts in order of first
+    appearance, :data:`~workbench.coding.embed.CHUNK` at a time), and store each chunk's vectors in the
+    study. An encoder's vectors depend in their last bits on the batch a text is in, so these chunks —
+    not the partitions' — make the codings those of the single-process run. (Examples given with
+    ``--examples`` are encoded when the coders are built; one that is also an excerpt's text is cached
+    first by a local run, and its confidences can then differ in the last digit.) Returns the texts encoded."""
+    from tqdm.auto import tqdm
+
+    from .coding.embed import CHUNK, text_key
+    from .coding.rules import mask
+
+    info = client.submit(vector_model, spec_f, pure=False, retries=2, key=f"vector-model-{spec_key}").result()
+    if info is None:
+        return 0
+    model, brands = info
+    first: dict[str, str] = {}
+    for t in dict.fromkeys(texts):
+        m = mask(t, brands)
+        first.setdefault(text_key(m), m)
+    have = store.get_embeddings(model, list(first))
+    todo = [k for k in first if k not in have]
+    chunks = [todo[i:i + CHUNK] for i in range(0, len(todo), CHUNK)]
+    futures = [client.submit(encode_chunk, spec_f, [first[k] for k in part], pure=False, retries=2,
+                             key=f"encode-{spec_key}-{i}-{part[0]}") for i, part in enumerate(chunks)]
+    with tqdm(total=len(todo), desc="Encoding", unit="text", disable=not progress) as bar:
+        for part, fut in zip(chunks, futures):          # stored chunk by chunk, as a local run does
+            store.put_embeddings(model, dict(zip(part, fut.result())))
+            fut.release()
+            bar.update(len(part))
+    return len(todo)
+
+
+def _study_vectors(store: Store) -> dict[str, dict[str, bytes]]:
+    """Every embedding vector the study has cached, by model: what workers would otherwise encode again."""
+    out: dict[str, dict[str, bytes]] = {}
+    for model, h, v in store.con.execute("SELECT model, text_hash, vector FROM embeddings"):
+        out.setdefault(model, {})[h] = v
+    return out
+
+
+def projection(stats: Mapping[str, Any], n_workers: int) -> float:
+    """Seconds a coding run would take on ``n_workers`` workers, from one run's measured costs: reading the
+    study, then the slower of the workers (each codes its share of the partitions after building the
+    coders once) and the one writer (every partition's rows, one after another)."""
+    import math
+
+    parts = stats["worker_s"]
+    if not parts:
+        return stats["read_s"]
+    per = sum(parts) / len(parts)
+    build = max(stats["build_s"]) if stats["build_s"] else 0.0
+    return stats["read_s"] + max(build + math.ceil(len(parts) / n_workers) * per, sum(stats["write_s"]))
 
 
 def _write(store: Store, table, ids: list[str]) -> int:

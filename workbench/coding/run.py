@@ -18,7 +18,7 @@ from ..files import atomic_file
 from ..model import Codebook, Coding
 from ..store import Store
 from ..tables import read_table
-from .base import CODED_DIMENSIONS, Chain, Coded, Coder, Suggestion, create
+from .base import CODED_DIMENSIONS, Chain, Coded, Coder, Suggestion, create, one_blas_thread
 from .rules import sentiment
 
 #: Per dimension: the code and its probability, then readings derived from it; ``confidence`` is the
@@ -42,6 +42,13 @@ def default_coder(stage_model: str | Codebook = DEFAULT_STAGE_MODEL, languages: 
     embedding coder when ``embed`` names an encoder (``auto``, ``e5``, ``minilm``…; ``off`` = none),
     adapted to ``examples`` ({dimension: (texts, labels)}) when given. ``activities`` (default: the ones
     the stage model names) is what a re-run passes to keep the study's own."""
+    with one_blas_thread():           # the heads fitted here, as a Dask worker fits them
+        return _default_coder(stage_model, languages, emotion, brands, embed, cache, examples, examples_kind, progress,
+                              activities)
+
+
+def _default_coder(stage_model, languages, emotion, brands, embed, cache, examples, examples_kind, progress,
+                   activities) -> Chain:
     rules = create("rules", stage_model=stage_model, languages=languages, activities=activities)
     coders: list[Coder] = [rules]
     if emotion == "model":
