@@ -103,9 +103,11 @@ def main() -> None:
         rows.append(("code", run(_CLI, "code", "--study", str(study), "--no-progress", "--embed", args.embed)))
         rows.append(("map + report", run(_CLI, "map", "--study", str(study), "--out", str(d / "report"))))
         rows.append(("review", run(_REVIEW, str(study))))
-        extra = [(f"code, dask x{n}", run(_CLI, "code", "--study", str(study), "--no-progress", "--embed", args.embed,
-                                          "--engine", "dask", "--workers", n))
-                 for n in [x.strip() for x in args.dask.split(",") if x.strip()]]
+        counts = [x.strip() for x in args.dask.split(",") if x.strip()]
+        extra = [("code again", run(_CLI, "code", "--study", str(study), "--no-progress", "--embed", args.embed))] \
+            if counts else []               # the same re-code in one process, to compare with
+        extra += [(f"code, dask x{n}", run(_CLI, "code", "--study", str(study), "--no-progress", "--embed", args.embed,
+                                           "--engine", "dask", "--workers", n)) for n in counts]
     total = sum(r["wall"] for _, r in rows)
     peak = max(max(r["self_mb"], r["worker_mb"]) for _, r in rows)
     print(f"\n{'stage':14s} {'wall s':>8s} {'peak MB':>8s} {'worker MB':>9s}")
@@ -113,6 +115,10 @@ def main() -> None:
         print(f"{name:14s} {r['wall']:8.1f} {r['self_mb']:8.0f} {r['worker_mb']:9.0f}")
     for name, r in extra:
         print(f"{name:14s} {r['wall']:8.1f} {r['self_mb']:8.0f} {r['worker_mb']:9.0f}   (a re-code; not in the total)")
+    for name, r in extra:         # per-partition costs and the projection to N workers, as the run printed them
+        for line in r["out"].splitlines():
+            if line.startswith("Dask:"):
+                print(f"{name}: {line}")
     review = rows[-1][1]
     print(f"{'total':14s} {total:8.1f} {peak:8.0f}   (targets: < 900 s, < 4096 MB)")
     print(f"map + report {rows[-2][1]['wall']:.1f} s (target < 30 s); review first page {review['first_page']:.2f} s "

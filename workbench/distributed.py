@@ -194,7 +194,7 @@ def _client(scheduler: str | None, workers: int):
     if scheduler:
         return Client(scheduler), None
     cluster = LocalCluster(n_workers=workers or os.cpu_count() or 1, threads_per_worker=1, processes=True,
-                           host="127.0.0.1", dashboard_address=None, silence_logs=40)
+                           host="127.0.0.1", dashboard_address="127.0.0.1:0", silence_logs=40)   # no fixed port 8787
     return Client(cluster), cluster
 
 
