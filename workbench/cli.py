@@ -223,10 +223,12 @@ def cmd_code(args: argparse.Namespace) -> int:
                                                 progress=not args.no_progress, stats=costs)
                 if costs["worker_s"]:
                     n = costs["workers"]
-                    print(f"Dask: {costs['partitions']} partitions on {n} workers; per partition "
+                    print(f"Dask: {costs['partitions']} partitions on {n} workers in {costs['total_s']:.0f} s; per partition "
                           f"{sum(costs['worker_s']) / len(costs['worker_s']):.1f} s coding on a worker, "
-                          f"{sum(costs['write_s']) / len(costs['write_s']):.2f} s writing here; coders built in "
-                          f"{max(costs['build_s']):.1f} s per worker; study read in {costs['read_s']:.1f} s. "
+                          f"{sum(costs['write_s']) / len(costs['write_s']):.2f} s writing here; cluster started in "
+                          f"{costs['start_s']:.1f} s, coders built in {max(costs['build_s']):.1f} s, "
+                          f"{costs['encode_texts']} texts encoded in {costs['encode_s']:.1f} s, study read in "
+                          f"{costs['read_s']:.1f} s. "
                           "Projected from these: " + ", ".join(f"{k} workers {projection(costs, k):.0f} s"
                                                               for k in sorted({1, 2, 4, 8, 16, n})) + ".")
             else:

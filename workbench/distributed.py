@@ -110,12 +110,14 @@ def _embedder(chain):
     return next((c for c in chain.coders if hasattr(c, "cache") and hasattr(c, "encoder")), None)
 
 
-def vector_model(spec: CoderSpec) -> tuple[str, tuple[str, ...]] | None:
-    """On a worker: the vector cache key of the spec's encoder and the brands it masks (None: no embedding coder)."""
+def vector_model(spec: CoderSpec) -> tuple[str | None, tuple[str, ...], float]:
+    """On a worker: the vector cache key of the spec's encoder (None: no embedding coder), the brands it
+    masks, and the seconds building the coders took there."""
     from .coding.embed import vector_key
 
-    coder = _embedder(_chain(spec)[0])
-    return None if coder is None else (vector_key(coder.encoder), tuple(coder.brands))
+    chain, built = _chain(spec)
+    coder = _embedder(chain)
+    return (None, (), built) if coder is None else (vector_key(coder.encoder), tuple(coder.brands), built)
 
 
 def encode_chunk(spec: CoderSpec, texts: list[str]) -> list[bytes]:
@@ -260,16 +262,17 @@ def code_study_dask(store: Store, spec: CoderSpec, scheduler: str | None = None,
     parts = partitions(groups, partition_size)
     read = time.perf_counter() - t0
     own = client is None
+    t1 = time.perf_counter()
     client, cluster = _client(scheduler, workers) if own else (client, None)
-    costs = {"read_s": read, "partitions": [], "excerpts": [], "worker_s": [], "build_s": [], "write_s": [],
+    costs = {"start_s": time.perf_counter() - t1, "read_s": read, "partitions": [], "excerpts": [], "worker_s": [], "build_s": [], "write_s": [],
              "encoded": [], "wait_s": 0.0, "workers": len(client.nthreads()), "encode_s": 0.0, "encode_texts": 0}
     try:
         spec_f, spec_key = client.scatter(spec, broadcast=True), spec.key()
         cached = {}
         if spec.embed != "off":
             t1 = time.perf_counter()
-            costs["encode_texts"] = _encode_study(store, client, spec_f, spec_key, texts, progress)
-            costs["encode_s"] = time.perf_counter() - t1
+            costs["encode_texts"] = _encode_study(store, client, spec_f, spec_key, texts, progress, costs)
+            costs["encode_s"] = time.perf_counter() - t1 - sum(costs["build_s"])     # building is counted apart
             cached = _study_vectors(store)
         vectors_f = client.scatter(cached, broadcast=True) if cached else None
         futures = [client.submit(code_partition, spec_f, texts[a:b], contexts[a:b], groups[a:b], vectors_f, pure=False,
@@ -307,12 +310,14 @@ def code_study_dask(store: Store, spec: CoderSpec, scheduler: str | None = None,
             if cluster is not None:
                 cluster.close()
     costs["partitions"] = len(parts)
+    costs["total_s"] = time.perf_counter() - t0
     if stats is not None:
         stats.update(costs)
     return ex[["excerpt_id", "source_id"]], stored
 
 
-def _encode_study(store: Store, client, spec_f, spec_key: str, texts: list[str], progress: bool) -> int:
+def _encode_study(store: Store, client, spec_f, spec_key: str, texts: list[str], progress: bool,
+                  costs: dict) -> int:
     """Encode, on the cluster, the texts the study's vector cache lacks, in the very chunks a local run
     encodes them (:func:`workbench.coding.embed.embed`: distinct masked texts in order of first
     appearance, :data:`~workbench.coding.embed.CHUNK` at a time), and store each chunk's vectors in the
@@ -325,10 +330,11 @@ def _encode_study(store: Store, client, spec_f, spec_key: str, texts: list[str],
     from .coding.embed import CHUNK, text_key
     from .coding.rules import mask
 
-    info = client.submit(vector_model, spec_f, pure=False, retries=2, key=f"vector-model-{spec_key}").result()
-    if info is None:
+    model, brands, built = client.submit(vector_model, spec_f, pure=False, retries=2,
+                                         key=f"vector-model-{spec_key}").result()
+    costs["build_s"].append(built)
+    if model is None:
         return 0
-    model, brands = info
     first: dict[str, str] = {}
     for t in dict.fromkeys(texts):
         m = mask(t, brands)
@@ -356,16 +362,20 @@ def _study_vectors(store: Store) -> dict[str, dict[str, bytes]]:
 
 def projection(stats: Mapping[str, Any], n_workers: int) -> float:
     """Seconds a coding run would take on ``n_workers`` workers, from one run's measured costs: reading the
-    study, then the slower of the workers (each codes its share of the partitions after building the
-    coders once) and the one writer (every partition's rows, one after another)."""
+    study, starting the cluster and building the coders (once per worker, in parallel), encoding the
+    texts the study has no vector for (its chunks spread over the workers), then the slower of the
+    workers (each codes its share of the partitions) and the one writer (every partition's rows, one
+    after another). Not in it: the scheduler's own overhead, and cores the workers share with the writer."""
     import math
 
     parts = stats["worker_s"]
-    if not parts:
-        return stats["read_s"]
-    per = sum(parts) / len(parts)
     build = max(stats["build_s"]) if stats["build_s"] else 0.0
-    return stats["read_s"] + max(build + math.ceil(len(parts) / n_workers) * per, sum(stats["write_s"]))
+    fixed = stats["read_s"] + stats.get("start_s", 0.0) + build
+    encode = stats.get("encode_s", 0.0) * stats["workers"] / n_workers       # the chunks spread over the workers
+    if not parts:
+        return fixed + encode
+    per = sum(parts) / len(parts)
+    return fixed + encode + max(math.ceil(len(parts) / n_workers) * per, sum(stats["write_s"]))
 
 
 def _write(store: Store, table, ids: list[str]) -> int:
