@@ -3,6 +3,7 @@
 worker killed mid-run costs a retry, never a duplicate."""
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import io
 import json
@@ -62,6 +63,31 @@ def cluster():
     c.close()
 
 
+@contextlib.contextmanager
+def _killing_a_busy_worker(client, task: str):
+    """While the body runs, SIGKILL the first worker seen running a task whose key contains ``task``
+    (within 60 s); yields the list of pids killed, empty if none was seen busy."""
+    killed, done = [], threading.Event()
+
+    def kill() -> None:
+        deadline = time.time() + 60
+        while time.time() < deadline and not killed and not done.is_set():
+            busy = [w for w, keys in client.processing().items() if any(task in str(k) for k in keys)]
+            if busy:
+                pid = client.run(os.getpid, workers=[busy[0]])[busy[0]]
+                os.kill(pid, signal.SIGKILL)
+                killed.append(pid)
+            time.sleep(0.02)
+
+    t = threading.Thread(target=kill)
+    t.start()
+    try:
+        yield killed
+    finally:                    # the body ended (or failed): stop looking
+        done.set()
+        t.join()
+
+
 def test_partitions_never_split_a_source():
     groups = ["a"] * 3 + ["b"] * 5 + ["c"] + ["d"] * 2
     parts = partitions(groups, size=4)
@@ -82,25 +108,10 @@ def test_dask_coding_gives_the_same_codings_and_map_as_one_process(local, cluste
 
 
 def test_a_killed_worker_is_retried_without_duplicates(local, cluster, tmp_path):
-    c, client = cluster
+    _, client = cluster
     path = _study(tmp_path / "study.db")
-    killed = []
-
-    def kill_a_busy_worker():
-        deadline = time.time() + 60
-        while time.time() < deadline and not killed:
-            busy = [w for w, keys in client.processing().items() if keys]
-            if busy:
-                pid = client.run(os.getpid, workers=[busy[0]])[busy[0]]
-                os.kill(pid, signal.SIGKILL)
-                killed.append(pid)
-            time.sleep(0.05)
-
-    t = threading.Thread(target=kill_a_busy_worker)
-    t.start()
-    with Store.open(path) as s:
+    with _killing_a_busy_worker(client, "code-partition") as killed, Store.open(path) as s:
         code_study_dask(s, CoderSpec(emotion="model"), client=client, partition_size=30)
-    t.join()
     assert killed                                         # a worker really died while coding
     a, _ = _codings(local)
     b, _ = _codings(path)
@@ -168,26 +179,9 @@ def test_dask_ingest_gives_the_same_study_as_one_process(call_log, cluster, tmp_
 def test_a_killed_worker_during_ingest_is_retried_without_duplicates(call_log, cluster, tmp_path, monkeypatch):
     log, local = call_log
     _, client = cluster
-    killed = []
-
-    def kill_a_busy_worker():
-        deadline = time.time() + 60
-        while time.time() < deadline and not killed:
-            busy = [w for w, keys in client.processing().items() if any("ingest-prepare" in str(k) for k in keys)]
-            if busy:
-                pid = client.run(os.getpid, workers=[busy[0]])[busy[0]]
-                os.kill(pid, signal.SIGKILL)
-                killed.append(pid)
-            time.sleep(0.02)
-
-    t = threading.Thread(target=kill_a_busy_worker)
-    t.start()
-    try:
+    with _killing_a_busy_worker(client, "ingest-prepare") as killed:
         _ingest_dask(tmp_path / "study.db", log, client, monkeypatch, chunk=40)
-    finally:
-        killed.append(None)         # stops the thread if the ingest failed
-        t.join()
-    assert killed[0] is not None                           # a worker really died while preparing
+    assert killed                                          # a worker really died while preparing
     a, _ = _dump(local)
     b, _ = _dump(tmp_path / "study.db")
     with Store.open(tmp_path / "study.db") as s:

@@ -261,9 +261,9 @@ def code_study_dask(store: Store, spec: CoderSpec, scheduler: str | None = None,
     texts, contexts, groups = list(ex["text"]), list(ex["context"]), list(ex["source_id"])
     parts = partitions(groups, partition_size)
     read = time.perf_counter() - t0
-    own = client is None
+    cluster = Cluster(scheduler, workers, client)
     t1 = time.perf_counter()
-    client, cluster = _client(scheduler, workers) if own else (client, None)
+    client = cluster.client
     costs = {"start_s": time.perf_counter() - t1, "read_s": read, "partitions": [], "excerpts": [], "worker_s": [], "build_s": [], "write_s": [],
              "encoded": [], "wait_s": 0.0, "workers": len(client.nthreads()), "encode_s": 0.0, "encode_texts": 0}
     try:
@@ -305,10 +305,7 @@ def code_study_dask(store: Store, spec: CoderSpec, scheduler: str | None = None,
                             "coding.coders": m["coders"]})
             store.refresh_cards()
     finally:
-        if own:
-            client.close()
-            if cluster is not None:
-                cluster.close()
+        cluster.close()             # only a cluster this call started (not a caller's client)
     costs["partitions"] = len(parts)
     costs["total_s"] = time.perf_counter() - t0
     if stats is not None:
