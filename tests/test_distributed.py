@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import contextlib
 import importlib.util
-import io
 import json
 import os
 import signal
@@ -13,7 +12,6 @@ import sys
 import threading
 import time
 
-import pandas as pd
 import pytest
 
 from conftest import CORPORA, ROOT
@@ -251,14 +249,10 @@ def test_dask_coding_with_the_embedding_coder_matches_and_fills_the_study_vector
         vectors_b = set(s.con.execute("SELECT model, text_hash FROM embeddings"))
     assert vectors_a and vectors_b == vectors_a
     (codings_a, map_a), (codings_b, map_b) = _codings(a), _codings(b)
-    # every code the same; a confidence can differ by one in its third decimal: a BLAS product's last bits
-    # depend on the matrix's shape, and a partition's matrices are smaller than the whole study's
-    key = ["excerpt_id", "dimension", "code_id", "coder", "status"]
-    assert codings_a[key].equals(codings_b[key])
-    assert (codings_a["confidence"] - codings_b["confidence"]).abs().max() <= 0.0011
-    assert (codings_a["confidence"] != codings_b["confidence"]).mean() < 0.01
-    claims = ["claim_id", "stage", "lane", "text", "n_excerpts", "n_participants"]
-    assert pd.read_csv(io.StringIO(map_a))[claims].equals(pd.read_csv(io.StringIO(map_b))[claims])
+    # the same codings to the last bit of every confidence (the heads multiply in fixed-shape blocks, so a
+    # partition's smaller matrices give each row the bits the whole study's give it), and the same map
+    assert codings_a.equals(codings_b)
+    assert map_a == map_b
     assert stats["partitions"] == len(stats["worker_s"]) > 2
     assert stats["encode_texts"] == len(vectors_a) and sum(stats["encoded"]) == 0    # encoded once, before the partitions
     assert projection(stats, 4) < projection(stats, 1)          # more workers, less time, from the measured costs

@@ -27,6 +27,7 @@ identical map (claims, order, ids, bootstrap intervals).
 """
 from __future__ import annotations
 
+import concurrent.futures
 import contextlib
 import gc
 import hashlib
@@ -283,13 +284,16 @@ MAP_COLUMNS = ("excerpt_id", "source_id", "source_name", "speaker", "participant
 
 def load_map_inputs(store: Store, stage_model: str | None = None) -> MapInputs:
     """Read a study's inputs for maps once, as one moment of the study (then build any number of maps)."""
-    with _no_gc(), store.snapshot():   # loading builds ~10^6 acyclic objects (no GC rescans)
+    with _no_gc(), store.snapshot(bulk=True):   # loading builds ~10^6 acyclic objects (no GC rescans)
         info = store.info()
         model = study_stage_model(store, stage_model)
         books, notes = study_codebooks(store, info, model)
+        with concurrent.futures.ThreadPoolExecutor(1) as pool:    # with bulk readers, the two big reads overlap
+            codings = pool.submit(store.decisions, categorical=True) if store.bulk else None
+            excerpts = store.excerpts(roles=VOICE_ROLES, by_id=True, columns=MAP_COLUMNS)
+            codings = codings.result() if codings is not None else store.decisions(categorical=True)
         return MapInputs(study=info.get("name", store.path.stem), stage_model=model, codebooks=books,
-                         excerpts=store.excerpts(roles=VOICE_ROLES, by_id=True, columns=MAP_COLUMNS), codings=store.decisions(categorical=True),
-                         metrics=_meta_metrics(store), notes=notes)
+                         excerpts=excerpts, codings=codings, metrics=_meta_metrics(store), notes=notes)
 
 
 def _participant(ex: pd.DataFrame) -> pd.Series:

@@ -136,6 +136,33 @@ def embed(encoder, texts: Sequence[str], cache=None, on_progress: Callable[[int,
 
 
 # ------------------------------------------------------------------ heads
+#: Rows a head multiplies at a time (see :func:`rowwise_matmul`).
+MATMUL_ROWS = 256
+
+
+def rowwise_matmul(x: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """``x @ w``, where each row's result does not depend on the rows it came with.
+
+    BLAS picks kernels by the matrix's shape, and a remainder block's kernel may sum in another
+    order: the same excerpt scored in a batch of 45,000 (a Dask partition) or 1,700,000 (one
+    process) differed in its last bits, and one confidence in 1,698 in its third decimal. Here every
+    product has ``MATMUL_ROWS`` rows (the last block padded with zeros), so a row's scores are the same
+    bits however a study is partitioned."""
+    x = np.asarray(x)
+    n = len(x)
+    out = np.empty((n, w.shape[1]), dtype=np.result_type(x, w))
+    block = np.zeros((MATMUL_ROWS, x.shape[1]), dtype=x.dtype)
+    for i in range(0, n, MATMUL_ROWS):
+        part = x[i:i + MATMUL_ROWS]
+        if len(part) == MATMUL_ROWS:
+            out[i:i + MATMUL_ROWS] = part @ w
+        else:
+            block[:len(part)] = part
+            block[len(part):] = 0
+            out[i:i + len(part)] = (block @ w)[:len(part)]
+    return out
+
+
 @dataclass
 class Head:
     """Calibrated logistic regression over sentence vectors, with an exemplar bank for rationales."""
@@ -150,7 +177,7 @@ class Head:
     extra_scale: float = 1.0    # weight of outside evidence (cues) added to the log-odds
 
     def logits(self, x: np.ndarray) -> np.ndarray:
-        z = x @ self.coef.T + self.intercept
+        z = rowwise_matmul(x, self.coef.T) + self.intercept
         if z.shape[1] == 1:      # binary LR: one column → two
             z = np.hstack([-z / 2, z / 2])
         return z
@@ -173,7 +200,7 @@ class Head:
             want = [i for i, lab in enumerate(labels) if lab == label]
             if not len(rows) or not want:
                 continue
-            best = (x[want] @ self.bank[rows].T).argmax(axis=1)
+            best = rowwise_matmul(x[want], self.bank[rows].T).argmax(axis=1)
             for i, j in zip(want, best):
                 out[i] = self.bank_text[rows[j]]
         return out
@@ -188,8 +215,8 @@ class MixedHead(Head):
 
     def logits(self, x: np.ndarray) -> np.ndarray:
         wb, ib, we, ie = self.parts
-        za = x @ self.coef[:self.k].T + wb * ib
-        zb = x @ self.coef[self.k:].T + we * ie
+        za = rowwise_matmul(x, self.coef[:self.k].T) + wb * ib
+        zb = rowwise_matmul(x, self.coef[self.k:].T) + we * ie
         return za + zb
 
 
@@ -765,5 +792,5 @@ def embed_coder(rules: RulesCoder, encoder: str = "auto", cache=None, brands: Se
     return EmbedCoder(enc, heads, rules, cache, brands, examples, examples_tag(examples, kind) if examples else "")
 
 
-__all__ = ["EmbedCoder", "embed_coder", "embed", "DiskCache", "Head", "fit_head", "calibrate", "ece", "load_heads",
+__all__ = ["rowwise_matmul", "MATMUL_ROWS", "EmbedCoder", "embed_coder", "embed", "DiskCache", "Head", "fit_head", "calibrate", "ece", "load_heads",
            "train_heads", "CODER_ID", "SETTINGS"]
