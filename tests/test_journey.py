@@ -368,7 +368,7 @@ def test_emotion_curve_marks_its_moments_of_truth_and_agrees_with_csat(demo):
     study = json.loads((demo / "report" / "study.json").read_text())
     check = study["checks"]["valence_vs_csat"]
     # the sample call log's 48 conversations with a CSAT: the customers' valence orders them as their ratings do
-    assert check["n_conversations"] == 48 and check["spearman"] > 0.5
+    assert check["n_conversations"] == 53 and check["spearman"] > 0.5      # 48 + 5 of the Romanian sample (one has no CSAT)
     html = (demo / "report" / "report.html").read_text()
     assert "moment of truth" in html and "Spearman" in html
     curve = pd.read_csv(demo / "report" / "curve.csv")

@@ -13,14 +13,46 @@ from workbench.language import detect, summarise
     ("I was on hold for forty minutes and nobody picked up.", "en"),
     ("Yeah.", "en"),
     ("Llevo tres días esperando la tarjeta.", "es"),
-    ("Vale.", "es"),
     ("¿Y eso cuánto cuesta?", "es"),
     ("Pues la app bien, pero el selfie fue un desastre.", "es"),
     ("Je ne sais pas, c'est très compliqué pour moi.", "fr"),
+    ("Am așteptat trei săptămâni cardul și nimeni nu mi-a răspuns la telefon.", "ro"),
+    ("Esperei três semanas pelo cartão e ninguém me atendeu.", "pt"),
+    ("Ich habe drei Wochen auf die Karte gewartet.", "de"),
+    ("Ho aspettato tre settimane la carta e nessuno mi ha risposto.", "it"),
+    ("Ik heb drie weken op de kaart gewacht.", "nl"),
+    ("Czekałem trzy tygodnie na kartę i nikt nie odebrał telefonu.", "pl"),
     ("12345 !!!", "und"),
 ])
 def test_detect(text, lang):
     assert detect(text).language == lang
+
+
+def test_a_filler_alone_is_undetermined_or_weak_and_takes_its_sources_language(tmp_path):
+    # "ok" scores Afrikaans first and "Vale" is Spanish and Catalan: alone they say little, so a turn
+    # keeps its own language only when detected with confidence, else it takes its source's
+    from workbench.language import CONFIDENT
+    assert detect("Vale.").language == "und" or detect("Vale.").confidence < CONFIDENT
+    assert detect("ok").confidence < CONFIDENT
+    p = write(tmp_path / "call.txt", "Agent: Thank you for calling, how can I help you today?\n"
+                                     "Customer: ok\nAgent: Could you tell me your account number please?\n"
+                                     "Customer: My card never arrived and I have been waiting for three weeks.\n")
+    [s] = read_path(p).sources
+    assert s.language == "en" and not s.mixed_language and {t.language for t in s.turns} == {"en"}
+    p = write(tmp_path / "es.txt", "Entrevistadora: ¿Cómo abriste la cuenta?\nLucía: Vale.\n"
+                                   "Entrevistadora: ¿Y la verificación?\nLucía: Fue un desastre, repetí el selfie cuatro veces.\n")
+    [s] = read_path(p).sources
+    assert s.language == "es" and [t.language for t in s.turns] == ["es"] * 4
+
+
+def test_a_romanian_interview_is_stored_as_romanian_not_mixed(tmp_path):
+    p = write(tmp_path / "interviu.txt",
+              "Intervievator: Cum ați deschis contul?\n"
+              "Ana: Din aplicație, a fost simplu, dar cardul a întârziat foarte mult.\n"
+              "Intervievator: Cât ați așteptat?\n"
+              "Ana: Am așteptat trei săptămâni cardul și nimeni nu mi-a răspuns la telefon.\n")
+    [s] = read_path(p).sources
+    assert s.language == "ro" and not s.mixed_language and {t.language for t in s.turns} == {"ro"}
 
 
 def test_summarise_flags_mixed_sources():
@@ -46,3 +78,14 @@ def test_declared_language_overrides_detection_but_detection_is_kept(tmp_path):
     p = write(tmp_path / "p.txt", "Interviewer: Hello, how are you?\nP1: Fine, thanks, and you?\n")
     [s] = read_path(p, flags={"language": "es"}).sources
     assert s.language == "es" and s.meta["detected_language"] == "en"
+
+
+def test_a_close_neighbour_of_the_sources_language_is_the_sources_language(tmp_path):
+    # "Pilar al habla" scores Aragonese first (0.77, Spanish 0.14): in a Spanish call it is Spanish
+    p = write(tmp_path / "llamada.txt", "Pilar: Oficina de Zaragoza centro, Pilar al habla.\n"
+                                        "Lucía: Hola Pilar, soy Lucía, la de la gestoría. Te llamo para darte las gracias.\n"
+                                        "Pilar: ¡Qué bien! ¿Ya pueden entrar tus compañeras?\n"
+                                        "Lucía: Sí, las dos, y yo apruebo los pagos desde el móvil.\n")
+    [s] = read_path(p).sources
+    assert detect("Oficina de Zaragoza centro, Pilar al habla.").language == "an"
+    assert s.language == "es" and not s.mixed_language and {t.language for t in s.turns} == {"es"}

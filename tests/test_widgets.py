@@ -168,3 +168,22 @@ def test_map_explorer_shows_quotes_from_as_many_participants_as_it_can(study):
     one = jm.evidence_rows(claim.evidence)
     solo = one.loc[one["participant"] == one["participant"].iloc[0], "excerpt_id"].tolist()
     assert jm.sample(solo, 3) == solo[:3]
+
+
+def test_review_panel_says_which_languages_no_coder_covers(tmp_path):
+    from workbench.coding.run import code_study, default_coder
+    from workbench.pipeline import ingest_paths
+
+    path = tmp_path / "study.db"
+    Store.create(path).close()
+    p = write(tmp_path / "interviu.txt", "Intervievator: Și cardul?\n"
+              "Ana: Am așteptat trei săptămâni cardul și nimeni nu mi-a răspuns la telefon.\n"
+              "Intervievator: Ce ați făcut?\nAna: Am sunat de cinci ori la bancă și am închis contul.\n")
+    e = write(tmp_path / "p.txt", "Interviewer: And the card?\nP1: I waited three weeks and nobody answered the phone.\n")
+    with Store.open(path) as s:
+        ingest_paths(s, [p, e], progress=False)
+        code_study(s, default_coder(emotion="model", embed="off"))
+    panel = ReviewPanel(path, coder="ana", page_size=5)
+    assert "2 excerpts in Romanian (ro): no coder covers stage" in panel.languages.value
+    assert set(panel.page["excerpt_id"]) <= {r for r in panel.queue["excerpt_id"]} and len(panel.queue) == 1
+    panel.close()

@@ -169,7 +169,8 @@ DIMENSION_LABEL = {"stage": "stage model", "theme": "themes"}
 
 
 def cmd_code(args: argparse.Namespace) -> int:
-    from .coding.run import DEFAULT_STAGE_MODEL, code_file, code_study, default_coder, read_examples, study_examples
+    from .coding.run import (DEFAULT_STAGE_MODEL, code_file, code_study, default_coder, read_examples, study_coverage_lines,
+                             study_examples)
 
     languages = None if args.lang == "auto" else [args.lang]
     brands = [b for b in (args.mask or "").split(",") if b.strip()]
@@ -233,9 +234,12 @@ def cmd_code(args: argparse.Namespace) -> int:
                                                               for k in sorted({1, 2, 4, 8, 16, n})) + ".")
             else:
                 coded, stored = code_study(store, coder, details=False)
+            coverage = study_coverage_lines(store.info())
         how = "the study's own, kept; --codebook changes it" if kept else "--codebook" if args.codebook else "the default"
         print(f"Coded {len(coded)} excerpts with {coder.id}, stage model {coder.stage_model.name} ({how}); stored "
               f"{stored} suggested codings (excerpts a human already coded keep the human decision).")
+        for line in coverage:
+            print(line)
         return 0
     if args.engine != "local":
         raise WorkbenchError("--engine dask codes a study: give --study STUDY (a file is coded in batches here).")
@@ -367,7 +371,7 @@ def cmd_map(args: argparse.Namespace) -> int:
 
     if args.segment and args.compare:
         raise WorkbenchError("Give either --segment NAME or --compare A,B, not both.")
-    opts = dict(include_suggested=not args.accepted_only, seed=args.seed)
+    opts = dict(include_suggested=not args.accepted_only, seed=args.seed, label_language=args.label_language)
     with _study(args.study) as store:
         inputs = load_map_inputs(store, args.stage_model)     # the overall and segment maps: one moment of the study
     if args.compare:
@@ -570,6 +574,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--compare", help="two or more segments to compare, comma-separated")
     s.add_argument("--accepted-only", action="store_true", help="only human-accepted codings (default: suggested too, flagged)")
     s.add_argument("--seed", type=int, default=0, help="seed for the bootstrap intervals (default 0)")
+    s.add_argument("--label-language", help="label stages and codes in this language where the codebooks have "
+                                            "labels in it, e.g. ro or es (default: the codebooks' own labels)")
     s.add_argument("--out", required=True, help="output folder")
     s.set_defaults(fn=cmd_map)
 

@@ -53,9 +53,19 @@ DIMENSION_CODEBOOKS = {"touchpoint": "touchpoints", "actor": "actors", "backstag
                        "thought": "thoughts"}
 EKMAN_FAMILIES = ("anger", "disgust", "fear", "joy", "sadness", "surprise", "neutral")
 TOP_KEYS = {"codebook", "version", "dimension", "kind", "description", "codes", "default", "severity_cues", "activities"}
-CODE_KEYS = {"id", "label", "definition", "include", "exclude", "examples", "cues", "parent", "order",
+CODE_KEYS = {"id", "label", "labels", "definition", "include", "exclude", "examples", "cues", "parent", "order",
              "family", "valence", "severity", "stage"}
 _ID = re.compile(r"^[a-z][a-z0-9_]*$")
+#: A language key: an ISO 639-1 or 639-3 code, optionally with a region or script ("pt-br"), or "any".
+LANGUAGE_KEY = re.compile(r"^(any|[a-z]{2,3}(-[a-z0-9]{2,8})*)$")
+
+
+def _language_key(lang: Any, where: "_Where", node: Node, what: str) -> str:
+    key = str(lang).strip().lower()
+    if not LANGUAGE_KEY.match(key):
+        raise where.error(node, f"{what}: {lang!r} is not a language code; use an ISO 639 code such as en, es, ro, "
+                                "fr, pt-br (or 'any' for phrases of every language).")
+    return key
 
 
 class _Where:
@@ -114,8 +124,19 @@ def _by_language(entry: tuple[Node, Node] | None, where: _Where, what: str) -> d
     for lang, items in value.items():
         if not isinstance(items, list) or not all(isinstance(i, str) and i.strip() for i in items):
             raise where.error(v, f"{what} for '{lang}' must be a list of non-empty strings.")
-        out[str(lang)] = tuple(i.strip() for i in items)
+        out[_language_key(lang, where, v, what)] = tuple(i.strip() for i in items)
     return out
+
+
+def _labels(entry: tuple[Node, Node] | None, where: "_Where", what: str) -> dict[str, str]:
+    """``labels: {ro: Așteptare, es: Espera}``: the code's label per language."""
+    if entry is None:
+        return {}
+    _, v = entry
+    value = _py(v)
+    if not isinstance(value, dict) or not all(isinstance(x, str) and x.strip() for x in value.values()):
+        raise where.error(v, f"{what} must map a language code to a label, e.g. {{es: Espera, ro: Așteptare}}.")
+    return {_language_key(k, where, v, what): x.strip() for k, x in value.items()}
 
 
 def parse_codebook(text: str, path: Path | str = "<string>") -> Codebook:
@@ -200,7 +221,7 @@ def parse_codebook(text: str, path: Path | str = "<string>") -> Codebook:
             examples=_by_language(c.get("examples"), where, f"{what}: 'examples'"),
             cues=_by_language(c.get("cues"), where, f"{what}: 'cues'"),
             parent=_text(c.get("parent"), where, f"{what}: 'parent'", False, node) or None,
-            order=order, attributes=attributes))
+            order=order, attributes=attributes, labels=_labels(c.get("labels"), where, f"{what}: 'labels'")))
     default = _text(top.get("default"), where, "'default'", False, root)
     if default and default not in seen:
         raise where.error(top["default"][1], f"default '{default}' is not a code of this codebook.")
@@ -273,6 +294,8 @@ def to_yaml(codebook: Codebook) -> str:
     """Write a codebook back to YAML (round-trips through :func:`parse_codebook`)."""
     def code_dict(c: Code) -> dict[str, Any]:
         d: dict[str, Any] = {"id": c.code_id, "label": c.label, "definition": c.definition}
+        if c.labels:
+            d["labels"] = dict(c.labels)
         for key in ("include", "exclude"):
             if getattr(c, key):
                 d[key] = getattr(c, key)

@@ -129,7 +129,7 @@ def encode_chunk(spec: CoderSpec, texts: list[str]) -> list[bytes]:
 
 
 def code_partition(spec: CoderSpec, texts: list[str], contexts: list[str], groups: list[str],
-                   vectors: Mapping[str, Mapping[str, bytes]] | None = None):
+                   vectors: Mapping[str, Mapping[str, bytes]] | None = None, languages: list[str] | None = None):
     """Code one partition on a worker; the suggestions as an Arrow table (``row`` = position in it).
 
     ``vectors`` ({model: {text hash: float32 bytes}}): embedding vectors the study has cached. The
@@ -138,6 +138,8 @@ def code_partition(spec: CoderSpec, texts: list[str], contexts: list[str], group
     import time
 
     import pyarrow as pa
+
+    from .coding.run import language_coverage
 
     chain, build_seconds = _chain(spec)
     for model, have in (vectors or {}).items():
@@ -148,7 +150,7 @@ def code_partition(spec: CoderSpec, texts: list[str], contexts: list[str], group
         c.cache = _VECTORS
     t1 = time.perf_counter()
     try:
-        coded = chain.code(texts, contexts, groups)
+        coded = chain.code(texts, contexts, groups, languages=languages)
     finally:
         for c in embedders:
             c.cache = None
@@ -167,7 +169,8 @@ def code_partition(spec: CoderSpec, texts: list[str], contexts: list[str], group
             cols["value"].append(None if s.value is None else float(s.value))
     encoded = {m: {h: v.hex() for h, v in vs.items()} for m, vs in _VECTORS.new.items()}
     meta = {"seconds": repr(seconds), "build_seconds": repr(build_seconds), "vectors": json.dumps(encoded, sort_keys=True),
-            "dims": json.dumps(list(coded)), "coders": chain.id, "stage_model": chain.stage_model.name, "stage_model_yaml": to_yaml(chain.stage_model),
+            "dims": json.dumps(list(coded)), "coders": chain.id,
+            "languages": json.dumps(language_coverage(chain, list(languages or ["und"] * len(texts))), sort_keys=True), "stage_model": chain.stage_model.name, "stage_model_yaml": to_yaml(chain.stage_model),
             "versions": json.dumps(chain.versions, sort_keys=True),
             "codebooks_yaml": json.dumps({d: to_yaml(cb) for d, cb in chain.codebooks.items()}, sort_keys=True,
                                          ensure_ascii=False)}
@@ -253,12 +256,13 @@ def code_study_dask(store: Store, spec: CoderSpec, scheduler: str | None = None,
     ``scheduler`` or starting a LocalCluster of ``workers`` processes."""
     from tqdm.auto import tqdm
 
-    from .coding.run import study_inputs
+    from .coding.run import merge_coverage, study_inputs
 
     t0 = time.perf_counter()
     ex = study_inputs(store, roles)
     ids = list(ex["excerpt_id"])
     texts, contexts, groups = list(ex["text"]), list(ex["context"]), list(ex["source_id"])
+    langs = list(ex["language"])
     parts = partitions(groups, partition_size)
     read = time.perf_counter() - t0
     cluster = Cluster(scheduler, workers, client)
@@ -275,16 +279,17 @@ def code_study_dask(store: Store, spec: CoderSpec, scheduler: str | None = None,
             costs["encode_s"] = time.perf_counter() - t1 - sum(costs["build_s"])     # building is counted apart
             cached = _study_vectors(store)
         vectors_f = client.scatter(cached, broadcast=True) if cached else None
-        futures = [client.submit(code_partition, spec_f, texts[a:b], contexts[a:b], groups[a:b], vectors_f, pure=False,
+        futures = [client.submit(code_partition, spec_f, texts[a:b], contexts[a:b], groups[a:b], vectors_f, langs[a:b], pure=False,
                                  retries=2, key=f"code-partition-{k}-{spec_key}")
                    for k, (a, b) in enumerate(parts)]
-        stored, meta = 0, None
+        stored, meta, coverage = 0, None, []
         with store.transaction(), tqdm(total=len(ids), desc="Coding", unit="excerpt", disable=not progress) as bar:
             for (a, b), fut in zip(parts, futures):      # written in study order, each partition once
                 t1 = time.perf_counter()
                 table = fut.result()
                 t2 = time.perf_counter()
                 meta = table.schema.metadata or meta
+                coverage.append(json.loads(table.schema.metadata[b"languages"]))
                 stored += _write(store, table, ids[a:b])
                 encoded = json.loads(table.schema.metadata[b"vectors"])
                 for model, new in encoded.items():
@@ -302,7 +307,9 @@ def code_study_dask(store: Store, spec: CoderSpec, scheduler: str | None = None,
             m = {k.decode(): v.decode() for k, v in meta.items()}
             store.set_info({"coding.stage_model": m["stage_model"], "coding.stage_model_yaml": m["stage_model_yaml"],
                             "coding.codebooks": m["versions"], "coding.codebooks_yaml": m["codebooks_yaml"],
-                            "coding.coders": m["coders"]})
+                            "coding.coders": m["coders"],
+                            "coding.languages": json.dumps(merge_coverage(coverage or [json.loads(m["languages"])]),
+                                                           sort_keys=True)})
             store.refresh_cards()
     finally:
         cluster.close()             # only a cluster this call started (not a caller's client)

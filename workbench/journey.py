@@ -43,6 +43,7 @@ import pandas as pd
 from .codebook import DIMENSION_CODEBOOKS, parse_codebook, resolve
 from .coding.cues import CueMatcher
 from .coding.rules import _cues, stage_activities
+from .coding.run import study_coverage_lines
 from .decisions import effective_rows
 from .errors import InputError, WorkbenchError
 from .model import VOICE_ROLES, Codebook
@@ -220,6 +221,7 @@ class MapSettings:
     n_boot: int = 1000
     top_thoughts: int = 4             # Thinking: the largest groups of questions / expectations / worries per stage
     neutral_band: float = 0.25        # |valence| at or below it is neutral (the embedding coder's own band)
+    label_language: str | None = None  # label stages and codes in this language where the codebooks have it ("ro")
 
 
 def study_stage_model(store: Store, name: str | None = None) -> Codebook:
@@ -288,6 +290,7 @@ def load_map_inputs(store: Store, stage_model: str | None = None) -> MapInputs:
         info = store.info()
         model = study_stage_model(store, stage_model)
         books, notes = study_codebooks(store, info, model)
+        notes = notes + study_coverage_lines(info)       # "14 excerpts in Romanian: … no coder covers emotion in ro"
         with concurrent.futures.ThreadPoolExecutor(1) as pool:    # with bulk readers, the two big reads overlap
             codings = pool.submit(store.decisions, categorical=True) if store.bulk else None
             excerpts = store.excerpts(roles=VOICE_ROLES, by_id=True, columns=MAP_COLUMNS)
@@ -480,11 +483,13 @@ def _build_map(inputs: MapInputs, settings: MapSettings) -> JourneyMap:
     evidence["valence"] = valence
     return JourneyMap(
         study=inputs.study, stage_model=model.name, stage_model_version=model.version,
-        stages=[(c.code_id, c.label) for c in model.ordered], segment=settings.segment, claims=f.claims,
+        stages=[(c.code_id, c.label_in(settings.label_language)) for c in model.ordered], segment=settings.segment,
+        claims=f.claims,
         curve=_curve(f, valence), evidence=evidence, checks=_checks(f, valence),
         settings={"stage_model": model.name, "segment": settings.segment, "include_suggested": settings.include_suggested,
                   "seed": settings.seed, "bootstrap_resamples": settings.n_boot, "top_thoughts": settings.top_thoughts,
-                  "neutral_band": settings.neutral_band},
+                  "neutral_band": settings.neutral_band,
+                  **({"label_language": settings.label_language} if settings.label_language else {})},
         coders=sorted(f.eff["coder"].unique().tolist()),
         codebooks={model.name: model.version, **{cb.name: cb.version for cb in inputs.codebooks.values()}},
         notes=f.notes)
@@ -503,7 +508,7 @@ def _feeling(f: _Frame) -> None:
         values = val[r][~np.isnan(val[r])]
         family = code_def.attributes.get("family", "") if code_def else ""
         v = float(values.mean()) if len(values) else None
-        f.make(f.stage_ids[s_idx], "feeling", code, code_def.label if code_def else code, pos[r],
+        f.make(f.stage_ids[s_idx], "feeling", code, code_def.label_in(f.settings.label_language) if code_def else code, pos[r],
                f"{family} family, valence {v:+.2f}" if v is not None else f"{family} family", v, code=code)
 
 
@@ -521,7 +526,7 @@ def _pain_points(f: _Frame) -> None:
         levels = np.bincount(np.clip(np.rint(values).astype(int), 1, 3), minlength=4)[1:] if len(values) else np.zeros(3, int)
         detail = ("severity " + " · ".join(f"{k}×{n}" for k, n in zip((1, 2, 3), levels.tolist()) if n) +
                   f" (mean {values.mean():.1f})") if len(values) else ""
-        f.make(f.stage_ids[s_idx], "pain_points", code, code_def.label if code_def else code, pos[r], detail,
+        f.make(f.stage_ids[s_idx], "pain_points", code, code_def.label_in(f.settings.label_language) if code_def else code, pos[r], detail,
                float(values.mean()) if len(values) else None, code=code)
 
 
@@ -531,7 +536,7 @@ def _coded_lane(dim: str, lane_name: str) -> Callable[[_Frame], None]:
         pos = rows["pos"].to_numpy()
         for (s_idx, code), r in groups.items():
             code_def = f.label(dim, code)
-            f.make(f.stage_ids[s_idx], lane_name, code, code_def.label if code_def else code, pos[r], code=code)
+            f.make(f.stage_ids[s_idx], lane_name, code, code_def.label_in(f.settings.label_language) if code_def else code, pos[r], code=code)
     build.__doc__ = f"The {dim} codes at each stage."
     return build
 
@@ -583,7 +588,7 @@ def _thinking(f: _Frame) -> None:
             best = _representative(p, texts, f.rank)
             quote = _clause(texts[best], matcher, kind)
             dim, _, code = about.partition(":")
-            label = f.label(dim, code).label if dim and f.label(dim, code) else code
+            label = f.label(dim, code).label_in(f.settings.label_language) if dim and f.label(dim, code) else code
             detail = THOUGHT_KINDS.get(kind, kind) + (f" · {label}" if label else "")
             f.make(f.stage_ids[s_idx], "thinking", f"{kind}-{about}", f"“{quote}”", p, detail,
                    code=f"{kind}/{about}" if about else kind)

@@ -128,6 +128,11 @@ class Code:
     parent: str | None = None
     order: int | None = None
     attributes: dict[str, Any] = field(default_factory=dict)
+    labels: dict[str, str] = field(default_factory=dict)               # language → label (``label`` otherwise)
+
+    def label_in(self, language: str | None) -> str:
+        """The label in ``language`` where the codebook gives one, else :attr:`label`."""
+        return self.labels.get(language, self.label) if language else self.label
 
     def __post_init__(self) -> None:
         if self.dimension not in DIMENSIONS:

@@ -15,7 +15,9 @@ A coder codes a batch of excerpts for one or more dimensions::
 Coders are found by name in a registry (:func:`register`, :func:`create`), so adding a coder is one
 module that calls ``@register("name")`` on a factory. Every coder has a versioned ``id``
 (``rules@2``, ``emotion@1``, ``embed@1+examples:3f2a…``) that goes into each coding's provenance, and
-says which languages it covers per dimension (``languages``; ``("*",)`` = any).
+says which languages it covers per dimension (``languages``; ``("*",)`` = any): given the texts'
+languages, a :class:`Chain` keeps each dimension of each text to the coders that cover its language,
+and leaves it uncoded where none does (:func:`covers`, :meth:`Chain.coverage`).
 """
 from __future__ import annotations
 
@@ -113,27 +115,47 @@ class Chain:
         self.codebooks = dict(getattr(first, "codebooks", {}))
 
     def code(self, texts: Sequence[str], contexts: Sequence[str] | None = None, groups: Sequence[str] | None = None,
-             prior: Mapping[str, Sequence[Suggestion | None]] | None = None) -> Coded:
+             prior: Mapping[str, Sequence[Suggestion | None]] | None = None,
+             languages: Sequence[str] | None = None) -> Coded:
+        """Code ``texts``; ``languages`` (one per text, e.g. the excerpts' detected languages) keeps each
+        dimension of each text to the coders that cover its language (:func:`covers`): a text in a
+        language no coder covers for a dimension is left uncoded for it (None), never coded by a model
+        or cue list of another language (:meth:`coverage` says which coder codes what)."""
         with one_blas_thread():
-            return self._code(texts, contexts, groups, prior)
+            layers: list[tuple[Coder | None, Coded]] = []
+            out = self._code(texts, contexts, groups, prior, layers)
+        if languages is not None:
+            if len(languages) != len(texts):
+                raise WorkbenchError(f"{len(languages)} languages for {len(texts)} texts.")
+            out = _by_language(out, layers, list(languages))
+        return out
+
+    def coverage(self, languages: Sequence[str]) -> dict[str, dict[str, str | None]]:
+        """For each language: each dimension's coder (the last in the chain that covers it), None where none does."""
+        return {lang: {dim: next((c.id for c in reversed(self.coders) if dim in c.dimensions and covers(c, dim, lang)),
+                                 None) for dim in self.dimensions} for lang in languages}
 
     def _code(self, texts: Sequence[str], contexts: Sequence[str] | None, groups: Sequence[str] | None,
-              prior: Mapping[str, Sequence[Suggestion | None]] | None) -> Coded:
+              prior: Mapping[str, Sequence[Suggestion | None]] | None, layers: list) -> Coded:
         texts = ["" if t is None else str(t) for t in texts]
         contexts = list(contexts) if contexts is not None else [""] * len(texts)
         groups = list(groups) if groups is not None else [str(i) for i in range(len(texts))]  # no smoothing across rows
         if prior is None and self._worth_deduplicating(texts):
-            return self._code_unique(texts, contexts, groups)
+            return self._code_unique(texts, contexts, groups, layers)
         out: Coded = {k: list(v) for k, v in (prior or {}).items()}
+        if out:
+            layers.append((None, dict(out)))
         for coder in self.coders:
-            out.update(_checked(coder, coder.code(texts, contexts, groups, out), len(texts)))
+            got = _checked(coder, coder.code(texts, contexts, groups, out), len(texts))
+            out.update(got)
+            layers.append((coder, got))
         return out
 
     @staticmethod
     def _worth_deduplicating(texts: list[str]) -> bool:
         return len(texts) >= DEDUPE_MIN and len(set(texts)) <= DEDUPE_SHARE * len(texts)
 
-    def _code_unique(self, texts: list[str], contexts: list[str], groups: list[str]) -> Coded:
+    def _code_unique(self, texts: list[str], contexts: list[str], groups: list[str], layers: list) -> Coded:
         """Code each distinct text once (contact-centre logs repeat "OK", "Thanks", the same complaint),
         then give every excerpt its text's codes. Everything but the stage reads the text alone, so
         this is the same coding; the stage reads the turn before and the excerpts around, so each
@@ -148,6 +170,7 @@ class Chain:
             got = _checked(coder, coder.code(uniq, [""] * len(uniq), [f"\0{i}" for i in range(len(uniq))], out_u),
                            len(uniq))
             out_u.update(got)
+            layer = {d: _Expanded(v, inverse) for d, v in got.items() if d != "stage"}
             if "stage" in got:
                 if hasattr(coder, "stages_for"):
                     stages = coder.stages_for(texts, contexts, groups, uniq, inverse)
@@ -155,6 +178,8 @@ class Chain:
                     full = {d: [v[j] for j in inverse] for d, v in out_u.items() if d != "stage"}
                     stages = coder.code(texts, contexts, groups, full)["stage"]
                 out.update(_checked(coder, {"stage": stages}, len(texts)))
+                layer["stage"] = out["stage"]
+            layers.append((coder, layer))
         for dim, suggestions in out_u.items():
             if dim != "stage":
                 out[dim] = [suggestions[j] for j in inverse]     # one shared (read-only) suggestion per text
@@ -166,6 +191,59 @@ class Chain:
             if hasattr(c, name):
                 return getattr(c, name)
         raise AttributeError(name)
+
+
+class _Expanded:
+    """A unique-text coder's suggestions seen per excerpt (``inverse`` maps each excerpt to its text), unexpanded."""
+
+    def __init__(self, values: Sequence, inverse: Sequence[int]) -> None:
+        self.values, self.inverse = values, inverse
+
+    def __getitem__(self, i: int):
+        return self.values[self.inverse[i]]
+
+
+#: Languages that say nothing to cover: a text with no letters, or one whose language is unknown.
+_ANY_CODER = ("und", "", "xx")
+
+
+def covers(coder, dimension: str, language: str) -> bool:
+    """Whether ``coder`` codes ``dimension`` in ``language``: its ``languages`` (per dimension, or one tuple
+    for all; ``"*"`` = any) list it. A coder that declares no languages is taken to cover every one;
+    every shipped coder declares them. Text of undetermined language goes to every coder."""
+    if language in _ANY_CODER:
+        return True
+    langs = getattr(coder, "languages", None)
+    if langs is None:
+        return True
+    if isinstance(langs, Mapping):
+        langs = langs.get(dimension, ("*",))
+    return "*" in langs or language in langs
+
+
+def _by_language(out: Coded, layers: list, languages: list[str]) -> Coded:
+    """``out`` with each text's dimension taken from the last coder that covers the text's language (None if none)."""
+    present = sorted(set(languages))
+    if all(covers(c, dim, lang) for c, got in layers if c is not None for dim in got for lang in present):
+        return out                       # the common case: every coder covers every language here
+    where: dict[str, list[int]] = {}
+    for i, lang in enumerate(languages):
+        where.setdefault(lang, []).append(i)
+    final: Coded = {}
+    for dim in out:
+        col: list = [None] * len(languages)
+        for c, got in layers:
+            if dim not in got:
+                continue
+            values = got[dim]
+            values = [values.values[j] for j in values.inverse] if isinstance(values, _Expanded) else list(values)
+            for lang in present:                 # texts of a language this coder does not cover keep what they had
+                if c is not None and not covers(c, dim, lang):
+                    for i in where[lang]:
+                        values[i] = col[i]
+            col = values
+        final[dim] = col
+    return final
 
 
 # ------------------------------------------------------------------ registry
@@ -201,4 +279,4 @@ def create(name: str, **settings) -> Coder:
     return _FACTORIES[name](**settings)
 
 
-__all__ = ["CODED_DIMENSIONS", "CUE_DIMENSIONS", "Suggestion", "Coded", "Coder", "Chain", "register", "available", "create"]
+__all__ = ["CODED_DIMENSIONS", "CUE_DIMENSIONS", "Suggestion", "Coded", "Coder", "Chain", "covers", "register", "available", "create"]

@@ -330,6 +330,7 @@ class ShippedHeads:
     family: Head
     none_texts: list[str]           # non-complaint texts: the "none" class of the codebook heads
     none_vectors: np.ndarray
+    emotions: object = None         # multilabel.MultiLabelHead: each of the six emotions with its own probability
 
 
 def _balanced_sample(df, label: str, cap: int, seed: int):
@@ -354,8 +355,11 @@ def _fingerprint(encoder_id: str) -> str:
     from . import encoders
 
     h.update(Path(training_data.__file__).read_bytes() + Path(encoders.__file__).read_bytes())
-    for fn in (train_heads, fit_head, calibrate, temperature, _balanced_sample, embed, mask):
+    from . import multilabel
+
+    for fn in (train_heads, train_emotions, fit_head, calibrate, temperature, _balanced_sample, embed, mask):
         h.update(inspect.getsource(fn).encode())
+    h.update(Path(multilabel.__file__).read_bytes() + json.dumps(str(EMOTION_TRAINING)).encode())
     import sklearn
 
     h.update(sklearn.__version__.encode())
@@ -399,7 +403,56 @@ def train_heads(encoder, progress: bool = False) -> ShippedHeads:
     tr = sets["sentiment"][0]
     none = tr[tr["sentiment"].isin(["positive", "neutral"])].groupby(["lang", "sentiment"]).head(400)
     return ShippedHeads(encoder.id, _fingerprint(encoder.id), heads["sentiment"], heads["family"], list(none["masked"]),
-                        np.vstack([vec[t] for t in none["masked"]]))
+                        np.vstack([vec[t] for t in none["masked"]]), train_emotions(df, sets, vec))
+
+
+#: The multi-label emotion head's training (``benchmarks/emotion_languages.py`` chose these on dev):
+#: weights per source (XED's projected Spanish/Romanian lines lowest), C, and each dev group's total weight.
+EMOTION_TRAINING = {"C": 1.0, "weights": {("xed", "en"): 0.5, ("xed", "es"): 0.25, ("xed", "ro"): 0.25, "goemotions": 0.5},
+                    "dev_groups": {("brighter", "en"): 1.0, ("brighter", "es"): 1.0, ("brighter", "ro"): 1.0,
+                                   ("red", "ro"): 1.0, ("goemotions", "en"): 1.0, ("xed", "en"): 0.25,
+                                   ("xed", "es"): 0.25, ("xed", "ro"): 0.25}}
+
+
+def train_emotions(df, sets, vec):
+    """The multi-label head (:mod:`.multilabel`) on the texts the sentiment and family heads were trained on:
+    multi-hot rows (:func:`~.multilabel.multi_hot`; the service seeds one-hot by family), weighted per
+    source; Platt calibration and thresholds on the set-up's dev sample, each row weighted back to its
+    (source, language, family) share of the dev split and each (source, language) group to a fixed total."""
+    from .multilabel import EMOTIONS, fit_multilabel_head, multi_hot
+
+    df = df[df["source"] != "mams"]
+    tr_texts = set().union(*(set(tr["masked"]) for tr, _ in sets.values()))
+    dv_texts = set().union(*(set(dv["masked"]) for _, dv in sets.values()))
+    train = df[(df["split"] == "train") & df["masked"].isin(tr_texts)].reset_index(drop=True)
+    dev_all = df[df["split"] == "dev"]
+    dev = dev_all[dev_all["masked"].isin(dv_texts)].reset_index(drop=True)
+
+    def targets(rows):
+        Y = multi_hot(rows)
+        for i in np.flatnonzero((rows["source"] == "service").to_numpy()):
+            Y[i] = 0
+            if rows["family"].iat[i] in EMOTIONS:
+                Y[i, EMOTIONS.index(rows["family"].iat[i])] = 1
+        return Y
+
+    cfg = EMOTION_TRAINING
+    w = np.array([cfg["weights"].get((src, lang), cfg["weights"].get(src, 1.0))
+                  for src, lang in zip(train["source"], train["lang"])])
+    keys = ["source", "lang", "family"]
+    share = dev_all.groupby(keys).size() / dev.groupby(keys).size()
+    dw = dev.join(share.rename("w"), on=keys)["w"].to_numpy(dtype=float)
+    groups = list(zip(dev["source"], dev["lang"]))
+    out = np.zeros(len(dev))
+    for key in sorted(set(groups)):
+        m = np.array([g == key for g in groups])
+        if dw[m].sum() > 0:
+            out[m] = dw[m] / dw[m].sum() * cfg["dev_groups"].get(key, 0.0) * 1000
+    keep = out > 0
+    x = np.vstack([vec[t] for t in train["masked"]])
+    xd = np.vstack([vec[t] for t in dev["masked"][keep]])
+    return fit_multilabel_head(x, targets(train), EMOTIONS, dev=(xd, targets(dev)[keep]), weights=w, C=cfg["C"],
+                               class_weight="balanced", dev_weights=out[keep], seed=SETTINGS["seed"])
 
 
 def _bar(progress: bool, total: int, desc: str):
@@ -473,7 +526,11 @@ class EmbedCoder:
         self.encoder, self.shipped, self.rules, self.cache = encoder, heads, rules, cache
         self.brands = tuple(brands)
         self.id = CODER_ID + (f"+{tag}" if tag else "")
-        self.languages = {d: tuple(getattr(encoder, "languages", ("*",))) for d in self.dimensions}
+        # the encoder's languages; a dimension coded only where a cue fires ("thought") has the cues' languages too
+        mine = tuple(getattr(encoder, "languages", ("*",)))
+        self.languages = {d: (mine if UNCUED_FLOOR.get(d, 0.0) is not None else
+                              tuple(lang for lang in rules.languages.get(d, ()) if "*" in mine or lang in mine))
+                          for d in self.dimensions}
         # the rules coder's codebooks (so both code with the same ones; activities follow the stage model)
         self.codebooks = {"stage": (rules.stage_model, False), "pain_point": (rules.codebooks["pain_point"], True),
                           **{dim: (rules.codebooks[dim], True) for dim in CUE_DIMENSIONS if dim in rules.codebooks}}
@@ -631,6 +688,7 @@ class EmbedCoder:
         else:
             sents = ["positive" if v > band else "negative" if v < -band else "neutral" for v in valences]
         nearest = self.sentiment.nearest(x, sents)
+        many = self._emotions(x)
         for i in range(len(x)):
             valence, sent = float(valences[i]), sents[i]
             # the family is the family head's (with the cues and, in English, emotion@1 as evidence), not
@@ -650,8 +708,21 @@ class EmbedCoder:
                                   round(valence, 3), [(self.family.classes[k], round(float(pf_cal[i, k]), 2))
                                                       for k in np.argsort(-pf[i])[:3] if self.family.classes[k] != family],
                                   sarcastic=lex[i].sarcastic,
-                                  detail={"sentiment": sent, "sentiment_confidence": round(conf, 3)}))
+                                  detail={"sentiment": sent, "sentiment_confidence": round(conf, 3),
+                                          **({"emotions": many[i]} if many is not None else {})}))
+            if many is not None and many[i]:
+                out[-1].rationale += "; emotions " + ", ".join(f"{k} {v:.2f}" for k, v in many[i].items())
         return out
+
+    def _emotions(self, x) -> list[dict[str, float]] | None:
+        """Per row, every emotion whose own probability reaches its threshold, most probable first ({}: none)."""
+        head = getattr(self.shipped, "emotions", None)
+        if head is None or not len(x):
+            return None
+        p = head.proba(x)
+        on = p >= head.thresholds
+        return [{head.classes[j]: round(float(p[i, j]), 3) for j in np.argsort(-p[i], kind="stable") if on[i, j]}
+                for i in range(len(x))]
 
     def _sentiment_evidence(self, lex, pains) -> np.ndarray:
         extra = np.zeros((len(lex), 3))

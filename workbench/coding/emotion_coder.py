@@ -2,7 +2,8 @@
 
 The model gives Ekman family probabilities (English only); the rules coder's lexicon gives the fine
 label and its evidence (cues, negation, sarcasm, complaints naming no feeling) on top. Spanish text
-(and any text detected as another language) is coded by the bilingual lexicon, and the rationale says so.
+is coded by the bilingual lexicon, and the rationale says so; other languages are not this coder's
+(``languages``: a chain given the texts' languages leaves them to a coder that covers them).
 """
 from __future__ import annotations
 
@@ -29,7 +30,9 @@ class ModelEmotionCoder:
         self.brands = tuple(brands)
         self.id = model.id
         self.dimensions = ("emotion",)
-        self.languages = {"emotion": ("en",)}      # the model; Spanish goes to the lexicon, as the rationale says
+        # the model reads English; the lexicon's languages (English, Spanish) get the lexicon, as the rationale
+        # says; any other language is not this coder's (the chain leaves it to a coder that covers it)
+        self.languages = {"emotion": tuple(sorted({"en", *rules.languages.get("emotion", ())}))}
 
     def code(self, texts: Sequence[str], contexts: Sequence[str], groups: Sequence[str],
              prior: Mapping[str, Sequence[Suggestion | None]] | None = None) -> Coded:

@@ -109,7 +109,9 @@ class RulesCoder:
         self.versions = {cb.name: cb.version for cb in (stages, *self.codebooks.values())}
         # the languages whose cues it holds, per dimension (cue lists are written per language)
         keep = set(languages) if languages else None
-        self.languages = {dim: tuple(sorted({lang for c in cb.codes for lang in c.cues if keep is None or lang in keep}))
+        # ("any": cues such as emoji match every language, but do not make the dimension covered in one)
+        self.languages = {dim: tuple(sorted({lang for c in cb.codes for lang in c.cues
+                                             if lang != "any" and (keep is None or lang in keep)}))
                           for dim, cb in {"stage": stages, **self.codebooks}.items()}
 
     def code(self, texts: Sequence[str], contexts: Sequence[str], groups: Sequence[str],

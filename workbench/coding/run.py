@@ -15,6 +15,7 @@ import pandas as pd
 from ..codebook import to_yaml
 from ..errors import InputError
 from ..files import atomic_file
+from ..language import CONFIDENT, UNDETERMINED, detect
 from ..model import Codebook, Coding
 from ..store import Store
 from ..tables import read_table
@@ -24,7 +25,7 @@ from .rules import sentiment
 #: Per dimension: the code and its probability, then readings derived from it; ``confidence`` is the
 #: least of stage, pain point and emotion; ``coders`` names who coded what; ``rationale`` is per dimension.
 OUTPUT_COLUMNS = ["stage", "stage_confidence", "pain_point", "pain_point_confidence", "pain_severity",
-                  "emotion", "emotion_confidence", "emotion_family", "sentiment", "sentiment_confidence", "valence",
+                  "emotion", "emotion_confidence", "emotion_family", "emotions", "sentiment", "sentiment_confidence", "valence",
                   "touchpoint", "touchpoint_confidence", "actor", "actor_confidence", "backstage", "backstage_confidence",
                   "opportunity", "opportunity_confidence", "activity", "activity_confidence", "thought", "thought_confidence",
                   "confidence", "coders", "rationale"]
@@ -132,6 +133,11 @@ def frame(coded: Coded, n: int, emotions: dict) -> pd.DataFrame:
         row["pain_severity"] = "" if pain is None or pain.value is None or pain.code_id == "none" else int(pain.value)
         valence = float(emo.value or 0.0) if emo else 0.0
         row["emotion_family"] = emotions[emo.code_id].attributes["family"] if emo else ""
+        # every emotion the text carries (multi-label: each above its own threshold, most probable first);
+        # coders without a multi-label head give their one family
+        many = emo.detail.get("emotions") if emo else None
+        row["emotions"] = (";".join(many) if many is not None else
+                           row["emotion_family"] if row["emotion_family"] not in ("", "neutral") else "")
         row["sentiment"] = emo.detail.get("sentiment", sentiment(valence)) if emo else ""
         row["sentiment_confidence"] = round(float(emo.detail.get("sentiment_confidence", emo.confidence)), 3) if emo else ""
         row["valence"] = round(valence, 3) if emo else ""
@@ -148,7 +154,17 @@ def code_frame(coder: Coder, texts: Sequence[str], contexts: Sequence[str] | Non
     """One row of codes per text, in the ``workbench code`` output columns (:data:`OUTPUT_COLUMNS`)."""
     chain = _chain(coder)
     texts = ["" if t is None else str(t) for t in texts]
-    return frame(chain.code(texts, contexts, groups), len(texts), chain.emotions)
+    return frame(chain.code(texts, contexts, groups, languages=text_languages(texts)), len(texts), chain.emotions)
+
+
+def text_languages(texts: Sequence[str]) -> list[str]:
+    """Each text's detected language; ``und`` where it is not detected with confidence (a lone "ok" scores
+    Afrikaans first): every coder may code those, as there is no source language to fall back on."""
+    out = []
+    for t in texts:
+        d = detect(t)
+        out.append(d.language if d.confidence >= CONFIDENT else UNDETERMINED)
+    return out
 
 
 def study_inputs(store: Store, roles: Sequence[str] = ("participant", "customer")) -> pd.DataFrame:
@@ -174,7 +190,7 @@ def code_study(store: Store, coder: Coder, roles: Sequence[str] = ("participant"
     chain = _chain(coder)
     ex = study_inputs(store, roles)
     texts = list(ex["text"])
-    coded = chain.code(texts, list(ex["context"]), list(ex["source_id"]))
+    coded = chain.code(texts, list(ex["context"]), list(ex["source_id"]), languages=list(ex["language"]))
     ids = list(ex["excerpt_id"])
     stored = 0
     with store.transaction():   # the codings and the settings they were made with commit as one (or not at all)
@@ -191,12 +207,74 @@ def code_study(store: Store, coder: Coder, roles: Sequence[str] = ("participant"
                         # the codebooks themselves, so the map labels claims as the coders coded them
                         "coding.codebooks_yaml": json.dumps({d: to_yaml(cb) for d, cb in chain.codebooks.items()},
                                                             sort_keys=True, ensure_ascii=False),
-                        "coding.coders": chain.id})
+                        "coding.coders": chain.id,
+                        "coding.languages": json.dumps(language_coverage(chain, list(ex["language"])), sort_keys=True)})
         store.refresh_cards()       # the review queue's order, ready for the first page
     if not details:
         return ex[["excerpt_id", "source_id"]], stored
     out = frame(coded, len(texts), chain.emotions)
     return pd.concat([ex[["excerpt_id", "source_id", "text"]], out], axis=1), stored
+
+
+def language_coverage(chain: Chain, languages: Sequence[str]) -> dict[str, dict]:
+    """Per language of these texts: how many, and each dimension's coder (None: no coder covers it there);
+    ``"*"`` holds the chain's coders where every coder covers the language (what English gets)."""
+    counts: dict[str, int] = {}
+    for lang in languages:
+        counts[lang] = counts.get(lang, 0) + 1
+    cov = chain.coverage(sorted(counts) + ["und"])
+    out = {lang: {"n": counts[lang], "coders": cov[lang]} for lang in sorted(counts)}
+    out["*"] = {"n": 0, "coders": cov["und"]}
+    return out
+
+
+def merge_coverage(parts: Sequence[Mapping[str, dict]]) -> dict[str, dict]:
+    """Partitions' :func:`language_coverage` as one (counts summed; the coders are the same in every partition)."""
+    out: dict[str, dict] = {}
+    for part in parts:
+        for lang, rec in part.items():
+            have = out.setdefault(lang, {"n": 0, "coders": rec["coders"]})
+            have["n"] += rec["n"]
+    return dict(sorted(out.items()))
+
+
+def coverage_lines(coverage: Mapping[str, dict]) -> list[str]:
+    """One line per language whose excerpts some coder of the chain does not code ("6 excerpts in Romanian
+    (ro): stage, pain point and emotion coded by embed@1; no coder covers thought in ro")."""
+    nominal = coverage.get("*", {}).get("coders")
+    lines = []
+    for lang, rec in coverage.items():
+        coders = rec["coders"]
+        if lang in ("*", "und", "", "xx") or coders == nominal:
+            continue
+        by: dict[str, list[str]] = {}
+        for dim in sorted(coders, key=lambda d: (CODED_DIMENSIONS.index(d) if d in CODED_DIMENSIONS else 99, d)):
+            by.setdefault(coders[dim] or "", []).append(dim.replace("_", " "))
+        said = [f"{_and(dims)} coded by {c}" for c, dims in by.items() if c]
+        if "" in by:
+            said.append(f"no coder covers {_and(by[''])} in {lang}")
+        n = rec["n"]
+        lines.append(f"{n} excerpt{'s' if n != 1 else ''} in {language_name(lang)} ({lang}): " + "; ".join(said) + ".")
+    return lines
+
+
+def study_coverage_lines(info: Mapping[str, str]) -> list[str]:
+    """:func:`coverage_lines` of the study's last coding run (stored with it)."""
+    raw = info.get("coding.languages")
+    return coverage_lines(json.loads(raw)) if raw else []
+
+
+def _and(items: list[str]) -> str:
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+
+
+def language_name(code: str) -> str:
+    """English name of a language code ("ro" → "Romanian"), the code where none is known."""
+    try:
+        from lingua import IsoCode639_1, Language
+        return Language.from_iso_code_639_1(getattr(IsoCode639_1, code.upper())).name.title()
+    except (ImportError, AttributeError, ValueError):
+        return {"en": "English", "es": "Spanish"}.get(code, code)
 
 
 #: excerpts whose codings are built and stored at a time (a large study never holds them all as objects)

@@ -16,7 +16,7 @@ from typing import Any, Callable
 
 from ..decode import decode
 from ..errors import InputError
-from ..language import UNDETERMINED, detect, summarise
+from ..language import CONFIDENT, SWITCH, SWITCH_PRIOR, UNDETERMINED, WHOLE_TEXT_CHARS, detect, summarise
 from ..model import Source, Turn
 
 
@@ -123,17 +123,34 @@ def drop_empty_turns(source: Source) -> Source:
 
 
 def finish(source: Source) -> Source:
-    """Detect language per turn and per source."""
-    parts: list[tuple[str, int]] = []
+    """Detect language per turn and per source.
+
+    A turn keeps its own language only when it is detected with confidence (:data:`CONFIDENT`);
+    "OK", "Thanks" or "Vale" alone say little ("ok" scores Afrikaans first), so such a turn takes the
+    source's language. The source's language is that of its confidently detected turns (by
+    characters; a second language with 10 % of them makes it mixed), else that of its whole text."""
+    found: list[str] = []
+    dets = []
     for t in source.turns:
-        seg = source.text[t.start:t.end]
-        t.language = detect(seg).language
-        parts.append((t.language, len(seg)))
-    lang, shares, mixed = summarise(parts)
+        d = detect(source.text[t.start:t.end])
+        dets.append(d)
+        found.append(d.language if d.confidence >= CONFIDENT else UNDETERMINED)
+    sizes = [t.end - t.start for t in source.turns]
+    lang = summarise(list(zip(found, sizes)))[0]
+    if lang != UNDETERMINED:
+        # a close neighbour of the source's language ("Pilar al habla" scores Aragonese first in a Spanish
+        # call) is the source's language unless it is detected with near certainty or the source's
+        # language is no candidate at all; a real switch ("Bueno, la verificación…" in English) is kept
+        found = [f if f in (UNDETERMINED, lang) or d.confidence >= SWITCH or d.scores.get(lang, 0.0) < SWITCH_PRIOR
+                 else lang for f, d in zip(found, dets)]
+    lang, shares, mixed = summarise(list(zip(found, sizes)))
+    if lang == UNDETERMINED:
+        whole = detect(" ".join(source.text[t.start:t.end] for t in source.turns)[:WHOLE_TEXT_CHARS])
+        if whole.language != UNDETERMINED:
+            lang, shares = whole.language, {whole.language: 1.0}
     source.language, source.languages, source.mixed_language = lang, shares, mixed
-    for t in source.turns:
-        if t.language == UNDETERMINED:
-            t.language = lang
+    for t, found_lang in zip(source.turns, found):
+        t.language = found_lang if found_lang != UNDETERMINED else lang
     return source
 
 

@@ -31,14 +31,17 @@ LABEL_RE = re.compile(
 INTERVIEWER_WORDS = frozenset(
     """interviewer interviewers moderator facilitator researcher host int i q
     entrevistador entrevistadora moderador moderadora investigador investigadora facilitador
-    facilitadora e""".split()
+    facilitadora e
+    intervievator intervievatoare intervievatorul cercetător cercetătoare""".split()
 )
 PARTICIPANT_WORDS = frozenset(
     """participant respondent interviewee user customer client p r a
-    participante entrevistado entrevistada usuario usuaria cliente""".split()
+    participante entrevistado entrevistada usuario usuaria cliente
+    participantă intervievat intervievată utilizator utilizatoare clientă""".split()
 )
-AGENT_WORDS = frozenset("agent advisor adviser rep representative operator asesor asesora agente operador operadora gestor gestora".split())
-OBSERVER_WORDS = frozenset("observer notetaker note-taker observador observadora".split())
+AGENT_WORDS = frozenset("agent advisor adviser rep representative operator asesor asesora agente operador operadora gestor gestora "
+                        "consultant consultantă operatoare".split())
+OBSERVER_WORDS = frozenset("observer notetaker note-taker observador observadora observator observatoare".split())
 BOT_WORDS = frozenset("bot chatbot assistant asistente virtual".split())
 
 # Words that look like labels but start ordinary sentences ("Note: …", "Date: …").

@@ -8,6 +8,7 @@ import pandas as pd
 
 from ..decisions import is_human
 from ..errors import WorkbenchError
+from ..coding.run import study_coverage_lines
 from ..review import NO_CODE, CardQueue, card_details, codebook_codes, decide_card, queue_counts, review_summary, undo_card
 from ..store import Store
 from ._common import STYLE, esc, message, table
@@ -58,6 +59,7 @@ class ReviewPanel(w.VBox):
                                     tooltip="Take back the last card decision")
         self.where = w.HTML()
         self.progress = w.HTML()
+        self.languages = w.HTML()        # what no coder covers ("2 excerpts in Romanian (ro): no coder covers …")
         self.counts = w.HTML()
         self.status = w.HTML()
         self.cards = w.VBox()
@@ -71,7 +73,7 @@ class ReviewPanel(w.VBox):
         self.next_button.on_click(lambda _: self.show_page(self.page_no + 1))
         self.refresh_button.on_click(lambda _: self.load(keep_page=True))
         self.undo_button.on_click(lambda _: self.undo())
-        super().__init__([w.HTML(STYLE + "<b>Review cards</b>"), self.progress,
+        super().__init__([w.HTML(STYLE + "<b>Review cards</b>"), self.progress, self.languages,
                           w.HBox([self.coder, self.dimension, self.order]),
                           w.HBox([self.source, self.segment, self.machine]),
                           w.HBox([self.prev_button, self.next_button, self.refresh_button, self.undo_button, self.where]),
@@ -100,6 +102,8 @@ class ReviewPanel(w.VBox):
                                f'<span class="wb-meta"> in the whole study · {esc(mine)}</span></div>')
         if per_dimension:
             self.counts.value = table(queue_counts(self.store), caption="left to review / decided, per dimension")
+            lines = study_coverage_lines(self.store.info())
+            self.languages.value = "".join(f"<div class='wb-meta'>{esc(line)}</div>" for line in lines)
 
     @property
     def pages(self) -> int:
