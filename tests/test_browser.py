@@ -127,7 +127,7 @@ def test_01_ingest_preview_shows_turns_and_imports(lab):
     preview = panel.locator("table.wb").first
     text = preview.inner_text()
     assert "Entrevistador" in text and "Participante" in text and "es" in text      # speakers, languages
-    assert "Imported 11 files" in panel.inner_text()
+    assert "Imported 14 files" in panel.inner_text()      # 11 English/Spanish + 3 of the Romanian sample
     _shot(page, "01_ingest.png", panel)
     page.close()
 
