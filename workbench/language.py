@@ -184,7 +184,7 @@ _models = _Models()
 
 
 def detector_id() -> str:
-    """What :func:`detect` runs here (recorded with a study's sources)."""
+    """What :func:`detect` runs here (its models and versions; not yet recorded with a study's imports)."""
     have = [m for m in ("py3langid", "lingua") if importlib.util.find_spec(m) is not None]
     if not have:
         return "function-words@1 (py3langid and lingua not installed: English and Spanish only)"
