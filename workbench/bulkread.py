@@ -66,7 +66,7 @@ class BulkReader:
         return reply, body
 
     def pin(self) -> None:
-        """Start the child's read transaction (its snapshot is fixed from here)."""
+        """Start the child's read transaction, ending any earlier one (its snapshot is fixed from here)."""
         self._ask({"op": "pin"})
 
     def frame(self, sql: str, params, categorical) -> pd.DataFrame | None:
@@ -159,6 +159,7 @@ def _serve(path: str) -> None:
         try:
             cur.adbc_statement.set_options(**{adbc_driver_sqlite.StatementOptions.BATCH_ROWS.value: str(_BATCH_ROWS)})
             if req["op"] == "pin":
+                con.rollback()              # a retry: the next read starts a new snapshot
                 cur.execute("SELECT count(*) FROM study")
                 cur.fetchall()
                 reply({"ok": True})

@@ -170,7 +170,8 @@ def code_partition(spec: CoderSpec, texts: list[str], contexts: list[str], group
     encoded = {m: {h: v.hex() for h, v in vs.items()} for m, vs in _VECTORS.new.items()}
     meta = {"seconds": repr(seconds), "build_seconds": repr(build_seconds), "vectors": json.dumps(encoded, sort_keys=True),
             "dims": json.dumps(list(coded)), "coders": chain.id,
-            "languages": json.dumps(language_coverage(chain, list(languages or ["und"] * len(texts))), sort_keys=True), "stage_model": chain.stage_model.name, "stage_model_yaml": to_yaml(chain.stage_model),
+            "languages": json.dumps(language_coverage(chain, list(languages or ["und"] * len(texts))), sort_keys=True),
+            "stage_model": chain.stage_model.name, "stage_model_yaml": to_yaml(chain.stage_model),
             "versions": json.dumps(chain.versions, sort_keys=True),
             "codebooks_yaml": json.dumps({d: to_yaml(cb) for d, cb in chain.codebooks.items()}, sort_keys=True,
                                          ensure_ascii=False)}

@@ -78,7 +78,11 @@ _WORD_RE = re.compile(r"[^\W\d_]+(?:'[^\W\d_]+)?", re.UNICODE)
 class Detection:
     language: str
     confidence: float
-    scores: dict[str, float]
+    scores: dict[str, float]        # shared through the detector's cache: read, never change
+
+    def confident(self, fallback: str = UNDETERMINED) -> str:
+        """The language when detected with confidence (:data:`CONFIDENT`), else ``fallback``."""
+        return self.language if self.confidence >= CONFIDENT else fallback
 
 
 #: Stage 1's answer stands at or above this probability (else lingua is asked too); chosen on dev.
@@ -120,7 +124,8 @@ def _detect(text: str) -> Detection:
     wb = function_words(text)
     if ranker is None:
         return wb
-    first = {k: float(v) for k, v in ranker.rank(text)[:TOP]}
+    py = {k: float(v) for k, v in ranker.rank(text)[:TOP]}
+    first = dict(py)
     if wb.language in ("en", "es"):
         first[wb.language] = first.get(wb.language, 0.0) + WB_MASS * wb.confidence
     best = max(sorted(first), key=first.get)
@@ -128,7 +133,6 @@ def _detect(text: str) -> Detection:
     if first[best] < TAU and (lingua := _models.lingua(sorted(first, key=first.get, reverse=True))) is not None:
         ranked = {v.language.iso_code_639_1.name.lower(): v.value for v in lingua.compute_language_confidence_values(text)
                   if v.value > 0}
-        py = {k: float(v) for k, v in ranker.rank(text)[:TOP]}
         scores = {k: 0.5 * ranked.get(k, 0.0) + 0.5 * py.get(k, 0.0) for k in set(ranked) | set(py)}
         if wb.language in ("en", "es"):
             scores[wb.language] = scores.get(wb.language, 0.0) + WB_MASS * wb.confidence

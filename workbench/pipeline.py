@@ -20,7 +20,7 @@ from .errors import InputError
 from .ingest import Metadata, ReadOptions, ReadResult, discover, read_path
 from .ingest.base import finish
 from .ingest.metadata import apply as apply_meta
-from .language import CONFIDENT, UNDETERMINED, detect
+from .language import UNDETERMINED, detect
 from .model import Excerpt, Source
 from .nlp import Segmenter, SegmentSettings
 from .store import ImportReport, Rows, Store, rows_for
@@ -52,9 +52,7 @@ def segment_spans(sources: list[Source], segmenter: Segmenter) -> list[list[tupl
             base, lang = turn.start, turn.language
             for s, e in spans:
                 if source.mixed_language:  # code-switching: each excerpt gets its own language
-                    d = detect(source.text[base + s:base + e])
-                    rows.append((ti, base + s, base + e,
-                                 d.language if d.language != UNDETERMINED and d.confidence >= CONFIDENT else lang))
+                    rows.append((ti, base + s, base + e, detect(source.text[base + s:base + e]).confident(lang)))
                 else:
                     rows.append((ti, base + s, base + e, lang))
         out.append(rows)

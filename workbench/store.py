@@ -460,9 +460,6 @@ class Store:
                 if probe.execute("PRAGMA data_version").fetchone()[0] == before:
                     return readers
                 self.con.execute("COMMIT")          # a commit came between: start them all again
-                for r in readers:
-                    r.close()
-                readers = [bulkread.BulkReader(self.path) for _ in range(n)]
         except (RuntimeError, OSError, ValueError):
             pass
         finally:

@@ -204,14 +204,14 @@ class _Expanded:
 
 
 #: Languages that say nothing to cover: a text with no letters, or one whose language is unknown.
-_ANY_CODER = ("und", "", "xx")
+ANY_CODER = ("und", "", "xx")
 
 
 def covers(coder, dimension: str, language: str) -> bool:
     """Whether ``coder`` codes ``dimension`` in ``language``: its ``languages`` (per dimension, or one tuple
     for all; ``"*"`` = any) list it. A coder that declares no languages is taken to cover every one;
     every shipped coder declares them. Text of undetermined language goes to every coder."""
-    if language in _ANY_CODER:
+    if language in ANY_CODER:
         return True
     langs = getattr(coder, "languages", None)
     if langs is None:

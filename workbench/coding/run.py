@@ -15,11 +15,11 @@ import pandas as pd
 from ..codebook import to_yaml
 from ..errors import InputError
 from ..files import atomic_file
-from ..language import CONFIDENT, UNDETERMINED, detect
+from ..language import detect
 from ..model import Codebook, Coding
 from ..store import Store
 from ..tables import read_table
-from .base import CODED_DIMENSIONS, Chain, Coded, Coder, Suggestion, create, one_blas_thread
+from .base import ANY_CODER, CODED_DIMENSIONS, Chain, Coded, Coder, Suggestion, create, one_blas_thread
 from .rules import sentiment
 
 #: Per dimension: the code and its probability, then readings derived from it; ``confidence`` is the
@@ -160,11 +160,7 @@ def code_frame(coder: Coder, texts: Sequence[str], contexts: Sequence[str] | Non
 def text_languages(texts: Sequence[str]) -> list[str]:
     """Each text's detected language; ``und`` where it is not detected with confidence (a lone "ok" scores
     Afrikaans first): every coder may code those, as there is no source language to fall back on."""
-    out = []
-    for t in texts:
-        d = detect(t)
-        out.append(d.language if d.confidence >= CONFIDENT else UNDETERMINED)
-    return out
+    return [detect(t).confident() for t in texts]
 
 
 def study_inputs(store: Store, roles: Sequence[str] = ("participant", "customer")) -> pd.DataFrame:
@@ -245,7 +241,7 @@ def coverage_lines(coverage: Mapping[str, dict]) -> list[str]:
     lines = []
     for lang, rec in coverage.items():
         coders = rec["coders"]
-        if lang in ("*", "und", "", "xx") or coders == nominal:
+        if lang == "*" or lang in ANY_CODER or coders == nominal:
             continue
         by: dict[str, list[str]] = {}
         for dim in sorted(coders, key=lambda d: (CODED_DIMENSIONS.index(d) if d in CODED_DIMENSIONS else 99, d)):

@@ -16,7 +16,7 @@ from typing import Any, Callable
 
 from ..decode import decode
 from ..errors import InputError
-from ..language import CONFIDENT, SWITCH, SWITCH_PRIOR, UNDETERMINED, WHOLE_TEXT_CHARS, detect, summarise
+from ..language import SWITCH, SWITCH_PRIOR, UNDETERMINED, WHOLE_TEXT_CHARS, detect, summarise
 from ..model import Source, Turn
 
 
@@ -134,7 +134,7 @@ def finish(source: Source) -> Source:
     for t in source.turns:
         d = detect(source.text[t.start:t.end])
         dets.append(d)
-        found.append(d.language if d.confidence >= CONFIDENT else UNDETERMINED)
+        found.append(d.confident())
     sizes = [t.end - t.start for t in source.turns]
     lang = summarise(list(zip(found, sizes)))[0]
     if lang != UNDETERMINED:
