@@ -167,3 +167,49 @@ def test_sentiment_examples_win_where_they_disagree_with_the_shipped_head(bag_he
     assert after["sentiment_confidence"].between(0, 1).all()
     before = code_frame(coder_with(bag_heads), new)
     assert list(before["sentiment"]) != ["positive", "negative"]
+
+
+RO_WAIT = "Am așteptat trei săptămâni cardul și nimeni nu mi-a răspuns la telefon."
+
+
+def _without_romanian(rules):
+    """The rules coder with the Romanian examples taken out of its codebooks."""
+    import copy
+    import dataclasses
+
+    def strip(cb):
+        return dataclasses.replace(cb, codes=[dataclasses.replace(c, examples={k: v for k, v in c.examples.items() if k != "ro"})
+                                              for c in cb.codes])
+    out = copy.copy(rules)
+    out.stage_model = strip(rules.stage_model)
+    out.codebooks = {dim: strip(cb) for dim, cb in rules.codebooks.items()}
+    return out
+
+
+def test_a_languages_own_codebook_examples_code_that_language_only(bag_heads):
+    enc, heads = bag_heads
+    rules = default_coder().coders[0]
+    assert any("ro" in c.examples for c in rules.codebooks["pain_point"].codes)     # the shipped worked example
+    with_ro = Chain([rules, EmbedCoder(enc, heads, rules)])
+    plain = Chain([rules, EmbedCoder(enc, heads, _without_romanian(rules))])
+    texts = ["Still waiting for my card, three weeks now.", "Llevo una hora en espera y nadie contesta.", RO_WAIT]
+    langs = ["en", "es", "ro"]
+    a, b = with_ro.code(texts, languages=langs), plain.code(texts, languages=langs)
+    for dim in ("stage", "pain_point", "touchpoint"):       # English and Spanish: as if Romanian were not there
+        for i in (0, 1):
+            sa, sb = a[dim][i], b[dim][i]
+            assert (sa and (sa.code_id, sa.confidence, sa.rationale)) == (sb and (sb.code_id, sb.confidence, sb.rationale))
+    # the Romanian complaint is scored by the head that learnt the Romanian examples
+    coder = with_ro.coders[1]
+    x = embed(enc, [RO_WAIT])
+    ro_head, base = coder.head_for("pain_point", ["ro"]), coder.head_for("pain_point", ["en"])
+    assert ro_head.nearest(x, ["waiting"]) == [RO_WAIT] and base.nearest(x, ["waiting"]) != [RO_WAIT]
+    waiting = base.classes.index("waiting")
+    assert ro_head.proba(x)[0, waiting] > base.proba(x)[0, waiting]
+    assert a["pain_point"][2].rationale != b["pain_point"][2].rationale
+    # without its language a text is scored by the head of the codebook's cue languages
+    assert with_ro.code(texts)["pain_point"][2].rationale == b["pain_point"][2].rationale
+    # the code-each-distinct-text-once path gives every excerpt what coding it alone gives
+    many = with_ro.code(texts * 400, languages=langs * 400)
+    assert [(s.code_id, s.confidence, s.rationale) for s in many["pain_point"][3:6]] == \
+        [(s.code_id, s.confidence, s.rationale) for s in a["pain_point"]]

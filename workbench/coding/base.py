@@ -17,7 +17,8 @@ module that calls ``@register("name")`` on a factory. Every coder has a versione
 (``rules@2``, ``emotion@1``, ``embed@1+examples:3f2a…``) that goes into each coding's provenance, and
 says which languages it covers per dimension (``languages``; ``("*",)`` = any): given the texts'
 languages, a :class:`Chain` keeps each dimension of each text to the coders that cover its language,
-and leaves it uncoded where none does (:func:`covers`, :meth:`Chain.coverage`).
+and leaves it uncoded where none does (:func:`covers`, :meth:`Chain.coverage`). A coder with
+``reads_languages = True`` is also given them (``code(..., languages=[...])``).
 """
 from __future__ import annotations
 
@@ -121,13 +122,14 @@ class Chain:
         dimension of each text to the coders that cover its language (:func:`covers`): a text in a
         language no coder covers for a dimension is left uncoded for it (None), never coded by a model
         or cue list of another language (:meth:`coverage` says which coder codes what)."""
+        if languages is not None and len(languages) != len(texts):
+            raise WorkbenchError(f"{len(languages)} languages for {len(texts)} texts.")
+        langs = None if languages is None else ["" if lang is None else str(lang) for lang in languages]
         with one_blas_thread():
             layers: list[tuple[Coder | None, Coded]] = []
-            out = self._code(texts, contexts, groups, prior, layers)
-        if languages is not None:
-            if len(languages) != len(texts):
-                raise WorkbenchError(f"{len(languages)} languages for {len(texts)} texts.")
-            out = _by_language(out, layers, list(languages))
+            out = self._code(texts, contexts, groups, prior, layers, langs)
+        if langs is not None:
+            out = _by_language(out, layers, langs)
         return out
 
     def coverage(self, languages: Sequence[str]) -> dict[str, dict[str, str | None]]:
@@ -136,17 +138,18 @@ class Chain:
                                  None) for dim in self.dimensions} for lang in languages}
 
     def _code(self, texts: Sequence[str], contexts: Sequence[str] | None, groups: Sequence[str] | None,
-              prior: Mapping[str, Sequence[Suggestion | None]] | None, layers: list) -> Coded:
+              prior: Mapping[str, Sequence[Suggestion | None]] | None, layers: list,
+              languages: list[str] | None = None) -> Coded:
         texts = ["" if t is None else str(t) for t in texts]
         contexts = list(contexts) if contexts is not None else [""] * len(texts)
         groups = list(groups) if groups is not None else [str(i) for i in range(len(texts))]  # no smoothing across rows
         if prior is None and self._worth_deduplicating(texts):
-            return self._code_unique(texts, contexts, groups, layers)
+            return self._code_unique(texts, contexts, groups, layers, languages)
         out: Coded = {k: list(v) for k, v in (prior or {}).items()}
         if out:
             layers.append((None, dict(out)))
         for coder in self.coders:
-            got = _checked(coder, coder.code(texts, contexts, groups, out), len(texts))
+            got = _checked(coder, coder.code(texts, contexts, groups, out, **_language_kw(coder, languages)), len(texts))
             out.update(got)
             layers.append((coder, got))
         return out
@@ -155,28 +158,33 @@ class Chain:
     def _worth_deduplicating(texts: list[str]) -> bool:
         return len(texts) >= DEDUPE_MIN and len(set(texts)) <= DEDUPE_SHARE * len(texts)
 
-    def _code_unique(self, texts: list[str], contexts: list[str], groups: list[str], layers: list) -> Coded:
+    def _code_unique(self, texts: list[str], contexts: list[str], groups: list[str], layers: list,
+                     languages: list[str] | None = None) -> Coded:
         """Code each distinct text once (contact-centre logs repeat "OK", "Thanks", the same complaint),
         then give every excerpt its text's codes. Everything but the stage reads the text alone, so
         this is the same coding; the stage reads the turn before and the excerpts around, so each
         coder codes it again over the whole sequence (:meth:`stages_for`, from its unique texts'
-        evidence). A coder without ``stages_for`` codes the stage on every excerpt, as without dedupe."""
-        index: dict[str, int] = {}
-        inverse = [index.setdefault(t, len(index)) for t in texts]
-        uniq = list(index)
+        evidence). A coder without ``stages_for`` codes the stage on every excerpt, as without dedupe.
+        Given languages, a text is distinct per language (the same "ok" in two languages is two texts),
+        so a coder that reads the languages codes each as it would without dedupe."""
+        index: dict[tuple[str, str], int] = {}
+        keys = list(zip(texts, languages)) if languages is not None else [(t, "") for t in texts]
+        inverse = [index.setdefault(k, len(index)) for k in keys]
+        uniq = [t for t, _ in index]
+        uniq_langs = [lang for _, lang in index] if languages is not None else None
         out_u: Coded = {}
         out: Coded = {}
         for coder in self.coders:
-            got = _checked(coder, coder.code(uniq, [""] * len(uniq), [f"\0{i}" for i in range(len(uniq))], out_u),
-                           len(uniq))
+            got = _checked(coder, coder.code(uniq, [""] * len(uniq), [f"\0{i}" for i in range(len(uniq))], out_u,
+                                             **_language_kw(coder, uniq_langs)), len(uniq))
             out_u.update(got)
             layer = {d: _Expanded(v, inverse) for d, v in got.items() if d != "stage"}
             if "stage" in got:
                 if hasattr(coder, "stages_for"):
-                    stages = coder.stages_for(texts, contexts, groups, uniq, inverse)
+                    stages = coder.stages_for(texts, contexts, groups, uniq, inverse, **_language_kw(coder, uniq_langs))
                 else:
                     full = {d: [v[j] for j in inverse] for d, v in out_u.items() if d != "stage"}
-                    stages = coder.code(texts, contexts, groups, full)["stage"]
+                    stages = coder.code(texts, contexts, groups, full, **_language_kw(coder, languages))["stage"]
                 out.update(_checked(coder, {"stage": stages}, len(texts)))
                 layer["stage"] = out["stage"]
             layers.append((coder, layer))
@@ -219,6 +227,12 @@ def covers(coder, dimension: str, language: str) -> bool:
     if isinstance(langs, Mapping):
         langs = langs.get(dimension, ("*",))
     return "*" in langs or language in langs
+
+
+def _language_kw(coder, languages: list[str] | None) -> dict:
+    """``{"languages": ...}`` for a coder that reads each text's language (``reads_languages``: e.g. the
+    embedding coder, whose codebook heads learn a language's own examples only for texts in it)."""
+    return {"languages": languages} if languages is not None and getattr(coder, "reads_languages", False) else {}
 
 
 def _by_language(out: Coded, layers: list, languages: list[str]) -> Coded:
