@@ -89,3 +89,20 @@ def test_a_close_neighbour_of_the_sources_language_is_the_sources_language(tmp_p
     [s] = read_path(p).sources
     assert detect("Oficina de Zaragoza centro, Pilar al habla.").language == "an"
     assert s.language == "es" and not s.mixed_language and {t.language for t in s.turns} == {"es"}
+
+
+def test_an_import_records_which_language_detector_chose_its_languages(tmp_path):
+    """Provenance: a study says which models (and versions) decided each import's languages."""
+    import json
+    from importlib.metadata import version
+
+    from workbench.pipeline import ingest_paths
+    from workbench.store import Store
+    p = write(tmp_path / "interviu.txt",
+              "Intervievator: Cum ați deschis contul?\n"
+              "Ana: Am așteptat trei săptămâni cardul și nimeni nu mi-a răspuns la telefon.\n")
+    with Store.create(tmp_path / "s.db") as s:
+        ingest_paths(s, [p], progress=False, workers=1)
+        [settings] = [json.loads(x) for x in s.query("SELECT settings FROM imports")["settings"]]
+    assert f"py3langid {version('py3langid')}" in settings["language_detector"]
+    assert f"lingua {version('lingua-language-detector')}" in settings["language_detector"]

@@ -188,7 +188,8 @@ _models = _Models()
 
 
 def detector_id() -> str:
-    """What :func:`detect` runs here (its models and versions; not yet recorded with a study's imports)."""
+    """What :func:`detect` runs here (its models and versions); recorded in each import's settings
+    (``language_detector``)."""
     have = [m for m in ("py3langid", "lingua") if importlib.util.find_spec(m) is not None]
     if not have:
         return "function-words@1 (py3langid and lingua not installed: English and Spanish only)"

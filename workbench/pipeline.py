@@ -20,7 +20,7 @@ from .errors import InputError
 from .ingest import Metadata, ReadOptions, ReadResult, discover, read_path
 from .ingest.base import finish
 from .ingest.metadata import apply as apply_meta
-from .language import UNDETERMINED, detect
+from .language import UNDETERMINED, detect, detector_id
 from .model import Excerpt, Source
 from .nlp import Segmenter, SegmentSettings
 from .store import ImportReport, Rows, Store, rows_for
@@ -233,11 +233,12 @@ def ingest_paths(
             return remote(items, segmenter, r.sidecar, flags, name=str(r.path))
         return prepare(items, segmenter, r.sidecar, flags, workers)
 
+    detector = detector_id()       # recorded with each import: which models chose its languages
     with remote or contextlib.nullcontext(), \
             tqdm(total=total, desc="Importing", unit="source", disable=not show) as bar:
         for r in results:
             settings = {"segmentation": segmenter.settings.as_dict(), "reader": r.reader.id,
-                        "flags": {k: v for k, v in flags.items() if v}}
+                        "language_detector": detector, "flags": {k: v for k, v in flags.items() if v}}
             # a redacted file and the study's name numbering commit together
             with store.transaction() if redactor is not None else contextlib.nullcontext():
                 counts = redact_result(redactor, r) if redactor is not None else None
