@@ -187,3 +187,18 @@ def test_review_panel_says_which_languages_no_coder_covers(tmp_path):
     assert "2 excerpts in Romanian (ro): no coder covers stage" in panel.languages.value
     assert set(panel.page["excerpt_id"]) <= {r for r in panel.queue["excerpt_id"]} and len(panel.queue) == 1
     panel.close()
+
+
+def test_map_explorer_labels_the_map_in_the_language_the_researcher_picks(study):
+    """The explorer's `Labels` choice is `workbench map --label-language`: codes carry their Romanian label."""
+    from workbench.codebook import resolve
+    pains = resolve("pain_points")
+    panel = MapExplorer(study)
+    assert "ro" in [v for _, v in panel.labels.options]
+    before = next(c for c in panel.map.claims if c.lane == "pain_points" and pains.get(c.code).labels.get("ro"))
+    assert before.text == pains.get(before.code).label
+    panel.labels.value = "ro"
+    after = next(c for c in panel.map.claims if c.claim_id == before.claim_id)
+    assert after.text == pains.get(before.code).labels["ro"] and after.evidence == before.evidence
+    from html import escape
+    assert not panel.show_cell(after.stage, "pain_points").empty and f"<b>{escape(after.text)}</b>" in panel.quotes.value

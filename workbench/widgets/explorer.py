@@ -8,7 +8,7 @@ import ipywidgets as w
 import pandas as pd
 
 from .. import charts
-from ..journey import LANE_LABELS, JourneyMap, build_map
+from ..journey import LANE_LABELS, JourneyMap, build_map, study_codebooks, study_stage_model
 from ..report import write_report
 from ..store import Store
 from ._common import STYLE, esc, message, quote_block
@@ -28,12 +28,23 @@ class MapExplorer(w.VBox):
     """
 
     def __init__(self, study: str | Path, stage_model: str | None = None, segment: str | None = None,
-                 include_suggested: bool = True, seed: int = 0, out: str | Path | None = None):
+                 include_suggested: bool = True, seed: int = 0, out: str | Path | None = None,
+                 label_language: str | None = None):
         self.study = Path(study)
         self.options = dict(stage_model=stage_model, include_suggested=include_suggested, seed=seed)
         self.out = Path(out) if out else self.study.parent / "report"
         with Store.open(self.study) as s:
             segments = sorted(s.sources()["segment"].dropna().unique())
+            model = study_stage_model(s, stage_model)
+            books, _ = study_codebooks(s, stage_model=model)
+        # the languages the study's codebooks label their stages and codes in (``labels: {ro: …}``)
+        label_langs = sorted({lang for cb in [model, *books.values()] for c in cb.codes for lang in (c.labels or {})})
+        if label_language and label_language not in label_langs:
+            label_langs.append(label_language)      # build_map falls back to the codebook label where one is missing
+        self.labels = w.Dropdown(options=[("codebook", "")] + [(x, x) for x in label_langs], value=label_language or "",
+                                 description="Labels", style={"description_width": "50px"},
+                                 layout=w.Layout(width="180px"),
+                                 tooltip="Label stages and codes in this language where the codebooks have it")
         alt.JupyterChart.enable_offline()           # Vega from vl-convert: no CDN
         self.segment = w.Dropdown(options=[("all segments", "")] + [(x, x) for x in segments], value=segment or "",
                                   description="Segment", style={"description_width": "80px"})
@@ -45,8 +56,9 @@ class MapExplorer(w.VBox):
         self.grid = alt.JupyterChart(alt.Chart(pd.DataFrame({"x": []})).mark_point(), embed_options=svg)
         self.curve = alt.JupyterChart(alt.Chart(pd.DataFrame({"x": []})).mark_point(), embed_options=svg)
         self.segment.observe(lambda _: self.load(), names="value")
+        self.labels.observe(lambda _: self.load(), names="value")
         self.export_button.on_click(lambda _: self.export())
-        super().__init__([w.HTML(STYLE + "<b>Journey map explorer</b>"), w.HBox([self.segment, self.export_button]),
+        super().__init__([w.HTML(STYLE + "<b>Journey map explorer</b>"), w.HBox([self.segment, self.labels, self.export_button]),
                           self.status, self.grid, self.curve, self.quotes])
         self.add_class("wb-explorer")
         self.map: JourneyMap | None = None
@@ -54,7 +66,8 @@ class MapExplorer(w.VBox):
 
     def load(self) -> JourneyMap:
         with Store.open(self.study) as s:
-            self.map = build_map(s, segment=self.segment.value or None, **self.options)
+            self.map = build_map(s, segment=self.segment.value or None, label_language=self.labels.value or None,
+                                 **self.options)
         self.grid.chart = charts.journey_grid(self.map, select=True)
         self.curve.chart = charts.emotion_curve(self.map, select=True)
         # a new chart brings a new selections object: observe it again
