@@ -57,7 +57,7 @@ def start(*args: object) -> subprocess.Popen:
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
 
 
-def kill_when(proc: subprocess.Popen, ready, what: str, timeout: float = 60) -> None:
+def kill_when(proc: subprocess.Popen, ready, what: str, timeout: float = 300) -> None:
     """SIGKILL ``proc`` the moment ``ready()`` is true: mid-work, not before start-up or after the end."""
     deadline = time.monotonic() + timeout
     while not ready():

