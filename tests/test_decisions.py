@@ -85,3 +85,29 @@ def test_human_coder_names():
     for blank in ("", " ", "human", "human:"):
         with pytest.raises(InputError, match="Say who decides"):
             human_coder(blank)
+
+
+def test_a_coder_may_suggest_several_codes_and_they_count_together(base, tmp_path):
+    study, ids = base
+    copy = tmp_path / "study.db"
+    copy.write_bytes(study.read_bytes())
+    e = ids[0]
+    with Store.open(copy) as s:
+        # one run of one coder: a main emotion (with the excerpt's valence) and a further one (no value)
+        s.add_codings([Coding(e, "emotion", "annoyance", "embed@1", 0.7, "main", value=-0.6),
+                       Coding(e, "emotion", "nervousness", "embed@1", 0.4, "also"),
+                       Coding(e, "emotion", "joy", "rules@2", 0.5, "other coder", value=0.5)])
+        eff = effective_codings(s.codings())
+        assert sorted(eff["code_id"]) == ["annoyance", "nervousness"]       # the winning coder's codes, both
+        assert eff["value"].notna().sum() == 1
+        # the coder's re-run replaces both of its earlier codes, never one of them
+        s.add_codings([Coding(e, "emotion", "joy", "embed@1", 0.9, "re-run", value=0.7)])
+        assert sorted(s.codings().query("coder == 'embed@1'")["code_id"]) == ["joy"]
+        s.add_codings([Coding(e, "emotion", "annoyance", "embed@1", 0.7, "main", value=-0.6),
+                       Coding(e, "emotion", "nervousness", "embed@1", 0.4, "also")])
+        # a human rejecting one of them leaves the other counting; accepting settles the set
+        s.add_codings([Coding(e, "emotion", "nervousness", "human:ana", 1.0, "no", "rejected")])
+        assert list(effective_codings(s.codings())["code_id"]) == ["annoyance"]
+        s.add_codings([Coding(e, "emotion", "disappointment", "human:ana", 1.0, "yes", "accepted")])
+        eff = effective_codings(s.codings())
+        assert list(eff["code_id"]) == ["disappointment"] and not eff["suggested"].any()

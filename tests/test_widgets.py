@@ -72,7 +72,9 @@ def test_review_panel_decisions_are_saved_at_once(study):
     with Store.open(study) as s:                                     # another connection sees it: nothing buffered
         mine = s.codings().query("coder == 'human:ana'")
     row = mine[(mine["excerpt_id"] == first["excerpt_id"]) & (mine["status"] == "accepted")]
-    assert sorted(zip(row["dimension"], row["code_id"])) == sorted((d, first[d]) for d in first["dimensions"])
+    # every dimension as shown, with the codes its coder also suggested there (ticked by default)
+    assert sorted(zip(row["dimension"], row["code_id"])) == sorted(
+        (d, c) for d in first["dimensions"] for c in [first[d], *first[f"{d}_also_codes"]])
     assert set(row["memo"]) == {"clearly a wait"}
     # a recode is two decisions, both stored: the suggestion rejected and the new code accepted
     recoded = mine[(mine["excerpt_id"] == second["excerpt_id"]) & (mine["dimension"] == "pain_point")]

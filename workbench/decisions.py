@@ -10,7 +10,8 @@ queue and its counts, the map, themes and agreement — so the rule is written o
   it. A decided excerpt and dimension takes no new machine suggestions and leaves the review queue.
 * What **counts** (on a map, in themes): every accepted human coding; a machine suggestion only
   when no human accepted a code for that excerpt and dimension and no human rejected that very
-  code; of several machine suggestions the most confident (ties: coder name).
+  code; of several machine coders the one with the most confident suggestion (ties: coder name),
+  with every code it suggested there (a coder may suggest several: the embedding coder's emotions).
 
 The rule exists in two renderings that must agree: array code over a DataFrame of codings
 (:func:`effective_codings`, :func:`undecided`) and SQL fragments the store runs
@@ -94,7 +95,10 @@ def effective_rows(excerpt_key: np.ndarray, codings: pd.DataFrame, include_sugge
     m = np.flatnonzero(machine)
     conf = codings["confidence"].to_numpy(dtype=float)
     m = m[np.lexsort((coder_c[m], -conf[m], k2[m]))]
-    m = m[np.r_[True, k2[m][1:] != k2[m][:-1]]] if len(m) else m
+    if len(m):      # the winning coder per excerpt and dimension, then every code it suggested there
+        win = m[np.r_[True, k2[m][1:] != k2[m][:-1]]]
+        kc = k2 * len(coders) + coder_c
+        m = m[np.isin(kc[m], kc[win])]
     a = np.flatnonzero(accepted)
     rows = np.r_[a, m]
     suggested = np.r_[np.zeros(len(a), bool), np.ones(len(m), bool)]

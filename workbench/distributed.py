@@ -139,6 +139,7 @@ def code_partition(spec: CoderSpec, texts: list[str], contexts: list[str], group
 
     import pyarrow as pa
 
+    from .coding.base import stored_codes
     from .coding.run import language_coverage
 
     chain, build_seconds = _chain(spec)
@@ -160,13 +161,14 @@ def code_partition(spec: CoderSpec, texts: list[str], contexts: list[str], group
         for i, s in enumerate(suggestions):
             if s is None:
                 continue
-            cols["row"].append(i)
-            cols["dimension"].append(dim)
-            cols["code_id"].append(s.code_id)
-            cols["coder"].append(s.coder or chain.id)
-            cols["confidence"].append(float(s.confidence))
-            cols["rationale"].append(s.rationale)
-            cols["value"].append(None if s.value is None else float(s.value))
+            for code, conf, why, value in stored_codes(s):
+                cols["row"].append(i)
+                cols["dimension"].append(dim)
+                cols["code_id"].append(code)
+                cols["coder"].append(s.coder or chain.id)
+                cols["confidence"].append(conf)
+                cols["rationale"].append(why)
+                cols["value"].append(value)
     encoded = {m: {h: v.hex() for h, v in vs.items()} for m, vs in _VECTORS.new.items()}
     meta = {"seconds": repr(seconds), "build_seconds": repr(build_seconds), "vectors": json.dumps(encoded, sort_keys=True),
             "dims": json.dumps(list(coded)), "coders": chain.id,

@@ -498,9 +498,14 @@ def _build_map(inputs: MapInputs, settings: MapSettings) -> JourneyMap:
 # ---------------------------------------------------------------------------------------- lanes
 @lane("feeling")
 def _feeling(f: _Frame) -> None:
-    """Emotions felt at each stage (fine label, with family and mean valence); neutral is not a feeling."""
+    """Emotions felt at each stage (fine label, with family and mean valence); neutral is not a feeling.
+
+    An excerpt may carry several emotions (the embedding coder's multi-label reading, or a reviewer's
+    choice): it supports each of their claims, and a claim's valence is the mean valence of its
+    excerpts (each excerpt's one valence, as on the emotion curve)."""
     rows, groups = f.coded("emotion")
-    pos, val = rows["pos"].to_numpy(), rows["value"].to_numpy(dtype=float)
+    pos = rows["pos"].to_numpy()
+    val = _valence(f)[pos]
     for (s_idx, code), r in groups.items():
         if code == "neutral":
             continue

@@ -36,8 +36,10 @@ def review_queue(store: Store, dimension: str | None = None, order: str = "confi
                  roles: tuple[str, ...] = VOICE_ROLES) -> pd.DataFrame:
     """The machine suggestions no human has decided yet, one row per excerpt and dimension.
 
-    Each row has the suggestion (code, coder, confidence, rationale), the alternatives other
-    machine coders suggested for the same excerpt and dimension, and the excerpt in context: its
+    Each row has the suggestion (code, coder, confidence, rationale), the codes the same coder
+    also suggested there (``also``, ``also_codes``: the embedding coder's further emotions; see
+    :func:`one_per_dimension`), the alternatives other machine coders suggested for the same
+    excerpt and dimension, and the excerpt in context: its
     text, offsets, speaker, source and the previous and next turns. ``order``: ``confidence``
     (least sure first), ``code`` (grouped by suggested code) or ``source`` (reading order). Add the
     neighbouring turns of the rows you show with :func:`in_context` (a page at a time).
@@ -48,7 +50,7 @@ def review_queue(store: Store, dimension: str | None = None, order: str = "confi
     if dimension:
         codings = codings[codings["dimension"] == dimension]
     machine = undecided(codings)
-    top = effective_codings(machine)
+    top = one_per_dimension(effective_codings(machine))
     # what the other machine coders said about the same excerpt and dimension
     several = machine[machine.duplicated(["excerpt_id", "dimension"], keep=False)]
     several = several.assign(label=[f"{c} ({k}, {p:.2f})" for c, k, p in
@@ -68,8 +70,8 @@ def review_queue(store: Store, dimension: str | None = None, order: str = "confi
         q = q[q["code_id"] == code_id]
     q = q.merge(alts, on=["excerpt_id", "dimension"], how="left")
     q["alternatives"] = [
-        "; ".join(s for s in all_.split("; ") if not s.startswith(f"{code} ({who},")) if isinstance(all_, str) else ""
-        for all_, code, who in zip(q["suggestions"].astype(object), q["code_id"], q["coder"])]
+        "; ".join(s for s in all_.split("; ") if f" ({who}, " not in s) if isinstance(all_, str) else ""
+        for all_, who in zip(q["suggestions"].astype(object), q["coder"])]
     q = q.drop(columns=["suggestions"])
     if order == "confidence":
         q = q.sort_values(["confidence", "excerpt_id", "dimension"])
@@ -77,8 +79,8 @@ def review_queue(store: Store, dimension: str | None = None, order: str = "confi
         q = q.sort_values(["dimension", "code_id", "confidence", "excerpt_id"])
     else:
         q = q.sort_values(["source_name", "excerpt_id", "dimension"])
-    cols = ["coding_id", "excerpt_id", "dimension", "code_id", "coder", "confidence", "rationale", "value", "alternatives",
-            "source_id", "source_name", "turn_index", "segment", "speaker", "start", "end", "text"]
+    cols = ["coding_id", "excerpt_id", "dimension", "code_id", "coder", "confidence", "rationale", "value", "also",
+            "also_codes", "alternatives", "source_id", "source_name", "turn_index", "segment", "speaker", "start", "end", "text"]
     return q[cols].reset_index(drop=True)
 
 
@@ -100,34 +102,80 @@ def queue_counts(store: Store, roles: tuple[str, ...] = VOICE_ROLES) -> pd.DataF
     return store.queue_counts(roles)
 
 
-def _decision(item: pd.Series | dict, action: str, who: str, code_id: str | None = None, memo: str = "",
+def one_per_dimension(top: pd.DataFrame) -> pd.DataFrame:
+    """Effective suggestions (:func:`~workbench.decisions.effective_codings`) as one row per excerpt and dimension.
+
+    A coder may suggest several codes for one excerpt and dimension (the embedding coder's emotions:
+    "annoyance", and also "nervousness"). The row shows the most confident (ties: code), so its
+    confidence is the one the card order uses; the others are listed in ``also_codes`` (most
+    confident first) and ``also`` ("nervousness (0.61)"). ``value`` is the set's (the excerpt's
+    valence, which the coder stores once). Deciding the row decides them all (:func:`decide`,
+    :func:`decide_card`).
+    """
+    if top.empty:
+        return top.assign(also=pd.Series(dtype=object), also_codes=pd.Series(dtype=object))
+    t = top.assign(_neg=-top["confidence"].astype(float))
+    t = t.sort_values(["excerpt_id", "dimension", "_neg", "code_id"], kind="stable")
+    first = ~t.duplicated(["excerpt_id", "dimension"]).to_numpy()
+    by: dict[tuple[str, str], list[tuple[str, float]]] = {}
+    for e, d, c, p in t.loc[~first, ["excerpt_id", "dimension", "code_id", "confidence"]].itertuples(index=False):
+        by.setdefault((e, d), []).append((c, float(p)))
+    valued = t[t["value"].notna()].drop_duplicates(["excerpt_id", "dimension"])
+    value = dict(zip(zip(valued["excerpt_id"], valued["dimension"]), valued["value"]))
+    main = t[first].drop(columns=["_neg"]).reset_index(drop=True)
+    keys = list(zip(main["excerpt_id"], main["dimension"]))
+    more = [by.get(k, []) for k in keys]
+    if by:
+        main["value"] = [value.get(k, np.nan) for k in keys]
+    main["also_codes"] = pd.Series([[c for c, _ in m] for m in more], dtype=object)
+    main["also"] = ["; ".join(f"{c} ({p:.2f})" for c, p in m) for m in more]
+    return main
+
+
+def _codes_given(code_id) -> list[str]:
+    """A recode's target: one code, or several (a list, or ``"a; b"``) for a dimension that takes several."""
+    if isinstance(code_id, str):
+        return [c.strip() for c in code_id.split(";") if c.strip()]
+    return [str(c).strip() for c in (code_id or []) if str(c).strip()]
+
+
+def _decision(item: pd.Series | dict, action: str, who: str, code_id: str | list[str] | None = None, memo: str = "",
               also_reject: tuple[str, ...] = ()) -> list[Coding]:
     """The codings one decision on one suggestion writes: the rule :func:`decide` and :func:`decide_card` share.
 
-    ``accept`` keeps the suggested code; ``reject`` refuses it (and ``also_reject``, the other
-    machine coders' codes for the same excerpt and dimension); ``recode`` rejects the suggestion
-    and accepts ``code_id`` (a recode to the suggested code is an accept).
+    The suggestion shown is its code plus the codes the same coder also suggested (``also_codes``).
+    ``accept`` keeps them all; ``reject`` refuses them (and ``also_reject``, the other machine
+    coders' codes for the same excerpt and dimension); ``recode`` accepts ``code_id`` (one code, or
+    several) and rejects the suggested codes not among them (a recode to exactly the suggested
+    codes is an accept).
     """
     if action not in ACTIONS:
         raise InputError(f"Unknown action {action!r}; choose one of {', '.join(ACTIONS)}.")
     excerpt, dim, suggested = str(item["excerpt_id"]), str(item["dimension"]), str(item["code_id"])
+    also = item.get("also_codes")
+    shown = list(dict.fromkeys([suggested, *(also if isinstance(also, (list, tuple)) else [])]))
     value = item.get("value")
     value = None if value is None or (isinstance(value, float) and np.isnan(value)) else float(value)
     memo = (memo or "").strip()
     by = item.get("coder", "suggestion")
     if action == "recode":
-        if not code_id:
+        chosen = list(dict.fromkeys(_codes_given(code_id)))
+        if not chosen:
             raise InputError("Recode needs the new code: pick one from the codebook.")
-        if code_id == suggested:
+        if set(chosen) == set(shown):
             action = "accept"
     if action == "accept":
-        return [Coding(excerpt, dim, suggested, who, 1.0, f"accepted {by}", "accepted", value=value, memo=memo)]
+        return [Coding(excerpt, dim, c, who, 1.0, f"accepted {by}", "accepted", value=value if c == suggested else None,
+                       memo=memo) for c in shown]      # the one value on the main code
     if action == "reject":
-        return [Coding(excerpt, dim, code, who, 1.0, f"rejected {by}" if code == suggested else "rejected (another coder's)",
+        return [Coding(excerpt, dim, code, who, 1.0, f"rejected {by}" if code in shown else "rejected (another coder's)",
                        "rejected", memo=memo if code == suggested else "")
-                for code in dict.fromkeys([suggested, *also_reject])]
-    return [Coding(excerpt, dim, suggested, who, 1.0, f"rejected {by}", "rejected"),
-            Coding(excerpt, dim, str(code_id), who, 1.0, f"recoded from {suggested}", "accepted", memo=memo)]
+                for code in dict.fromkeys([*shown, *also_reject])]
+    out = [Coding(excerpt, dim, c, who, 1.0, f"rejected {by}", "rejected") for c in shown if c not in chosen]
+    for c in chosen:
+        out.append(Coding(excerpt, dim, c, who, 1.0, f"accepted {by}" if c in shown else f"recoded from {suggested}",
+                          "accepted", value=value if c == suggested else None, memo=memo))
+    return out
 
 
 def decide(store: Store, item: pd.Series | dict, action: str, coder: str = "researcher", code_id: str | None = None,
@@ -155,7 +203,7 @@ def undo(store: Store, item: pd.Series | dict, coder: str = "researcher") -> int
 #: its older name), ``code`` (grouped by the suggested codes) and ``source`` (reading order).
 CARD_ORDERS = ("uncertainty", "confidence", "code", "source")
 #: A card's per-dimension columns: ``<dimension>`` is the suggested code, then ``<dimension>_<field>``.
-CARD_FIELDS = ("confidence", "coder", "rationale", "alternatives", "value", "coding_id")
+CARD_FIELDS = ("confidence", "coder", "rationale", "also", "also_codes", "alternatives", "value", "coding_id")
 #: In :func:`decide_card` (and the panel's dropdowns), a dimension set to this has no code: the suggestion is rejected.
 NO_CODE = "(none)"
 
@@ -201,6 +249,9 @@ def card_queue(store: Store, order: str = "uncertainty", dimensions: list[str] |
     if _in_sql(order, dimensions, coder):
         return _with_uncertainty(store.card_rows(tuple(roles), order, source, segment))
     top = effective_codings(store.open_suggestions(roles, dimensions, source, segment, coder))
+    # per excerpt and dimension its most confident code, as the study's card_stats keep it
+    top = top.sort_values(["excerpt_id", "dimension", "confidence"], ascending=[True, True, False], kind="stable")
+    top = top[~top.duplicated(["excerpt_id", "dimension"])]
     g = top.groupby("excerpt_id", sort=True)
     cards = pd.DataFrame({"source_name": g["source_name"].first(), "n_suggestions": g.size(),
                           "min_confidence": g["confidence"].min(), "mean_confidence": g["confidence"].mean()})
@@ -273,7 +324,7 @@ def card_details(store: Store, cards: pd.DataFrame, dimensions: list[str] | tupl
     machine = undecided(codings)
     if coder:
         machine = machine[machine["coder"] == coder]
-    top = effective_codings(machine)
+    top = one_per_dimension(effective_codings(machine))
     alts = _alternatives(machine, top)
     top = top.assign(alternatives=alts)
     # the same columns on every page: every coded dimension (or the ones asked for), plus any other on this page
@@ -331,8 +382,8 @@ def _alternatives(machine: pd.DataFrame, top: pd.DataFrame) -> list[str]:
     for e, d, c, k, p in zip(several["excerpt_id"], several["dimension"], several["code_id"], several["coder"],
                              several["confidence"]):
         by.setdefault((e, d), []).append((c, k, f"{c} ({k}, {p:.2f})"))
-    return ["; ".join(lab for c2, k2, lab in by.get((e, d), []) if (c2, k2) != (c, k))
-            for e, d, c, k in zip(top["excerpt_id"], top["dimension"], top["code_id"], top["coder"])]
+    return ["; ".join(lab for c2, k2, lab in by.get((e, d), []) if k2 != k)      # the coder's own are ``also``
+            for e, d, k in zip(top["excerpt_id"], top["dimension"], top["coder"])]
 
 
 def _decided(codings: pd.DataFrame, ids: list[str]) -> list[dict]:
@@ -367,9 +418,11 @@ def decide_card(store: Store, excerpt_id: str, choices: dict[str, str], coder: s
                 memo: str | None = None, codes: dict[str, list[str]] | None = None) -> list[Coding]:
     """Decide several dimensions of one excerpt (a review card) at once, in ONE transaction: all or nothing.
 
-    ``choices`` maps a dimension to ``"accept"`` (take the suggestion), ``"reject"`` or
-    :data:`NO_CODE` (no code in this dimension: the suggestion, and any other machine coder's code
-    for it, is rejected) or a code id (a recode; the suggested code itself is an accept). A code id
+    ``choices`` maps a dimension to ``"accept"`` (take the suggestion, with the codes its coder also
+    suggested there), ``"reject"`` or :data:`NO_CODE` (no code in this dimension: the suggestion,
+    and any other machine coder's code for it, is rejected) or a code id (a recode; exactly the
+    suggested codes is an accept), or several code ids (a list, or ``"a; b"``: an excerpt may carry
+    several emotions; suggested codes left out are rejected). A code id
     must be one of ``codes[dimension]`` (default: :func:`codebook_codes`) or a code a machine
     suggested there. Dimensions left out stay undecided. Each dimension's decision is the same
     one :func:`decide` writes and replaces all of this coder's earlier decisions on that excerpt
@@ -386,7 +439,7 @@ def decide_card(store: Store, excerpt_id: str, choices: dict[str, str], coder: s
         if store.con.execute("SELECT 1 FROM excerpts WHERE excerpt_id = ?", (excerpt_id,)).fetchone() is None:
             raise InputError(f"Unknown excerpt id {excerpt_id!r}; list valid ids with `workbench excerpts --study STUDY`.")
         raise InputError(f"Excerpt {excerpt_id} has no machine suggestions to decide on.")
-    top = effective_codings(machine).set_index("dimension")
+    top = one_per_dimension(effective_codings(machine)).set_index("dimension")
     valid = codes if codes is not None else codebook_codes(store)
     plan = []
     for dim, choice in choices.items():
@@ -394,18 +447,18 @@ def decide_card(store: Store, excerpt_id: str, choices: dict[str, str], coder: s
             raise InputError(f"Excerpt {excerpt_id} has no {dim} suggestion; its card has "
                              f"{', '.join(_dimension_order(top.index))}.")
         item = top.loc[dim].to_dict() | {"excerpt_id": excerpt_id, "dimension": dim}
-        choice = str(choice).strip()
         others = tuple(machine.loc[machine["dimension"] == dim, "code_id"])
-        if choice == "accept":
-            plan.append((dim, item, "accept", None, others))
-        elif choice in ("reject", NO_CODE):
-            plan.append((dim, item, "reject", None, others))
-        else:
-            allowed = list(dict.fromkeys([*valid.get(dim, []), *others]))
-            if choice not in allowed:
-                raise InputError(f"Unknown {dim} code {choice!r}. Valid {dim} codes: {', '.join(allowed)}; "
-                                 f"or 'accept', 'reject' ({NO_CODE!r}).")
-            plan.append((dim, item, "recode", choice, others))
+        if isinstance(choice, str) and choice.strip() in ("accept", "reject", NO_CODE):
+            choice = choice.strip()
+            plan.append((dim, item, "accept" if choice == "accept" else "reject", None, others))
+            continue
+        chosen = _codes_given(choice)
+        allowed = list(dict.fromkeys([*valid.get(dim, []), *others]))
+        wrong = [c for c in chosen if c not in allowed] or ([] if chosen else [str(choice)])
+        if wrong:
+            raise InputError(f"Unknown {dim} code {wrong[0]!r}. Valid {dim} codes: {', '.join(allowed)}; "
+                             f"or 'accept', 'reject' ({NO_CODE!r}).")
+        plan.append((dim, item, "recode", chosen, others))
     written: list[Coding] = []
     with store.transaction():
         for dim, item, action, code_id, others in plan:
@@ -462,5 +515,6 @@ def compare_coders(store: Store, coder_a: str, coder_b: str, dimension: str) -> 
 
 
 __all__ = ["ACTIONS", "CARD_FIELDS", "CARD_ORDERS", "NO_CODE", "ORDERS", "Comparison", "card_counts", "card_details",
-           "card_queue", "codebook_codes", "compare_coders", "decide", "decide_card", "in_context", "queue_counts",
+           "card_queue", "codebook_codes", "compare_coders", "decide", "decide_card", "in_context", "one_per_dimension",
+           "queue_counts",
            "review_cards", "review_queue", "review_summary", "undo", "undo_card"]

@@ -623,6 +623,9 @@ class Store:
                     excerpt_ids: Sequence[str] = ()) -> int:
         """Store codings; a machine coder's re-run replaces its own earlier *suggestions* only.
 
+        A coder may suggest several codes for one excerpt and dimension (the embedding coder's
+        emotions): the codes it suggests in one call replace its earlier ones together.
+
         "Its own" includes its earlier versions: ``rules@2`` replaces what ``rules@1`` suggested,
         so an upgraded coder never leaves stale suggestions beside its new ones.
         ``replace_dimensions`` (with ``excerpt_ids``): a full re-coding — every machine suggestion
@@ -660,6 +663,7 @@ class Store:
             cleared_dims = set(replace_dimensions) if replace_dimensions and excerpt_ids else set()
             cleared_ids = set(excerpt_ids) if cleared_dims else set()
             bulk: list[tuple] = []
+            replaced: set[tuple[str, str, str]] = set()
             for c in codings:
                 if not c.is_human:
                     if (c.excerpt_id, c.dimension) in human:    # decided: a human decision is never overwritten
@@ -669,9 +673,11 @@ class Store:
                         stored += 1
                         continue
                     family = coder_family(c.coder)
-                    con.execute("DELETE FROM codings WHERE excerpt_id = ? AND dimension = ? AND status = 'suggested' "
-                                "AND (coder = ? OR substr(coder, 1, ?) = ?)",
-                                (c.excerpt_id, c.dimension, c.coder, len(family) + 1, family + "@"))
+                    if (c.excerpt_id, c.dimension, family) not in replaced:    # several codes of one run stay together
+                        replaced.add((c.excerpt_id, c.dimension, family))
+                        con.execute("DELETE FROM codings WHERE excerpt_id = ? AND dimension = ? AND status = 'suggested' "
+                                    "AND (coder = ? OR substr(coder, 1, ?) = ?)",
+                                    (c.excerpt_id, c.dimension, c.coder, len(family) + 1, family + "@"))
                 _insert_coding(con, c, now)
                 stored += 1
             con.executemany(_INSERT_CODING, bulk)

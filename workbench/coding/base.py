@@ -49,9 +49,19 @@ class Suggestion:
     sarcastic: bool = False             # emotion: a sarcasm marker overrode the literal words
     coder: str = ""                     # versioned id of the coder that made it (set by the chain when blank)
     detail: dict = field(default_factory=dict)   # extra readings, e.g. {"sentiment": "negative", "sentiment_confidence": 0.8}
+    # further codes of the same dimension that this coder also suggests for the text (multi-label emotions):
+    # (code, confidence, rationale); stored as codings of their own beside this one, with no value
+    also: list[tuple[str, float, str]] = field(default_factory=list)
 
 
 Coded = dict[str, list["Suggestion | None"]]
+
+
+def stored_codes(s: Suggestion) -> list[tuple[str, float, str, float | None]]:
+    """``(code, confidence, rationale, value)`` of every coding a suggestion stores: its own code (with the
+    value), then each code it ``also`` suggests (no value: an excerpt's valence is counted once)."""
+    return [(s.code_id, float(s.confidence), s.rationale, None if s.value is None else float(s.value)),
+            *((code, float(conf), why, None) for code, conf, why in s.also)]
 
 
 @runtime_checkable

@@ -786,6 +786,22 @@ class EmbedCoder:
                                           **({"emotions": many[i]} if many is not None else {})}))
             if many is not None and many[i]:
                 out[-1].rationale += "; emotions " + ", ".join(f"{k} {v:.2f}" for k, v in many[i].items())
+                if family != "neutral":
+                    out[-1].also = self._also(many[i], family, l_code, l_family)
+        return out
+
+    def _also(self, many: dict[str, float], family: str, l_code: str, l_family: str) -> list[tuple[str, float, str]]:
+        """The other emotion families the multi-label head finds beside the main one, as codes of their own
+        (the lexicon's code where it names that family, else the family's default code). Beside a neutral
+        main reading none are stored: the curve and the map's emotion read "neutral" there, and the
+        rationale keeps what the multi-label head saw."""
+        out = []
+        for fam, p in many.items():
+            if fam == family or fam == "neutral" or fam not in FAMILY_DEFAULT:
+                continue
+            code = l_code if l_family == fam else FAMILY_DEFAULT[fam]
+            out.append((code, round(float(p), 3), f"{CODER_ID}: also {fam} {p:.2f} (multi-label emotion head, above its "
+                                                 f"threshold), beside the main emotion {family}"))
         return out
 
     def _emotions(self, x) -> list[dict[str, float]] | None:

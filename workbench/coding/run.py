@@ -19,7 +19,7 @@ from ..language import detect
 from ..model import Codebook, Coding
 from ..store import Store
 from ..tables import read_table
-from .base import ANY_CODER, CODED_DIMENSIONS, Chain, Coded, Coder, Suggestion, create, one_blas_thread
+from .base import ANY_CODER, CODED_DIMENSIONS, Chain, Coded, Coder, Suggestion, create, one_blas_thread, stored_codes
 from .rules import sentiment
 
 #: Per dimension: the code and its probability, then readings derived from it; ``confidence`` is the
@@ -192,10 +192,10 @@ def code_study(store: Store, coder: Coder, roles: Sequence[str] = ("participant"
     with store.transaction():   # the codings and the settings they were made with commit as one (or not at all)
         for lo in range(0, len(ids), STORE_CHUNK):      # Coding objects for one chunk at a time
             part = ids[lo:lo + STORE_CHUNK]
-            codings = [Coding(excerpt_id, dim, s.code_id, s.coder or chain.id, float(s.confidence), s.rationale,
-                              value=None if s.value is None else float(s.value))
+            codings = [Coding(excerpt_id, dim, code, s.coder or chain.id, conf, why, value=value)
                        for dim, suggestions in coded.items()
-                       for excerpt_id, s in zip(part, suggestions[lo:lo + STORE_CHUNK]) if s is not None]
+                       for excerpt_id, s in zip(part, suggestions[lo:lo + STORE_CHUNK]) if s is not None
+                       for code, conf, why, value in stored_codes(s)]
             stored += store.add_codings(codings, replace_dimensions=tuple(coded), excerpt_ids=part)
         store.set_info({"coding.stage_model": chain.stage_model.name,
                         "coding.stage_model_yaml": to_yaml(chain.stage_model),

@@ -129,7 +129,7 @@ class ReviewPanel(w.VBox):
             + (f"<div class='wb-ctx'>{esc(r['before'])}</div>" if r["before"] else "")
             + f"<div class='wb-quote'>{esc(r['text'])}</div>"
             + (f"<div class='wb-ctx'>{esc(r['after'])}</div>" if r["after"] else ""))
-        rows, choices = [], {}
+        rows, choices, also = [], {}, {}
         for dim in r["dimensions"]:
             code = str(r[dim])
             codes = list(dict.fromkeys([*self.codes.get(dim, []), code]))
@@ -140,7 +140,11 @@ class ReviewPanel(w.VBox):
                          f"{esc(r[f'{dim}_coder'])} · {esc(r[f'{dim}_rationale'])}"
                          + (f" · other suggestions: {esc(alt)}" if isinstance(alt, str) and alt else "") + "</span>")
             choices[dim] = choice
-            row = w.HBox([choice, why])
+            more = r.get(f"{dim}_also_codes")
+            # the coder's further codes here (several emotions): ticked, they are saved with the main one
+            also[dim] = [w.Checkbox(value=True, description=f"also {c}", indent=False, layout=w.Layout(width="auto"))
+                         for c in (more if isinstance(more, list) else [])]
+            row = w.HBox([choice, *also[dim], why])
             row.add_class(f"wb-dim-{dim}")
             rows.append(row)
         decided = [f"{esc(LABELS.get(d, d))}: {esc(c) if c else esc(NO_CODE)}" for d, c in r["decided"].items()]
@@ -154,7 +158,7 @@ class ReviewPanel(w.VBox):
         card = w.VBox([head, *rows, done, w.HBox([*buttons, memo]), result])
         card.add_class("wb-card")
         card.add_class(f"wb-item-{i}")
-        card.choices, card.memo, card.result, card.buttons = choices, memo, result, buttons
+        card.choices, card.also, card.memo, card.result, card.buttons = choices, also, memo, result, buttons
         buttons[0].on_click(lambda _: self.accept_card(i))
         buttons[1].on_click(lambda _: self.skip(i))
         return card
@@ -174,7 +178,16 @@ class ReviewPanel(w.VBox):
                                                      f"{', '.join(card.choices[dim].options)}.")
                 return False
             card.choices[dim].value = value
-        return self._save(i, {dim: choice.value for dim, choice in card.choices.items()})
+        return self._save(i, {dim: self._shown(card, dim) for dim in card.choices})
+
+    @staticmethod
+    def _shown(card, dim: str) -> str | list[str]:
+        """What a dimension of the card says: its dropdown's code, with the ticked "also" codes when there are any."""
+        code = card.choices[dim].value
+        boxes = card.also.get(dim, [])
+        if code == NO_CODE or not boxes:
+            return code
+        return list(dict.fromkeys([code, *(b.description.removeprefix("also ") for b in boxes if b.value)]))
 
     def accept(self, i: int, dimension: str | None = None) -> bool:
         """Accept card ``i``'s suggestions as the machine made them: all, or one dimension."""
@@ -207,10 +220,12 @@ class ReviewPanel(w.VBox):
             card.result.value = message("error", str(e))
             return False
         for dim, value in choices.items():          # the card shows what was saved
-            shown = str(self.page.iloc[i][dim]) if value == "accept" else value
+            shown = str(self.page.iloc[i][dim]) if value == "accept" else value[0] if isinstance(value, list) else value
             if shown in card.choices[dim].options:
                 card.choices[dim].value = shown
-        saved = "; ".join(f"{dim} {card.choices[dim].value}" for dim in choices)
+            for box in card.also.get(dim, []):
+                box.value = value == "accept" or (isinstance(value, list) and box.description.removeprefix("also ") in value)
+        saved = "; ".join(f"{dim} {' + '.join(v) if isinstance(v := self._shown(card, dim), list) else v}" for dim in choices)
         card.result.value = message("ok", f"Saved by {self.coder.value.strip()}: {saved}.")
         card.add_class("wb-done")
         self.history.append((excerpt, list(choices), i))
