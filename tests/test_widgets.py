@@ -204,3 +204,45 @@ def test_map_explorer_labels_the_map_in_the_language_the_researcher_picks(study)
     assert after.text == pains.get(before.code).labels["ro"] and after.evidence == before.evidence
     from html import escape
     assert not panel.show_cell(after.stage, "pain_points").empty and f"<b>{escape(after.text)}</b>" in panel.quotes.value
+
+
+def test_excerpts_no_coder_covers_are_coded_by_hand_from_their_own_cards(tmp_path):
+    from workbench.coding.run import code_study, default_coder
+    from workbench.errors import InputError
+    from workbench.pipeline import ingest_paths
+    from workbench.review import NO_CODE, decide_card, uncovered, uncovered_cards
+
+    path = tmp_path / "study.db"
+    Store.create(path).close()
+    p = write(tmp_path / "interviu.txt", "Intervievator: Și cardul?\n"
+              "Ana: Am așteptat trei săptămâni cardul și nimeni nu mi-a răspuns la telefon.\n"
+              "Intervievator: Ce ați făcut?\nAna: Am sunat de cinci ori la bancă și am închis contul.\n")
+    e = write(tmp_path / "p.txt", "Interviewer: And the card?\nP1: I waited three weeks and nobody answered the phone.\n")
+    with Store.open(path) as s:
+        ingest_paths(s, [p, e], progress=False)
+        code_study(s, default_coder(emotion="model", embed="off"))
+        todo = uncovered(s)
+        assert list(todo["language"]) == ["ro", "ro"] and all("stage" in d for d in todo["dimensions"])
+        cards = uncovered_cards(s, context=False)
+        assert list(cards["stage"]) == [NO_CODE, NO_CODE] and "no coder covers stage in ro" in cards["stage_rationale"][0]
+        with pytest.raises(InputError, match=r"Unknown stage code 'no_such' \(nothing was suggested: no coder covers stage"):
+            decide_card(s, todo["excerpt_id"][0], {"stage": "no_such"}, coder="ana")
+    panel = ReviewPanel(path, coder="ana", page_size=5)
+    assert "2 excerpts to code by hand" in panel.languages.value
+    panel.mode.value = "hand"
+    assert len(panel.queue) == 2 and list(panel.page["excerpt_id"]) == list(todo["excerpt_id"])
+    stage = panel.codes["stage"][1]
+    assert not panel.accept_card(0)                              # every dimension left at (none): nothing to save
+    assert "pick a code" in panel.cards.children[0].result.value
+    assert panel.accept_card(0, overrides={"stage": stage})
+    with Store.open(path) as s:
+        mine = s.codings().query("coder == 'human:ana'")
+        assert list(zip(mine["excerpt_id"], mine["dimension"], mine["code_id"], mine["status"])) == \
+            [(todo["excerpt_id"][0], "stage", stage, "accepted")]
+        assert "coded by hand (no coder covers stage in ro)" in mine["rationale"].iloc[0]
+        left = uncovered(s)
+        assert "stage" not in left.set_index("excerpt_id").loc[todo["excerpt_id"][0], "dimensions"]
+    assert panel.undo()
+    with Store.open(path) as s:
+        assert s.codings().query("coder == 'human:ana'").empty and len(uncovered(s)) == 2
+    panel.close()

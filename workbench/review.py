@@ -12,6 +12,7 @@ mind never leaves two answers), and a machine re-run never overwrites it (see ``
 """
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 
 import numpy as np
@@ -400,6 +401,68 @@ def _decided(codings: pd.DataFrame, ids: list[str]) -> list[dict]:
     return [{d: out[e][d] for d in _dimension_order(out[e])} for e in ids]
 
 
+def uncovered(store: Store, roles: tuple[str, ...] = VOICE_ROLES) -> pd.DataFrame:
+    """Excerpts to code by hand: those in a language that no coder of the study's last coding run covers in
+    some dimension (``coding.languages``, e.g. thought in Romanian), in reading order, without the
+    dimensions a human has already coded there.
+
+    They have no suggestion, so they are not review cards; :func:`uncovered_cards` shows them as
+    cards with nothing suggested, and :func:`decide_card` codes them. Columns: ``excerpt_id,
+    source_name, language, dimensions`` (the dimensions no coder covers there).
+    """
+    empty = pd.DataFrame({"excerpt_id": pd.Series(dtype=object), "source_name": pd.Series(dtype=object),
+                          "language": pd.Series(dtype=object), "dimensions": pd.Series(dtype=object)})
+    gaps = _coverage_gaps(store)
+    if not gaps:
+        return empty
+    ex = store.excerpts(roles=roles, columns=["excerpt_id", "source_name", "language"])
+    ex = ex[ex["language"].isin(list(gaps))]
+    if ex.empty:
+        return empty
+    codings = store.codings_of(list(ex["excerpt_id"]))
+    human = codings[human_mask(codings["coder"])]
+    done = set(zip(human["excerpt_id"], human["dimension"]))
+    ex = ex.assign(dimensions=[[d for d in gaps[lang] if (e, d) not in done] for e, lang in zip(ex["excerpt_id"], ex["language"])])
+    ex = ex[ex["dimensions"].map(len) > 0]
+    return ex.sort_values(["source_name", "excerpt_id"], kind="stable").reset_index(drop=True)[list(empty.columns)]
+
+
+def _coverage_gaps(store: Store) -> dict[str, list[str]]:
+    """Per language of the study's last coding run: the dimensions no coder covered there."""
+    raw = store.info().get("coding.languages")
+    if not raw:
+        return {}
+    gaps = {lang: _dimension_order([d for d, c in rec["coders"].items() if c is None])
+            for lang, rec in json.loads(raw).items() if lang != "*"}
+    return {lang: dims for lang, dims in gaps.items() if dims}
+
+
+def uncovered_cards(store: Store, limit: int | None = None, offset: int = 0, context: bool = True,
+                    roles: tuple[str, ...] = VOICE_ROLES) -> pd.DataFrame:
+    """:func:`uncovered` as cards, in :func:`review_cards`' columns: per dimension to code, ``<dim>`` is
+    :data:`NO_CODE` (nothing suggested) and the rationale says that no coder covers it in that language."""
+    q = uncovered(store, roles)
+    q = q.iloc[offset:] if limit is None else q.iloc[offset:offset + limit]
+    ids = list(q["excerpt_id"])
+    ex = store.excerpts_of(ids).set_index("excerpt_id").loc[ids].reset_index() if ids else store.excerpts_of([])
+    out = ex[["excerpt_id", "source_id", "source_name", "turn_index", "segment", "speaker", "start", "end", "text"]]
+    if context:
+        out = in_context(store, out)
+    out = out.reset_index(drop=True).assign(n_suggestions=0, uncertainty=np.nan)
+    out["dimensions"] = list(q["dimensions"])
+    codings = store.codings_of(ids)
+    out["decided"] = _decided(codings, ids)
+    for dim in _dimension_order({d for ds in q["dimensions"] for d in ds}):
+        has = [dim in ds for ds in q["dimensions"]]
+        out[dim] = [NO_CODE if h else None for h in has]
+        out[f"{dim}_rationale"] = [f"no coder covers {dim.replace('_', ' ')} in {lang}: code it by hand, or leave it"
+                                   if h else None for h, lang in zip(has, q["language"])]
+        for f in CARD_FIELDS:
+            if f != "rationale":
+                out[f"{dim}_{f}"] = None
+    return out
+
+
 def card_counts(store: Store, roles: tuple[str, ...] = VOICE_ROLES) -> dict[str, int]:
     """The whole study's review work: ``{"excerpts": cards to review, "suggestions": excerpt × dimension}``."""
     return store.review_totals(roles)
@@ -428,24 +491,39 @@ def decide_card(store: Store, excerpt_id: str, choices: dict[str, str], coder: s
     one :func:`decide` writes and replaces all of this coder's earlier decisions on that excerpt
     and dimension (re-deciding a card changes your answer, never adds a second one). The
     suggestion decided is the one that counts (the most confident; the card shows it), also when a
-    human has already decided the dimension. Returns the codings written.
+    human has already decided the dimension. A dimension that no coder covers in the excerpt's
+    language (:func:`uncovered`) takes a code id, or several, coded by hand; :data:`NO_CODE` leaves
+    it uncoded. Returns the codings written.
     """
     who = human_coder(coder)
     if not choices:
         raise InputError("Nothing to decide: choose accept, reject or a code for at least one dimension.")
     codings = store.codings_of([excerpt_id])
     machine = codings[~human_mask(codings["coder"]) & (codings["status"] == "suggested")]
-    if machine.empty:
-        if store.con.execute("SELECT 1 FROM excerpts WHERE excerpt_id = ?", (excerpt_id,)).fetchone() is None:
-            raise InputError(f"Unknown excerpt id {excerpt_id!r}; list valid ids with `workbench excerpts --study STUDY`.")
+    lang = store.con.execute("SELECT language FROM excerpts WHERE excerpt_id = ?", (excerpt_id,)).fetchone()
+    if lang is None:
+        raise InputError(f"Unknown excerpt id {excerpt_id!r}; list valid ids with `workbench excerpts --study STUDY`.")
+    by_hand = _coverage_gaps(store).get(lang[0], [])      # dimensions no coder covers in the excerpt's language
+    if machine.empty and not by_hand:
         raise InputError(f"Excerpt {excerpt_id} has no machine suggestions to decide on.")
     top = one_per_dimension(effective_codings(machine)).set_index("dimension")
     valid = codes if codes is not None else codebook_codes(store)
     plan = []
     for dim, choice in choices.items():
+        if dim not in top.index and dim in by_hand:
+            if isinstance(choice, str) and choice.strip() in ("reject", NO_CODE):
+                continue                                    # nothing suggested, nothing coded: left as it is
+            chosen = _codes_given(choice)
+            wrong = [c for c in chosen if c not in valid.get(dim, [])] or ([] if chosen else [str(choice)])
+            if wrong:
+                raise InputError(f"Unknown {dim} code {wrong[0]!r} (nothing was suggested: no coder covers {dim} in "
+                                 f"{lang[0]}). Valid {dim} codes: {', '.join(valid.get(dim, []))}.")
+            plan.append((dim, {"excerpt_id": excerpt_id, "dimension": dim, "code_id": "", "coder": "hand"}, "hand",
+                         chosen, ()))
+            continue
         if dim not in top.index:
             raise InputError(f"Excerpt {excerpt_id} has no {dim} suggestion; its card has "
-                             f"{', '.join(_dimension_order(top.index))}.")
+                             f"{', '.join(_dimension_order([*top.index, *by_hand]))}.")
         item = top.loc[dim].to_dict() | {"excerpt_id": excerpt_id, "dimension": dim}
         others = tuple(machine.loc[machine["dimension"] == dim, "code_id"])
         if isinstance(choice, str) and choice.strip() in ("accept", "reject", NO_CODE):
@@ -459,10 +537,14 @@ def decide_card(store: Store, excerpt_id: str, choices: dict[str, str], coder: s
             raise InputError(f"Unknown {dim} code {wrong[0]!r}. Valid {dim} codes: {', '.join(allowed)}; "
                              f"or 'accept', 'reject' ({NO_CODE!r}).")
         plan.append((dim, item, "recode", chosen, others))
+    if not plan:
+        raise InputError("Nothing to decide: pick a code for at least one dimension.")
     written: list[Coding] = []
     with store.transaction():
         for dim, item, action, code_id, others in plan:
-            new = _decision(item, action, who, code_id, memo or "", also_reject=others)
+            new = ([Coding(excerpt_id, dim, c, who, 1.0, f"coded by hand (no coder covers {dim} in {lang[0]})", "accepted",
+                           memo=(memo or "").strip()) for c in code_id] if action == "hand" else
+                   _decision(item, action, who, code_id, memo or "", also_reject=others))
             store.replace_decisions(who, excerpt_id, dim, None, new)
             written += new
     return written
@@ -516,5 +598,5 @@ def compare_coders(store: Store, coder_a: str, coder_b: str, dimension: str) -> 
 
 __all__ = ["ACTIONS", "CARD_FIELDS", "CARD_ORDERS", "NO_CODE", "ORDERS", "Comparison", "card_counts", "card_details",
            "card_queue", "codebook_codes", "compare_coders", "decide", "decide_card", "in_context", "one_per_dimension",
-           "queue_counts",
+           "queue_counts", "uncovered", "uncovered_cards",
            "review_cards", "review_queue", "review_summary", "undo", "undo_card"]

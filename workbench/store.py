@@ -842,6 +842,8 @@ class Store:
 
     def _quoted(self, df: pd.DataFrame) -> pd.DataFrame:
         """Fill in the quotes :data:`_QUOTE` left to Python: those of very long sources, sliced here."""
+        if "text" not in df.columns:
+            return df
         long = df["text"].isna().to_numpy() if len(df) else []
         if not len(df) or not long.any():
             return df

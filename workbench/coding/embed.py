@@ -526,9 +526,11 @@ def codebook_texts(cb, languages: frozenset[str] | None = None) -> tuple[list[st
     """Training texts of a codebook: per code its examples and cues (in ``languages``; all when None),
     definition and include text."""
     texts, labels = [], []
+
+    def keep(lang: str) -> bool:
+        return languages is None or lang in languages
+
     for c in cb.codes:
-        def keep(lang: str) -> bool:
-            return languages is None or lang in languages
         own = [t for lang in sorted(c.examples) if keep(lang) for t in c.examples[lang]] if getattr(c, "examples", None) else []
         own += [p for lang in sorted(c.cues) if keep(lang) for p in c.cues[lang]]
         own += [s for s in (c.label, c.definition, getattr(c, "include", "")) if s]

@@ -8,7 +8,7 @@ import ipywidgets as w
 import pandas as pd
 
 from .. import charts
-from ..journey import LANE_LABELS, JourneyMap, build_map, study_codebooks, study_stage_model
+from ..journey import LANE_LABELS, JourneyMap, MapInputs, build_map, load_map_inputs
 from ..report import write_report
 from ..store import Store
 from ._common import STYLE, esc, message, quote_block
@@ -31,12 +31,13 @@ class MapExplorer(w.VBox):
                  include_suggested: bool = True, seed: int = 0, out: str | Path | None = None,
                  label_language: str | None = None):
         self.study = Path(study)
-        self.options = dict(stage_model=stage_model, include_suggested=include_suggested, seed=seed)
+        self.stage_model = stage_model
+        self.options = dict(include_suggested=include_suggested, seed=seed)
         self.out = Path(out) if out else self.study.parent / "report"
         with Store.open(self.study) as s:
             segments = sorted(s.sources()["segment"].dropna().unique())
-            model = study_stage_model(s, stage_model)
-            books, _ = study_codebooks(s, stage_model=model)
+            first = load_map_inputs(s, stage_model)      # read once here; the first map is built from it
+        model, books = first.stage_model, first.codebooks
         # the languages the study's codebooks label their stages and codes in (``labels: {ro: …}``)
         label_langs = sorted({lang for cb in [model, *books.values()] for c in cb.codes for lang in (c.labels or {})})
         if label_language and label_language not in label_langs:
@@ -62,12 +63,15 @@ class MapExplorer(w.VBox):
                           self.status, self.grid, self.curve, self.quotes])
         self.add_class("wb-explorer")
         self.map: JourneyMap | None = None
-        self.load()
+        self.load(first)
 
-    def load(self) -> JourneyMap:
-        with Store.open(self.study) as s:
-            self.map = build_map(s, segment=self.segment.value or None, label_language=self.labels.value or None,
-                                 **self.options)
+    def load(self, inputs: MapInputs | None = None) -> JourneyMap:
+        """Build the map of the chosen segment and labels, from the study as it is now (or from ``inputs``)."""
+        if inputs is None:              # read again: decisions made since (e.g. in the review panel) are on the map
+            with Store.open(self.study) as s:
+                inputs = load_map_inputs(s, self.stage_model)
+        self.map = build_map(inputs, segment=self.segment.value or None, label_language=self.labels.value or None,
+                             **self.options)
         self.grid.chart = charts.journey_grid(self.map, select=True)
         self.curve.chart = charts.emotion_curve(self.map, select=True)
         # a new chart brings a new selections object: observe it again

@@ -9,7 +9,8 @@ import pandas as pd
 from ..decisions import is_human
 from ..errors import WorkbenchError
 from ..coding.run import study_coverage_lines
-from ..review import NO_CODE, CardQueue, card_details, codebook_codes, decide_card, queue_counts, review_summary, undo_card
+from ..review import (NO_CODE, CardQueue, card_details, codebook_codes, decide_card, queue_counts, review_summary, uncovered,
+                      uncovered_cards, undo_card)
 from ..store import Store
 from ._common import STYLE, esc, message, table
 
@@ -51,6 +52,9 @@ class ReviewPanel(w.VBox):
         self.segment = w.Dropdown(options=[("all", "")] + [(s, s) for s in sorted(src["segment"].dropna().unique())],
                                   description="Segment", **opt)
         self.machine = w.Dropdown(options=[("all", "")] + [(c, c) for c in coders], description="Coder", **opt)
+        # the excerpts no coder covers in some dimension (their language) have no suggestion: coded by hand here
+        self.mode = w.Dropdown(options=[("review suggestions", "review"), ("code by hand: no coder covers", "hand")],
+                               description="Cards", **opt)
         self.prev_button = w.Button(description="Previous", icon="arrow-left", layout=w.Layout(width="110px"))
         self.next_button = w.Button(description="Next", icon="arrow-right", layout=w.Layout(width="110px"))
         self.refresh_button = w.Button(description="Refresh", icon="refresh", layout=w.Layout(width="110px"),
@@ -67,7 +71,7 @@ class ReviewPanel(w.VBox):
         self.queue: CardQueue | None = None
         self.page = pd.DataFrame()
         self.history: list[tuple[str, list[str], int]] = []     # (excerpt_id, dimensions, card index) per decision
-        for f in (self.dimension, self.order, self.source, self.segment, self.machine):
+        for f in (self.dimension, self.order, self.source, self.segment, self.machine, self.mode):
             f.observe(lambda _: self.load(), names="value")
         self.prev_button.on_click(lambda _: self.show_page(self.page_no - 1))
         self.next_button.on_click(lambda _: self.show_page(self.page_no + 1))
@@ -75,7 +79,7 @@ class ReviewPanel(w.VBox):
         self.undo_button.on_click(lambda _: self.undo())
         super().__init__([w.HTML(STYLE + "<b>Review cards</b>"), self.progress, self.languages,
                           w.HBox([self.coder, self.dimension, self.order]),
-                          w.HBox([self.source, self.segment, self.machine]),
+                          w.HBox([self.source, self.segment, self.machine]), self.mode,
                           w.HBox([self.prev_button, self.next_button, self.refresh_button, self.undo_button, self.where]),
                           self.status, self.cards, self.counts])
         self.add_class("wb-review")
@@ -89,8 +93,11 @@ class ReviewPanel(w.VBox):
 
     def load(self, keep_page: bool = False) -> CardQueue:
         """Reload the ordered cards (one row per excerpt, without texts) and show a page."""
-        self.queue = CardQueue(self.store, order=self.order.value, source=self.source.value or None,
-                               segment=self.segment.value or None, **self._filters)
+        if self.mode.value == "hand":
+            self.queue = _HandQueue(uncovered(self.store))
+        else:
+            self.queue = CardQueue(self.store, order=self.order.value, source=self.source.value or None,
+                                   segment=self.segment.value or None, **self._filters)
         self._show_counts()
         self.show_page(self.page_no if keep_page else 0)
         return self.queue
@@ -103,6 +110,10 @@ class ReviewPanel(w.VBox):
         if per_dimension:
             self.counts.value = table(queue_counts(self.store), caption="left to review / decided, per dimension")
             lines = study_coverage_lines(self.store.info())
+            hand = len(uncovered(self.store)) if lines else 0
+            if hand:
+                lines.append(f"{hand:,} excerpt{'s' if hand != 1 else ''} to code by hand: set Cards to "
+                             "'code by hand: no coder covers'.")
             self.languages.value = "".join(f"<div class='wb-meta'>{esc(line)}</div>" for line in lines)
 
     @property
@@ -111,8 +122,11 @@ class ReviewPanel(w.VBox):
 
     def show_page(self, k: int) -> pd.DataFrame:
         self.page_no = min(max(0, k), self.pages - 1)
-        rows = self.queue.rows(self.page_no * self.page_size, (self.page_no + 1) * self.page_size)
-        self.page = card_details(self.store, rows, **self._filters)
+        if isinstance(self.queue, _HandQueue):
+            self.page = uncovered_cards(self.store, limit=self.page_size, offset=self.page_no * self.page_size)
+        else:
+            rows = self.queue.rows(self.page_no * self.page_size, (self.page_no + 1) * self.page_size)
+            self.page = card_details(self.store, rows, **self._filters)
         self.where.value = f'<span class="wb-meta">page {self.page_no + 1} of {self.pages}</span>'
         self.prev_button.disabled = self.page_no == 0
         self.next_button.disabled = self.page_no >= self.pages - 1
@@ -124,20 +138,22 @@ class ReviewPanel(w.VBox):
     def _card(self, i: int, r: pd.Series) -> w.VBox:
         head = w.HTML(
             f"<div class='wb-meta'>{esc(r['source_name'])} · {esc(r['speaker'])} · segment {esc(r['segment'] or '—')} · "
-            f"characters {int(r['start'])}–{int(r['end'])} · uncertainty {float(r['uncertainty']):.2f} · "
-            f"<code>{esc(r['excerpt_id'])}</code></div>"
+            f"characters {int(r['start'])}–{int(r['end'])} · "
+            + (f"uncertainty {float(r['uncertainty']):.2f} · " if pd.notna(r["uncertainty"]) else "nothing suggested · ")
+            + f"<code>{esc(r['excerpt_id'])}</code></div>"
             + (f"<div class='wb-ctx'>{esc(r['before'])}</div>" if r["before"] else "")
             + f"<div class='wb-quote'>{esc(r['text'])}</div>"
             + (f"<div class='wb-ctx'>{esc(r['after'])}</div>" if r["after"] else ""))
         rows, choices, also = [], {}, {}
         for dim in r["dimensions"]:
             code = str(r[dim])
-            codes = list(dict.fromkeys([*self.codes.get(dim, []), code]))
-            choice = w.Dropdown(options=[*codes, NO_CODE], value=code, description=LABELS.get(dim, dim),
+            codes = list(dict.fromkeys([*self.codes.get(dim, []), code, NO_CODE]))
+            choice = w.Dropdown(options=codes, value=code, description=LABELS.get(dim, dim),
                                 style={"description_width": "90px"}, layout=w.Layout(width="300px"))
             alt = r[f"{dim}_alternatives"]
-            why = w.HTML(f"<span class='wb-meta'>confidence {float(r[f'{dim}_confidence']):.2f} · "
-                         f"{esc(r[f'{dim}_coder'])} · {esc(r[f'{dim}_rationale'])}"
+            conf = r[f"{dim}_confidence"]
+            why = w.HTML("<span class='wb-meta'>" + (f"confidence {float(conf):.2f} · {esc(r[f'{dim}_coder'])} · "
+                                                     if pd.notna(conf) else "") + esc(r[f"{dim}_rationale"])
                          + (f" · other suggestions: {esc(alt)}" if isinstance(alt, str) and alt else "") + "</span>")
             choices[dim] = choice
             more = r.get(f"{dim}_also_codes")
@@ -259,3 +275,16 @@ class ReviewPanel(w.VBox):
     def close(self) -> None:
         self.store.close()
         super().close()
+
+
+class _HandQueue:
+    """The excerpts to code by hand (:func:`~workbench.review.uncovered`), with a card queue's ``len`` and columns."""
+
+    def __init__(self, frame: pd.DataFrame) -> None:
+        self.frame = frame
+
+    def __len__(self) -> int:
+        return len(self.frame)
+
+    def __getitem__(self, column: str) -> pd.Series:
+        return self.frame[column]
