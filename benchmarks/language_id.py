@@ -249,6 +249,7 @@ def all_sets() -> dict[str, list[dict]]:
 CONFIGS = {
     "wb": "workbench.language.function_words (en, es; pt, fr, de, it 'enough to say not en/es')",
     "product": "workbench.language.detect as shipped: the cascade (py3langid + wb vote; lingua-top5 below TAU; und below UND_BELOW)",
+    "product-low": "the product's cascade with lingua in low accuracy mode (workbench.language.LINGUA_LOW_ACCURACY)",
     "lingua-all": "lingua, all 75 languages, high accuracy, lazy model loading",
     "lingua-all-pre": "lingua, all 75 languages, high accuracy, preloaded models",
     "lingua-all-low": "lingua, all 75 languages, low accuracy mode, preloaded",
@@ -327,12 +328,13 @@ def make_detector(name: str):
             d = detect(text)
             return (None if d.language == "und" else d.language), d.confidence, {}
         return predict
-    if name == "product":                  # what the workbench runs: workbench.language.detect (the cascade)
+    if name in ("product", "product-low"):  # what the workbench runs: workbench.language.detect (the cascade)
         import importlib.util
         spec = importlib.util.spec_from_file_location("wb_language_product", ROOT / "workbench" / "language.py")
         mod = importlib.util.module_from_spec(spec)
         sys.modules["wb_language_product"] = mod
         spec.loader.exec_module(mod)
+        mod.LINGUA_LOW_ACCURACY = name == "product-low"
 
         def predict(text):
             d = mod.detect(text)

@@ -106,3 +106,18 @@ def test_an_import_records_which_language_detector_chose_its_languages(tmp_path)
         [settings] = [json.loads(x) for x in s.query("SELECT settings FROM imports")["settings"]]
     assert f"py3langid {version('py3langid')}" in settings["language_detector"]
     assert f"lingua {version('lingua-language-detector')}" in settings["language_detector"]
+
+
+def test_low_accuracy_mode_is_asked_for_by_name_and_recorded():
+    import os
+    import subprocess
+    import sys
+
+    code = ("import workbench.language as l; "
+            "print(l.LINGUA_LOW_ACCURACY, l.detector_id(), l.detect('Am așteptat trei săptămâni cardul de la bancă').language)")
+    out = {v: subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                             env={k: x for k, x in os.environ.items() if k != "WORKBENCH_LANGID"} | ({"WORKBENCH_LANGID": v} if v else {})
+                             ).stdout.split() for v in ("", "low")}
+    assert out[""][0] == "False" and "low-accuracy" not in " ".join(out[""])   # the default: the accurate models
+    assert out["low"][0] == "True" and "low-accuracy" in " ".join(out["low"])  # imports record which one ran
+    assert out[""][-1] == out["low"][-1] == "ro"
