@@ -144,6 +144,7 @@ def test_02_review_accept_all_persists_in_the_study(lab):
     excerpt = card.locator("code").first.inner_text()
     quote = card.locator(".wb-quote").first.inner_text()
     shown = card.locator("select").count()                  # one dropdown per suggested dimension
+    also = card.locator("input[type=checkbox]").count()     # a tick box per further code (several emotions), ticked
     card.scroll_into_view_if_needed()
     card.get_by_role("button", name="Accept all").click()
     card.get_by_text("Saved by researcher").wait_for(timeout=30_000)
@@ -153,7 +154,8 @@ def test_02_review_accept_all_persists_in_the_study(lab):
     with Store.open(lab["root"] / "out" / "notebooks" / "study.db") as s:
         decided = s.codings().query("coder == 'human:researcher' and status == 'accepted'")
         text = s.excerpts().set_index("excerpt_id").loc[excerpt, "text"]
-    assert set(decided["excerpt_id"]) == {excerpt} and len(decided) == decided["dimension"].nunique() == shown >= 3
+    assert set(decided["excerpt_id"]) == {excerpt} and decided["dimension"].nunique() == shown >= 3
+    assert len(decided) == shown + also                    # every code as shown, the ticked further ones too
     assert text == quote                                   # the card showed that excerpt's verbatim text
     page.close()
 
