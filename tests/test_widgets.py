@@ -172,7 +172,8 @@ def test_map_explorer_shows_quotes_from_as_many_participants_as_it_can(study):
     assert jm.sample(solo, 3) == solo[:3]
 
 
-def test_review_panel_says_which_languages_no_coder_covers(tmp_path):
+def _romanian_and_english_study(tmp_path):
+    """A Romanian interview and an English one, coded without the embedding coder: no coder covers stage in ro."""
     from workbench.coding.run import code_study, default_coder
     from workbench.pipeline import ingest_paths
 
@@ -185,6 +186,11 @@ def test_review_panel_says_which_languages_no_coder_covers(tmp_path):
     with Store.open(path) as s:
         ingest_paths(s, [p, e], progress=False)
         code_study(s, default_coder(emotion="model", embed="off"))
+    return path
+
+
+def test_review_panel_says_which_languages_no_coder_covers(tmp_path):
+    path = _romanian_and_english_study(tmp_path)
     panel = ReviewPanel(path, coder="ana", page_size=5)
     assert "2 excerpts in Romanian (ro): no coder covers stage" in panel.languages.value
     assert set(panel.page["excerpt_id"]) <= {r for r in panel.queue["excerpt_id"]} and len(panel.queue) == 1
@@ -207,20 +213,11 @@ def test_map_explorer_labels_the_map_in_the_language_the_researcher_picks(study)
 
 
 def test_excerpts_no_coder_covers_are_coded_by_hand_from_their_own_cards(tmp_path):
-    from workbench.coding.run import code_study, default_coder
     from workbench.errors import InputError
-    from workbench.pipeline import ingest_paths
     from workbench.review import NO_CODE, decide_card, uncovered, uncovered_cards
 
-    path = tmp_path / "study.db"
-    Store.create(path).close()
-    p = write(tmp_path / "interviu.txt", "Intervievator: Și cardul?\n"
-              "Ana: Am așteptat trei săptămâni cardul și nimeni nu mi-a răspuns la telefon.\n"
-              "Intervievator: Ce ați făcut?\nAna: Am sunat de cinci ori la bancă și am închis contul.\n")
-    e = write(tmp_path / "p.txt", "Interviewer: And the card?\nP1: I waited three weeks and nobody answered the phone.\n")
+    path = _romanian_and_english_study(tmp_path)
     with Store.open(path) as s:
-        ingest_paths(s, [p, e], progress=False)
-        code_study(s, default_coder(emotion="model", embed="off"))
         todo = uncovered(s)
         assert list(todo["language"]) == ["ro", "ro"] and all("stage" in d for d in todo["dimensions"])
         cards = uncovered_cards(s, context=False)

@@ -121,12 +121,12 @@ def one_per_dimension(top: pd.DataFrame) -> pd.DataFrame:
     by: dict[tuple[str, str], list[tuple[str, float]]] = {}
     for e, d, c, p in t.loc[~first, ["excerpt_id", "dimension", "code_id", "confidence"]].itertuples(index=False):
         by.setdefault((e, d), []).append((c, float(p)))
-    valued = t[t["value"].notna()].drop_duplicates(["excerpt_id", "dimension"])
-    value = dict(zip(zip(valued["excerpt_id"], valued["dimension"]), valued["value"]))
     main = t[first].drop(columns=["_neg"]).reset_index(drop=True)
     keys = list(zip(main["excerpt_id"], main["dimension"]))
     more = [by.get(k, []) for k in keys]
-    if by:
+    if by and "value" in t.columns:           # the set's value, wherever in the set it is stored
+        valued = t[t["value"].notna()].drop_duplicates(["excerpt_id", "dimension"])
+        value = dict(zip(zip(valued["excerpt_id"], valued["dimension"]), valued["value"]))
         main["value"] = [value.get(k, np.nan) for k in keys]
     main["also_codes"] = pd.Series([[c for c, _ in m] for m in more], dtype=object)
     main["also"] = ["; ".join(f"{c} ({p:.2f})" for c, p in m) for m in more]
@@ -249,10 +249,8 @@ def card_queue(store: Store, order: str = "uncertainty", dimensions: list[str] |
         raise InputError(f"Unknown order {order!r}; choose one of {', '.join(CARD_ORDERS)}.")
     if _in_sql(order, dimensions, coder):
         return _with_uncertainty(store.card_rows(tuple(roles), order, source, segment))
-    top = effective_codings(store.open_suggestions(roles, dimensions, source, segment, coder))
     # per excerpt and dimension its most confident code, as the study's card_stats keep it
-    top = top.sort_values(["excerpt_id", "dimension", "confidence"], ascending=[True, True, False], kind="stable")
-    top = top[~top.duplicated(["excerpt_id", "dimension"])]
+    top = one_per_dimension(effective_codings(store.open_suggestions(roles, dimensions, source, segment, coder)))
     g = top.groupby("excerpt_id", sort=True)
     cards = pd.DataFrame({"source_name": g["source_name"].first(), "n_suggestions": g.size(),
                           "min_confidence": g["confidence"].min(), "mean_confidence": g["confidence"].mean()})
@@ -438,10 +436,11 @@ def _coverage_gaps(store: Store) -> dict[str, list[str]]:
 
 
 def uncovered_cards(store: Store, limit: int | None = None, offset: int = 0, context: bool = True,
-                    roles: tuple[str, ...] = VOICE_ROLES) -> pd.DataFrame:
+                    roles: tuple[str, ...] = VOICE_ROLES, todo: pd.DataFrame | None = None) -> pd.DataFrame:
     """:func:`uncovered` as cards, in :func:`review_cards`' columns: per dimension to code, ``<dim>`` is
-    :data:`NO_CODE` (nothing suggested) and the rationale says that no coder covers it in that language."""
-    q = uncovered(store, roles)
+    :data:`NO_CODE` (nothing suggested) and the rationale says that no coder covers it in that language.
+    ``todo``: :func:`uncovered`'s frame when the caller already has it (it is not read again)."""
+    q = uncovered(store, roles) if todo is None else todo
     q = q.iloc[offset:] if limit is None else q.iloc[offset:offset + limit]
     ids = list(q["excerpt_id"])
     ex = store.excerpts_of(ids).set_index("excerpt_id").loc[ids].reset_index() if ids else store.excerpts_of([])

@@ -110,7 +110,7 @@ class ReviewPanel(w.VBox):
         if per_dimension:
             self.counts.value = table(queue_counts(self.store), caption="left to review / decided, per dimension")
             lines = study_coverage_lines(self.store.info())
-            hand = len(uncovered(self.store)) if lines else 0
+            hand = len(self.queue) if isinstance(self.queue, _HandQueue) else len(uncovered(self.store)) if lines else 0
             if hand:
                 lines.append(f"{hand:,} excerpt{'s' if hand != 1 else ''} to code by hand: set Cards to "
                              "'code by hand: no coder covers'.")
@@ -123,7 +123,8 @@ class ReviewPanel(w.VBox):
     def show_page(self, k: int) -> pd.DataFrame:
         self.page_no = min(max(0, k), self.pages - 1)
         if isinstance(self.queue, _HandQueue):
-            self.page = uncovered_cards(self.store, limit=self.page_size, offset=self.page_no * self.page_size)
+            self.page = uncovered_cards(self.store, limit=self.page_size, offset=self.page_no * self.page_size,
+                                        todo=self.queue.frame)
         else:
             rows = self.queue.rows(self.page_no * self.page_size, (self.page_no + 1) * self.page_size)
             self.page = card_details(self.store, rows, **self._filters)
