@@ -42,7 +42,7 @@ from .decisions import coder_family, is_human, sql_is_human, sql_undecided
 from .errors import StoreError
 from .model import Coding, Source
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 #: A quote as SQL: ``substr`` of the source text, except in long sources. SQLite finds a
 #: character offset by walking the UTF-8 text from its start, so quoting every excerpt of a source
@@ -232,7 +232,39 @@ def _v3(con: sqlite3.Connection) -> None:
     con.execute("INSERT OR IGNORE INTO card_dirty SELECT DISTINCT excerpt_id FROM codings")
 
 
-MIGRATIONS: list[str | Callable[[sqlite3.Connection], None]] = [_V1, _V2, _v3]
+#: v4: journeys tracked over time. ``map_snapshots``: a map stored by name (its claims with their
+#: evidence ids, curve, differences, settings, codebook and coder versions, the study's sources and
+#: the goals' measures; JSON in ``body``) so a later map can be diffed against it. ``comments``:
+#: stakeholders' comments on a claim (stable claim id) or on one quote under it. ``goals``: a goal
+#: tied to a stage and a measure, measured in every snapshot.
+_V4 = """
+CREATE TABLE map_snapshots (
+    name    TEXT PRIMARY KEY,
+    created TEXT NOT NULL,
+    body    TEXT NOT NULL
+);
+CREATE TABLE comments (
+    comment_id TEXT PRIMARY KEY,
+    claim_id   TEXT NOT NULL,
+    excerpt_id TEXT,
+    author     TEXT NOT NULL,
+    created    TEXT NOT NULL,
+    text       TEXT NOT NULL,
+    origin     TEXT NOT NULL
+);
+CREATE INDEX comments_claim ON comments(claim_id, created);
+CREATE TABLE goals (
+    goal_id   TEXT PRIMARY KEY,
+    name      TEXT NOT NULL,
+    stage     TEXT NOT NULL,
+    measure   TEXT NOT NULL,
+    better    TEXT NOT NULL,
+    created   TEXT NOT NULL
+);
+"""
+
+
+MIGRATIONS: list[str | Callable[[sqlite3.Connection], None]] = [_V1, _V2, _v3, _V4]
 assert SCHEMA_VERSION == len(MIGRATIONS)
 
 
