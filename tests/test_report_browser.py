@@ -1,19 +1,22 @@
 """The stakeholder report in Debian's Chromium (Playwright), served from 127.0.0.1 with every other request
 aborted and failing the test: a cell click shows its claims and quotes, the keyboard opens and closes the
 panel, the search lists quotes and marks their cells, hostile text stays text, the charts render offline,
-the map fits a 1440×900 screen and the page prints to one A3 landscape page. Screenshots go to
+the map fits a 1440×900 screen and the page prints to one A3 landscape page; a reader adds a comment in the
+panel and downloads the JSON `workbench comments import` reads, with or without localStorage. Screenshots go to
 ``out/browser/``. Skips without ``/usr/bin/chromium`` (fails under CI), like tests/test_browser.py.
 """
 from __future__ import annotations
 
 import functools
 import http.server
+import json
 import threading
 
 import pytest
 
 from test_browser import CHROMIUM, FLAGS, _shot, sync_api
 from test_report import HOSTILE, LONG_THOUGHT, _pdf_pages, build_report
+from workbench.comments import FORMAT, read_comments_file
 from workbench.journey import LANE_LABELS
 from workbench.report import A3_LANDSCAPE, QUOTES_PER_CLAIM
 
@@ -51,7 +54,18 @@ def site(tmp_path_factory):
 def page(site):
     """The report in a fresh 1440×900 page: requests outside the local server are aborted and kept in
     ``page.blocked``, console errors, page errors and dialogs in ``page.problems``; both must stay empty."""
-    page = site["browser"].new_page(viewport={"width": 1440, "height": 900})
+    page = _open(site)
+    yield page
+    assert page.blocked == [], f"the report tried to reach the internet: {page.blocked[:5]}"
+    assert page.problems == []
+    page.close()
+
+
+def _open(site, init_script: str | None = None):
+    """The report in a new page (a new browser context) watched as the ``page`` fixture says."""
+    page = site["browser"].new_page(viewport={"width": 1440, "height": 900}, accept_downloads=True)
+    if init_script:
+        page.add_init_script(init_script)
     page.blocked, page.problems = [], []
 
     def offline(route):
@@ -67,10 +81,7 @@ def page(site):
     page.on("dialog", lambda d: (page.problems.append(f"dialog: {d.message}"), d.dismiss()))
     page.goto(site["base"] + "/report.html")
     page.wait_for_function("() => document.querySelectorAll('.chart svg').length === 4", timeout=60_000)
-    yield page
-    assert page.blocked == [], f"the report tried to reach the internet: {page.blocked[:5]}"
-    assert page.problems == []
-    page.close()
+    return page
 
 
 def _top_claim(jm, lane: str):
@@ -187,3 +198,83 @@ def test_the_report_prints_the_map_on_one_a3_landscape_page(page):
     page.emulate_media(media="print")
     assert page.locator("table.map").is_visible() and not page.locator("#charts").is_visible()
     assert not page.get_by_label("Search quotes").is_visible()
+
+
+COMMENT = 'Ops sees this daily </script><img src=x onerror=alert(2)> "really"'
+
+
+def _box(page, claim):
+    """The comments box of one claim in the open panel."""
+    return page.locator("#panel .cbox").filter(has=page.get_by_role("form", name=f"Comment on: {claim.text}"))
+
+
+def _add_comment(page, jm, claim, author: str, text: str) -> None:
+    cell, _ = _cell(page, jm, claim)
+    cell.click()
+    page.locator("#panel").wait_for(state="visible")
+    form = page.get_by_role("form", name=f"Comment on: {claim.text}")
+    form.get_by_label("Your name").fill(author)
+    form.get_by_label("Comment").fill(text)
+    form.get_by_role("button", name="Add comment").click()
+
+
+def _download(page, tmp_path):
+    button = page.get_by_role("button", name="Download comments (JSON)")
+    with page.expect_download() as info:
+        button.click()
+    download = info.value
+    assert download.suggested_filename == "comments.json"
+    path = tmp_path / "comments.json"
+    download.save_as(path)
+    return path
+
+
+def test_a_reader_adds_a_comment_in_the_panel_and_downloads_it_as_json(site, page, tmp_path):
+    jm = site["jm"]
+    claim = _top_claim(jm, "pain_points")
+    download = page.get_by_role("button", name="Download comments (JSON)")
+    assert download.is_disabled()                                            # nothing to download yet
+    _add_comment(page, jm, claim, "Ana <b>ops</b>", COMMENT)
+    panel = page.locator("#panel")
+    assert COMMENT in _box(page, claim).locator(".comments").inner_text() and "Ana <b>ops</b>" in panel.inner_text()
+    assert "kept in this browser" in panel.inner_text()
+    mine = page.locator("#my-comments")
+    assert mine.is_visible() and COMMENT in mine.inner_text() and claim.text in mine.inner_text()
+    assert page.evaluate("document.querySelectorAll('img, b').length") == 0   # the comment stays text
+    _shot(page, "report_comment.png")
+    path = _download(page, tmp_path)
+    doc = json.loads(path.read_text(encoding="utf-8"))
+    assert doc["format"] == FORMAT and doc["version"] == 1 and doc["study"] == jm.study
+    (c,) = doc["comments"]
+    assert (c["claim_id"], c["excerpt_id"], c["author"], c["text"]) == (claim.claim_id, None, "Ana <b>ops</b>", COMMENT)
+    (read,) = read_comments_file(path)                                       # what `workbench comments import` reads
+    assert read["claim_id"] == claim.claim_id and read["text"] == COMMENT and read["created"].endswith("Z")
+    # kept in the page's storage: a reload lists it again, in the page and in the claim's panel
+    page.reload()
+    page.locator("#my-comments li").first.wait_for()
+    assert COMMENT in page.locator("#my-comments").inner_text()
+    _cell(page, jm, claim)[0].click()
+    assert COMMENT in _box(page, claim).locator(".comments").inner_text()
+    # removed again: nothing left to download
+    page.locator("#my-comments").get_by_role("button").first.click()
+    assert page.locator("#my-comments").is_hidden() and download.is_disabled()
+    page.wait_for_timeout(200)                                               # an onerror would have fired by now
+
+
+def test_the_comments_work_when_local_storage_throws(site, tmp_path):
+    """As for file:// pages in some browsers: the page keeps working, the comment is in the page and downloads."""
+    page = _open(site, "Object.defineProperty(window, 'localStorage', {get() { throw new DOMException('denied', "
+                       "'SecurityError'); }});")
+    try:
+        jm = site["jm"]
+        claim = _top_claim(jm, "touchpoints")
+        _add_comment(page, jm, claim, "Luis", "Second line of support handles this.")
+        assert "this page only" in page.locator("#panel").inner_text()
+        assert "not kept after closing" in page.locator("#comments-status").inner_text()
+        (c,) = read_comments_file(_download(page, tmp_path))
+        assert (c["claim_id"], c["author"]) == (claim.claim_id, "Luis")
+        page.get_by_label("Search quotes").fill("twelve days")                # the rest of the page still works
+        page.locator("#search-results > li").first.wait_for()
+        assert page.blocked == [] and page.problems == []
+    finally:
+        page.close()

@@ -369,24 +369,154 @@ def cmd_map(args: argparse.Namespace) -> int:
     from .journey import build_map, load_map_inputs
     from .report import write_report
 
-    if args.segment and args.compare:
-        raise WorkbenchError("Give either --segment NAME or --compare A,B, not both.")
+    if args.segment and (args.compare or args.compare_by or args.bands):
+        raise WorkbenchError("Give either --segment NAME or a comparison (--compare A,B / --compare-by ATTR), not both.")
+    if args.compare and (args.compare_by or args.bands or args.waves):
+        raise WorkbenchError("--compare A,B compares segments; for other attributes use --compare-by ATTR [--groups A,B].")
+    if not args.out and not args.snapshot:
+        raise WorkbenchError("Say where the map goes: --out FOLDER, and/or --snapshot NAME to store it in the study.")
+    compare_by, groups = None, None
+    if args.compare:
+        groups = tuple(n.strip() for n in args.compare.split(",") if n.strip())
+        if len(groups) < 2:
+            raise WorkbenchError("--compare needs two or more segments, e.g. --compare small_business,young_professional")
+        compare_by = "segment"
+    elif args.compare_by or args.bands or args.waves:
+        from .groups import parse_grouping
+        compare_by = parse_grouping(args.compare_by, bands=args.bands, waves=args.waves).spec
+        groups = tuple(n.strip() for n in args.groups.split(",") if n.strip()) if args.groups else None
+    elif args.groups:
+        raise WorkbenchError("--groups picks groups of a comparison: add --compare-by ATTR.")
     opts = dict(include_suggested=not args.accepted_only, seed=args.seed, label_language=args.label_language)
     with _study(args.study) as store:
-        inputs = load_map_inputs(store, args.stage_model)     # the overall and segment maps: one moment of the study
-    if args.compare:
-        names = [n.strip() for n in args.compare.split(",") if n.strip()]
-        if len(names) < 2:
-            raise WorkbenchError("--compare needs two or more segments, e.g. --compare small_business,young_professional")
-        maps = [build_map(inputs, segment=n, **opts) for n in names]
-        main_map = build_map(inputs, segment=None, **opts)
-    else:
-        maps = []
-        main_map = build_map(inputs, segment=args.segment, **opts)
-    files = write_report(main_map, Path(args.out), compare=maps)
+        # the overall and group maps: one moment of the study
+        inputs = load_map_inputs(store, args.stage_model, (compare_by,) if compare_by else ())
+        main_map = build_map(inputs, segment=args.segment, compare_by=compare_by, groups=groups, **opts)
+        from .comments import for_report
+        from .snapshots import changes_since, goal_history
+        comments = for_report(store)
+        changes = None
+        if args.since:
+            if args.against:
+                with _study(args.against) as other:
+                    changes = changes_since(store, args.since, main_map, against=other, seed=args.seed)
+            else:
+                changes = changes_since(store, args.since, main_map, seed=args.seed)
+        elif args.against:
+            raise WorkbenchError("--against OTHER_STUDY goes with --since SNAPSHOT (a snapshot of the other study).")
+        if args.snapshot:
+            from .snapshots import save_snapshot
+            save_snapshot(store, args.snapshot, main_map, replace=args.replace)
+        goals = goal_history(store)
     thin = sum(c.thin for c in main_map.claims)
     print(f"Journey map of {len(main_map.evidence)} excerpts: {len(main_map.claims)} claims ({thin} thin), "
-          f"stage model {main_map.stage_model}. Wrote " + ", ".join(sorted(files)) + f" to {args.out}")
+          f"stage model {main_map.stage_model}.")
+    if main_map.groups:
+        d = main_map.differences
+        print(f"Compared by {main_map.group_by}: " + ", ".join(f"{m.name} ({m.n_participants} participants)"
+                                                              for m in main_map.groups)
+              + f"; {len(d)} differences tested, {int(d['reliable'].sum()) if len(d) else 0} reliable (BH q < 0.05).")
+        for r in d[d["reliable"].astype(bool)].head(8).itertuples() if len(d) else ():
+            print(f"  {r.summary} (q = {r.q_value:.3f})")
+    for note in main_map.notes:
+        if "thin" in note or "compare" in note:
+            print(f"note: {note}")
+    if args.snapshot:
+        print(f"Stored the map as snapshot {args.snapshot!r} in {args.study} "
+              f"(compare with: workbench map diff --study {args.study} {args.snapshot} OTHER).")
+    if changes is not None:
+        _print_changes(changes.table, changes.before, changes.after)
+    if args.out:
+        files = write_report(main_map, Path(args.out), compare=main_map.groups, comments=comments, changes=changes,
+                             goals=goals)
+        print("Wrote " + ", ".join(sorted(files)) + f" to {args.out}")
+    return 0
+
+
+def _print_changes(d, before: str, after: str) -> None:
+    from .snapshots import diff_summary
+
+    n = diff_summary(d)
+    print(f"What changed, {before} → {after}: {n['appeared']} claims appeared, {n['disappeared']} disappeared, "
+          f"{n['grew']} grew, {n['shrank']} shrank; {n['reliable']} reliable change(s) "
+          f"(of {int(d['p_value'].notna().sum())} tested, BH q < 0.05).")
+    for r in d[d["reliable"].astype(bool)].head(15).itertuples():
+        print(f"  reliable  {r.summary} (q = {r.q_value:.3f})")
+    pains = d[(d["lane"] == "pain_points") & d["change"].isin(["grew", "appeared", "shrank", "disappeared"])
+              & ~d["reliable"].astype(bool)]
+    for r in pains.head(5).itertuples():
+        print(f"  pain {r.change:<11} {r.summary} (not reliable" + (f", q = {r.q_value:.2f})" if r.q_value == r.q_value else ")"))
+    for r in d[d["kind"] == "curve"].itertuples():
+        print(f"  curve  {r.summary}" + (f" (q = {r.q_value:.2f})" if r.q_value == r.q_value else ""))
+
+
+def cmd_map_diff(args: argparse.Namespace) -> int:
+    from .snapshots import diff_quotes, diff_snapshots, load_snapshot
+    from .report_tracking import Changes, changes_page
+
+    with _study(args.study) as store:
+        if args.against:
+            with _study(args.against) as other:
+                before = load_snapshot(other, args.before)
+                label_a = f"{args.before} ({Path(args.against).name})"
+                stores = [store, other]
+                after, label_b = _after(store, args)
+                d = diff_snapshots(before, after, seed=args.seed)
+                quotes = diff_quotes(d, *stores)
+        else:
+            before = load_snapshot(store, args.before)
+            label_a = args.before
+            after, label_b = _after(store, args)
+            d = diff_snapshots(before, after, seed=args.seed)
+            quotes = diff_quotes(d, store)
+    _print_changes(d, label_a, label_b)
+    if args.out:
+        from .files import atomic_write_many
+        from .report import csv_text
+        out = Path(args.out)
+        files = atomic_write_many(out, {"changes.csv": csv_text(d),
+                                        "changes.html": changes_page(Changes(d, label_a, label_b, quotes))})
+        print("Wrote " + ", ".join(sorted(files)) + f" to {out}")
+    return 0
+
+
+def _after(store, args):
+    from .journey import build_map
+    from .snapshots import load_snapshot, snapshot_body
+
+    if args.after:
+        return load_snapshot(store, args.after), args.after
+    return snapshot_body(build_map(store, seed=args.seed)), "the current map"
+
+
+def cmd_snapshots(args: argparse.Namespace) -> int:
+    from .snapshots import list_snapshots
+
+    with _study(args.study) as store:
+        t = list_snapshots(store)
+    if t.empty:
+        print("No snapshots yet: store one with workbench map --study S --snapshot NAME.")
+    else:
+        print(t.to_string(index=False))
+    return 0
+
+
+def cmd_goals(args: argparse.Namespace) -> int:
+    from .snapshots import add_goal, goal_history, list_goals
+
+    with _study(args.study) as store:
+        if args.goals_command == "add":
+            gid = add_goal(store, args.name, args.stage, args.measure, args.better)
+            print(f"Added goal {gid}: {args.name} ({args.stage}, {args.measure}, {args.better} is better). "
+                  "Each snapshot (workbench map --snapshot NAME) measures it.")
+            return 0
+        goals, history = list_goals(store), goal_history(store)
+    if goals.empty:
+        print("No goals yet: workbench goals add --study S --name TEXT --stage STAGE --measure pain:CODE|metric:csat|valence")
+        return 0
+    print(goals[["goal_id", "name", "stage", "measure", "better"]].to_string(index=False))
+    if len(history):
+        print(history[["snapshot", "name", "value", "low", "high", "n"]].to_string(index=False))
     return 0
 
 
@@ -440,6 +570,35 @@ def cmd_import(args: argparse.Namespace) -> int:
     print(summary)
     if created:
         print(f"Created study {study}. Next: workbench code --study {study}, or workbench map --study {study}")
+    return 0
+
+
+def cmd_comments(args: argparse.Namespace) -> int:
+    """``workbench comments add | list | import``: stakeholders' comments on map claims (see workbench.comments)."""
+    from .comments import add_comment, import_comments, list_comments
+
+    with _study(args.study) as store:
+        if args.action == "add":
+            text = " ".join(args.text)
+            cid = add_comment(store, args.claim, text, args.author, excerpt_id=args.quote, origin="cli")
+            on = f"quote {args.quote} of claim {args.claim}" if args.quote else f"claim {args.claim}"
+            print(f"Comment {cid} by {' '.join(args.author.split())} on {on} stored in {args.study}.")
+        elif args.action == "list":
+            df = list_comments(store, args.claim)
+            if args.csv:
+                from .report import csv_text
+                from .files import atomic_write
+                atomic_write(Path(args.csv), csv_text(df))
+                print(f"Wrote {len(df)} comment{'s' * (len(df) != 1)} to {args.csv}", file=sys.stderr)
+            elif not len(df):
+                print("(no comments" + (f" on {args.claim})" if args.claim else ")"))
+            else:
+                for r in df.itertuples(index=False):
+                    on = f"{r.claim_id} (quote {r.excerpt_id})" if r.excerpt_id else r.claim_id
+                    print(f"{on} · {r.author} · {r.created} · {r.origin} · {r.comment_id}")
+                    print("    " + "\n    ".join(str(r.text).splitlines() or [""]))
+        else:
+            print(import_comments(store, Path(args.file)))
     return 0
 
 
@@ -571,13 +730,49 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--study", required=True)
     s.add_argument("--stage-model", help="stage model name or YAML (default: the one the study was coded with)")
     s.add_argument("--segment", help="one persona/segment (default: all)")
-    s.add_argument("--compare", help="two or more segments to compare, comma-separated")
+    s.add_argument("--compare", help="two or more segments to compare, comma-separated (= --compare-by segment --groups A,B)")
+    s.add_argument("--compare-by", help="compare groups of sources by any attribute: a column (outcome, channel, "
+                                        "segment, date, agent_team, ...), or a threshold such as 'csat<=2'")
+    s.add_argument("--groups", help="with --compare-by: the values to compare, comma-separated (default: all)")
+    s.add_argument("--bands", help="numeric bands to compare, e.g. csat:1-2,3,4-5 (inclusive)")
+    s.add_argument("--waves", help="with --compare-by DATE: date waves, e.g. 2026-02,2026-03 or 2026-02-01..2026-02-15")
     s.add_argument("--accepted-only", action="store_true", help="only human-accepted codings (default: suggested too, flagged)")
     s.add_argument("--seed", type=int, default=0, help="seed for the bootstrap intervals (default 0)")
     s.add_argument("--label-language", help="label stages and codes in this language where the codebooks have "
                                             "labels in it, e.g. ro or es (default: the codebooks' own labels)")
-    s.add_argument("--out", required=True, help="output folder")
+    s.add_argument("--snapshot", help="store this map in the study under NAME, for `workbench map diff`")
+    s.add_argument("--since", help="add 'What changed' since this snapshot to the report (and changes.csv)")
+    s.add_argument("--against", help="with --since: the snapshot is of this other study (same stage model)")
+    s.add_argument("--replace", action="store_true", help="with --snapshot: replace a snapshot of that name")
+    s.add_argument("--out", help="output folder for the report (optional with --snapshot)")
     s.set_defaults(fn=cmd_map)
+
+    s = sub.add_parser("map-diff", help="what changed between two map snapshots (also: workbench map diff)")
+    s.add_argument("--study", required=True)
+    s.add_argument("before", help="the earlier snapshot (of --against when given)")
+    s.add_argument("after", nargs="?", help="the later snapshot (default: the study's current map)")
+    s.add_argument("--against", help="the study BEFORE is a snapshot of (before and after a redesign)")
+    s.add_argument("--seed", type=int, default=0, help="seed for the bootstrap intervals (default 0)")
+    s.add_argument("--out", help="folder for changes.csv and changes.html")
+    s.set_defaults(fn=cmd_map_diff)
+
+    s = sub.add_parser("snapshots", help="the map snapshots stored in a study")
+    s.add_argument("--study", required=True)
+    s.set_defaults(fn=cmd_snapshots)
+
+    s = sub.add_parser("goals", help="goals tied to a stage and a measure, measured in every snapshot")
+    gsub = s.add_subparsers(dest="goals_command", required=True)
+    g = gsub.add_parser("add", help="add a goal")
+    g.add_argument("--study", required=True)
+    g.add_argument("--name", required=True, help="e.g. 'Fewer repeat contacts in onboarding'")
+    g.add_argument("--stage", required=True)
+    g.add_argument("--measure", required=True, help="pain:CODE (share of the stage's excerpts), metric:csat|ces|nps, "
+                                                   "or valence")
+    g.add_argument("--better", choices=("lower", "higher"), default="lower", help="which way is better (default lower)")
+    g.set_defaults(fn=cmd_goals)
+    g = gsub.add_parser("list", help="the goals and their measures across snapshots")
+    g.add_argument("--study", required=True)
+    g.set_defaults(fn=cmd_goals)
 
     s = sub.add_parser("export", help="the study for other tools: a REFI-QDA project (qdpx) or codebook (qdc), a "
                                       "workbook (xlsx), CSV tables (a folder) or the codebooks as Markdown (md)")
@@ -595,6 +790,27 @@ def build_parser() -> argparse.ArgumentParser:
                                                          "(a redacting study always does)")
     s.add_argument("--codebooks-out", help="also write the imported code tree as YAML codebooks into this folder")
     s.set_defaults(fn=cmd_import)
+
+    s = sub.add_parser("comments", help="stakeholders' comments on map claims: add, list, or import the JSON a "
+                                        "report downloads")
+    csub = s.add_subparsers(dest="action", required=True, metavar="ACTION")
+    c = csub.add_parser("add", help="add a comment on a claim (or one of its quotes)")
+    c.add_argument("--study", required=True)
+    c.add_argument("--claim", required=True, help="the claim's id, e.g. service.pain_points.waiting (claims.csv lists them)")
+    c.add_argument("--quote", help="the excerpt id of the quote the comment is on (default: the whole claim)")
+    c.add_argument("--author", required=True, help="who wrote the comment")
+    c.add_argument("text", nargs="+", help="the comment")
+    c.set_defaults(fn=cmd_comments)
+    c = csub.add_parser("list", help="list the study's comments, by claim, then time")
+    c.add_argument("--study", required=True)
+    c.add_argument("--claim", help="only this claim's comments")
+    c.add_argument("--csv", help="write them to this CSV file instead")
+    c.set_defaults(fn=cmd_comments)
+    c = csub.add_parser("import", help="import the comments.json a report's \"Download comments (JSON)\" saved "
+                                       "(all or nothing)")
+    c.add_argument("file", help="the comments file (comments.json)")
+    c.add_argument("--study", required=True)
+    c.set_defaults(fn=cmd_comments)
 
     s = sub.add_parser("themes", help="discover themes (BERTopic, offline embeddings) in a table of texts or a study")
     s.add_argument("input", nargs="?", help="CSV/TSV/JSONL file (or use --study)")
@@ -628,6 +844,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:2] == ["map", "diff"]:          # `workbench map diff` is the map-diff command
+        argv = ["map-diff", *argv[2:]]
     args = parser.parse_args(argv)
     try:
         return args.fn(args)

@@ -85,15 +85,17 @@ def code_demo(store: Store, corpora: Path) -> dict:
 
 
 def write_demo_report(study: Path, out: Path) -> str:
+    from .comments import for_report
     from .journey import build_map, load_map_inputs
     from .report import write_report
 
     with Store.open(study) as store:
         segments = sorted(store.excerpts()["segment"].dropna().unique())
         inputs = load_map_inputs(store)
+        comments = for_report(store)
     main = build_map(inputs)
     compare = [build_map(inputs, segment=s) for s in segments] if len(segments) > 1 else []
-    write_report(main, out, compare=compare)
+    write_report(main, out, compare=compare, comments=comments)
     return (f"Journey map: {len(main.claims)} claims from {len(main.evidence)} excerpts; report {out / 'report.html'} "
             f"(segments compared: {', '.join(segments) or 'none'}).")
 

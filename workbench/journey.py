@@ -34,7 +34,7 @@ import hashlib
 import json
 import math
 import re
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Callable, Sequence
 
 import numpy as np
@@ -127,7 +127,20 @@ class JourneyMap:
     codebooks: dict = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     checks: dict = field(default_factory=dict)     # the map checked against the data's own ratings (valence vs CSAT)
+    group_by: str | None = None                    # a group's map: the grouping spec ("outcome", "csat<=2") ...
+    group: str | None = None                       # ... and the group ("resolved", "csat<=2")
+    groups: list["JourneyMap"] = field(default_factory=list)   # a comparison: each group's map
+    differences: pd.DataFrame | None = None        # ... and their tested differences (:func:`compare_maps`)
     _row_of: dict[str, int] | None = field(default=None, init=False, repr=False, compare=False)
+
+    @property
+    def name(self) -> str:
+        """What this map is of: its group, its segment, or "all"."""
+        return self.group or self.segment or "all"
+
+    @property
+    def n_participants(self) -> int:
+        return int(self.evidence["participant"].nunique())
 
     def claims_frame(self) -> pd.DataFrame:
         rows = [{"claim_id": c.claim_id, "stage": c.stage, "lane": c.lane, "text": c.text, "detail": c.detail,
@@ -207,6 +220,7 @@ class MapInputs:
     codings: pd.DataFrame                # every coding and decision (``Store.decisions``)
     metrics: pd.DataFrame                # per source: csat, nps, ces
     notes: list[str] = field(default_factory=list)
+    attributes: pd.DataFrame | None = None   # per source (index source_id): the attributes asked for at loading
 
     @property
     def segments(self) -> list[str]:
@@ -222,6 +236,10 @@ class MapSettings:
     top_thoughts: int = 4             # Thinking: the largest groups of questions / expectations / worries per stage
     neutral_band: float = 0.25        # |valence| at or below it is neutral (the embedding coder's own band)
     label_language: str | None = None  # label stages and codes in this language where the codebooks have it ("ro")
+    compare_by: str | None = None     # compare groups of sources (:mod:`workbench.groups` spec: "outcome", "csat<=2", …)
+    group: str | None = None          # with compare_by: the map of this one group
+    groups: tuple[str, ...] | None = None   # with compare_by: which groups to compare (default: all)
+    min_group: int = 5                # a group with fewer participants is flagged thin
 
 
 def study_stage_model(store: Store, name: str | None = None) -> Codebook:
@@ -284,8 +302,11 @@ def study_codebooks(store: Store, info: dict | None = None, stage_model: Codeboo
 MAP_COLUMNS = ("excerpt_id", "source_id", "source_name", "speaker", "participant", "segment", "start", "end", "text")
 
 
-def load_map_inputs(store: Store, stage_model: str | None = None) -> MapInputs:
-    """Read a study's inputs for maps once, as one moment of the study (then build any number of maps)."""
+def load_map_inputs(store: Store, stage_model: str | None = None, attributes: Sequence[str] = ()) -> MapInputs:
+    """Read a study's inputs for maps once, as one moment of the study (then build any number of maps).
+
+    ``attributes``: the source attributes comparisons will group by (``("outcome", "csat")``); a
+    spec such as ``"csat<=2"`` is reduced to its attribute."""
     with _no_gc(), store.snapshot(bulk=True):   # loading builds ~10^6 acyclic objects (no GC rescans)
         info = store.info()
         model = study_stage_model(store, stage_model)
@@ -295,8 +316,13 @@ def load_map_inputs(store: Store, stage_model: str | None = None) -> MapInputs:
             codings = pool.submit(store.decisions, categorical=True) if store.bulk else None
             excerpts = store.excerpts(roles=VOICE_ROLES, by_id=True, columns=MAP_COLUMNS)
             codings = codings.result() if codings is not None else store.decisions(categorical=True)
+        attrs = None
+        if attributes:
+            from .groups import parse_grouping, source_attributes
+            names = tuple(dict.fromkeys(parse_grouping(a).attribute for a in attributes))
+            attrs = source_attributes(store, names)
         return MapInputs(study=info.get("name", store.path.stem), stage_model=model, codebooks=books,
-                         excerpts=excerpts, codings=codings, metrics=_meta_metrics(store), notes=notes)
+                         excerpts=excerpts, codings=codings, metrics=_meta_metrics(store), notes=notes, attributes=attrs)
 
 
 def _participant(ex: pd.DataFrame) -> pd.Series:
@@ -334,13 +360,62 @@ def build_map(inputs: MapInputs | Store, settings: MapSettings | None = None, *,
     settings → the same map. Works on integer positions (excerpts sorted by id), so large studies
     map quickly (``benchmarks/report.py`` measures it).
     """
+    settings = MapSettings(**{**asdict(settings or MapSettings()), **options})
+    if isinstance(settings.groups, (list, str)):
+        settings = replace(settings, groups=tuple([settings.groups] if isinstance(settings.groups, str) else settings.groups))
     if isinstance(inputs, Store):
-        inputs = load_map_inputs(inputs, stage_model)
+        inputs = load_map_inputs(inputs, stage_model, (settings.compare_by,) if settings.compare_by else ())
     elif stage_model is not None:
         raise TypeError("stage_model is chosen when the inputs are loaded: load_map_inputs(store, stage_model)")
-    settings = MapSettings(**{**asdict(settings or MapSettings()), **options})
     with _no_gc():
+        if settings.compare_by and settings.group is None:
+            return _build_comparison(inputs, settings)
         return _build_map(inputs, settings)
+
+
+def grouping(inputs: MapInputs, settings: MapSettings):
+    """The :class:`~workbench.groups.Grouping` a comparison's settings describe, its groups found in the data."""
+    from .groups import parse_grouping
+
+    g = parse_grouping(settings.compare_by)
+    return g.with_labels(_group_values(inputs, g.attribute), settings.groups)
+
+
+def _group_values(inputs: MapInputs, attribute: str, ex: pd.DataFrame | None = None) -> pd.Series:
+    """Each excerpt's value of ``attribute`` (its source's), in the order of ``ex`` (default: all excerpts)."""
+    ex = inputs.excerpts if ex is None else ex
+    attrs = inputs.attributes
+    if attrs is not None and attribute in attrs.columns:
+        return pd.Series(attrs[attribute].reindex(ex["source_id"]).to_numpy(dtype=object), index=ex.index)
+    if attribute == "segment":
+        return ex["segment"]
+    raise InputError(f"The map inputs hold no attribute {attribute!r}: load them with "
+                     f"load_map_inputs(store, attributes=[{attribute!r}]).")
+
+
+def _build_comparison(inputs: MapInputs, settings: MapSettings) -> "JourneyMap":
+    """The map of every source in the comparison, with each group's map and their tested differences."""
+    g = grouping(inputs, settings)
+    main = _build_map(inputs, replace(settings, compare_by=None, groups=None))
+    maps, notes = [], []
+    for label in g.labels:
+        try:
+            maps.append(_build_map(inputs, replace(settings, group=label, groups=None)))
+        except InputError:
+            notes.append(f"Group {label!r} ({g.spec}) has no coded customer excerpts: it is not compared.")
+    for m in maps:
+        if m.n_participants < settings.min_group:
+            notes.append(f"Group {m.name!r} is thin: {m.n_participants} participant{'s' * (m.n_participants != 1)} "
+                         f"(under {settings.min_group}); "
+                         "read its differences with care.")
+    if len(maps) < 2:
+        notes.append(f"Fewer than two groups of {g.spec} have coded excerpts: nothing to compare.")
+    main.groups = maps
+    main.group_by = g.spec
+    main.differences = compare_maps(maps) if len(maps) >= 2 else pd.DataFrame(columns=DIFFERENCE_COLUMNS)
+    main.notes = main.notes + notes
+    main.settings = {**main.settings, "compare_by": g.spec, "groups": list(g.labels)}
+    return main
 
 
 @contextlib.contextmanager
@@ -424,6 +499,12 @@ def _prepare(inputs: MapInputs, settings: MapSettings) -> _Frame:
         if segment not in inputs.segments:
             raise InputError(f"No segment {segment!r} in this study; it has: {', '.join(inputs.segments) or '(none)'}.")
         ex = ex[ex["segment"] == segment]
+    if settings.compare_by and settings.group is not None:
+        from .groups import parse_grouping
+        g = parse_grouping(settings.compare_by)
+        if g.kind != "values" and settings.group not in g.labels:
+            raise InputError(f"No group {settings.group!r} in {g.spec!r}; its groups are: {', '.join(g.labels)}.")
+        ex = ex[g.assign(_group_values(inputs, g.attribute, ex)).eq(settings.group).to_numpy()]
     ex = ex.reset_index(drop=True)
     cod = inputs.codings
     pos = pd.Index(ex["excerpt_id"]).get_indexer(cod["excerpt_id"])
@@ -451,6 +532,7 @@ def _prepare(inputs: MapInputs, settings: MapSettings) -> _Frame:
     keep = stage_of >= 0
     if not keep.any():
         raise InputError("No coded customer excerpts to map" + (f" in segment {segment!r}" if segment else "") +
+                         (f" in group {settings.group!r} of {settings.compare_by}" if settings.group is not None else "") +
                          ": code the study first (`workbench code --study STUDY`), or include suggested codings.")
     new_pos = np.cumsum(keep) - 1
     ex = ex[keep].reset_index(drop=True)
@@ -489,10 +571,12 @@ def _build_map(inputs: MapInputs, settings: MapSettings) -> JourneyMap:
         settings={"stage_model": model.name, "segment": settings.segment, "include_suggested": settings.include_suggested,
                   "seed": settings.seed, "bootstrap_resamples": settings.n_boot, "top_thoughts": settings.top_thoughts,
                   "neutral_band": settings.neutral_band,
-                  **({"label_language": settings.label_language} if settings.label_language else {})},
+                  **({"label_language": settings.label_language} if settings.label_language else {}),
+                  **({"compare_by": settings.compare_by, "group": settings.group} if settings.group is not None else {})},
         coders=sorted(f.eff["coder"].unique().tolist()),
         codebooks={model.name: model.version, **{cb.name: cb.version for cb in inputs.codebooks.values()}},
-        notes=f.notes)
+        notes=f.notes, group_by=settings.compare_by if settings.group is not None else None,
+        group=settings.group)
 
 
 # ---------------------------------------------------------------------------------------- lanes
@@ -772,7 +856,7 @@ def _slug(text: str) -> str:
 
 # ---------------------------------------------------------------------------------------- comparing
 DIFFERENCE_COLUMNS = ["stage", "lane", "text", "code", "kind", "higher_in", "lower_in", "difference", "effect", "p_value",
-                      "q_value", "reliable", "test", "summary", "evidence_ids"]
+                      "q_value", "reliable", "test", "summary", "n_higher", "n_lower", "evidence_ids"]
 
 
 def compare_maps(maps: Sequence[JourneyMap], alpha: float = 0.05, min_count: int = 2) -> pd.DataFrame:
@@ -790,7 +874,7 @@ def compare_maps(maps: Sequence[JourneyMap], alpha: float = 0.05, min_count: int
     """
     from scipy.stats import fisher_exact, mannwhitneyu
 
-    names = [m.segment or "all" for m in maps]
+    names = [m.name for m in maps]
     rows = []
     # per map: the participants at each stage, and per (stage, lane, code) the participants who voiced it
     people_at, voiced, claims_of = [], [], []
@@ -827,7 +911,7 @@ def compare_maps(maps: Sequence[JourneyMap], alpha: float = 0.05, min_count: int
                              "effect": round(h, 3), "p_value": p, "test": "Fisher's exact, participants",
                              "summary": f"{claim.text} ({stage}): {k_hi} of {n_hi} {names[hi]} participants ({s_hi:.0%}) vs "
                                         f"{k_lo} of {n_lo} {names[lo]} ({s_lo:.0%})",
-                             "evidence_ids": ";".join(ev)})
+                             "n_higher": n_hi, "n_lower": n_lo, "evidence_ids": ";".join(ev)})
             for stage, _ in maps[0].stages:
                 va, vb = _participant_valence(maps[a], stage), _participant_valence(maps[b], stage)
                 if len(va) < 2 or len(vb) < 2:
@@ -843,7 +927,7 @@ def compare_maps(maps: Sequence[JourneyMap], alpha: float = 0.05, min_count: int
                              "effect": round(abs(float(r)), 3), "p_value": float(p), "test": "Mann-Whitney U, participants",
                              "summary": f"{stage}: {names[hi]} feel better (mean valence {m_hi:+.2f}, {n_hi} participants) than "
                                         f"{names[lo]} ({m_lo:+.2f}, {n_lo})",
-                             "evidence_ids": ";".join(pts[hi].evidence + pts[lo].evidence)})
+                             "n_higher": n_hi, "n_lower": n_lo, "evidence_ids": ";".join(pts[hi].evidence + pts[lo].evidence)})
     out = pd.DataFrame(rows, columns=[c for c in DIFFERENCE_COLUMNS if c not in ("q_value", "reliable")])
     if out.empty:
         return pd.DataFrame(columns=DIFFERENCE_COLUMNS)
@@ -877,4 +961,4 @@ def benjamini_hochberg(p: np.ndarray) -> np.ndarray:
 
 
 __all__ = ["Claim", "CurvePoint", "JourneyMap", "LANES", "LANE_LABELS", "LANE_BUILDERS", "MapInputs", "MapSettings",
-           "benjamini_hochberg", "build_map", "compare_maps", "load_map_inputs", "study_codebooks", "study_stage_model"]
+           "benjamini_hochberg", "build_map", "compare_maps", "grouping", "load_map_inputs", "study_codebooks", "study_stage_model"]

@@ -15,7 +15,10 @@ QualCoder exchange. A ``.qdpx`` is a zip of ``project.qde`` (XML, namespace
 * **users** — every coder: people as themselves (``human:ana`` → "ana"), machine coders by their
   versioned id ("rules@2 (machine)"), so another tool's user list says who coded what;
 * **notes** — each coding's memo, linked from its coding; machine provenance (coder, confidence,
-  rationale) in the selection's description;
+  rationale) in the selection's description; each stakeholder comment on a map claim (``workbench
+  comments``) as a note by its author (a user), its text starting ``[comment on <claim_id>]``, with its
+  time; a comment on a quote is also linked from that quote's selection (one is added, without codings,
+  when the quote has none). A claim is not a REFI-QDA object, so a comment on a whole claim is a project note;
 * **cases and variables** — one case per participant (a call-log conversation is one) with the
   sources' metadata (segment, channel, date, language, CSAT/NPS/CES and the other metadata fields).
 
@@ -78,6 +81,16 @@ def _clean(text: str) -> str:
     """XML 1.0 cannot carry most control characters; a source's text is normalised without them, but
     a memo or a label may hold one."""
     return "".join(ch for ch in text if ch in "\t\n\r" or ord(ch) >= 0x20)
+
+
+def _xml_time(created: str) -> str | None:
+    """A comment's stored UTC time as an ``xsd:dateTime`` (None if it is not one)."""
+    from .comments import normalise_time
+    from .errors import WorkbenchError
+    try:
+        return normalise_time(created)
+    except WorkbenchError:
+        return None
 
 
 def study_code_tree(store: Store) -> list[tuple[str, Codebook]]:
@@ -156,9 +169,12 @@ def project_xml(store: Store, accepted_only: bool = False) -> tuple[bytes, dict[
     root = ET.Element(f"{{{NS}}}Project", {"name": info.get("name", store.path.stem),
                                           "origin": f"Journey Workbench {__version__}"})
     coders = sorted(set(eff["coder"])) if len(eff) else []
-    users = _sub(root, "Users") if coders else None
+    from .comments import list_comments
+    comments = list_comments(store)
+    authors = sorted({f"human:{a}" for a in comments["author"]} - set(coders))     # a commenting coder is one user
+    users = _sub(root, "Users") if coders or authors else None
     user_guid = {}
-    for c in coders:
+    for c in coders + authors:
         user_guid[c] = _guid(key, "user", c)
         _sub(users, "User", guid=user_guid[c], name=_user_name(c), id=c)
     tree = study_code_tree(store)
@@ -212,7 +228,7 @@ def project_xml(store: Store, accepted_only: bool = False) -> tuple[bytes, dict[
 
     # sources with their selections; memos become notes
     texts: dict[str, str] = {}
-    notes: list[tuple[str, str, str, str]] = []          # guid, name, text, user
+    notes: list[tuple[str, str, str, str | None, str | None]] = []   # guid, name, text, user, time
     # a selection per excerpt, or per exact span for codings that carry one (imported selections
     # that are not one excerpt); a span over several excerpts is one selection, each coding once
     selections: dict[str, dict[tuple[int, int], list]] = {}
@@ -225,6 +241,16 @@ def project_xml(store: Store, accepted_only: bool = False) -> tuple[bytes, dict[
             else:
                 span, name = (int(ex.at[r.excerpt_id, "start"]), int(ex.at[r.excerpt_id, "end"])), r.excerpt_id
             selections.setdefault(sid, {}).setdefault(span, []).append((name, r))
+    # comments: a note each; one on a quote is linked from the quote's selection
+    comment_notes: dict[str, list[str]] = {}           # excerpt id -> note GUIDs
+    for r in comments.itertuples(index=False):
+        ng = _guid(key, "comment", r.comment_id)
+        on = f"{r.claim_id}, quote {r.excerpt_id}" if r.excerpt_id else r.claim_id
+        notes.append((ng, f"Comment on {on} by {r.author}", f"[comment on {r.claim_id}] {r.text}",
+                      user_guid[f"human:{r.author}"], _xml_time(r.created)))
+        if r.excerpt_id and r.excerpt_id in ex.index:
+            comment_notes.setdefault(r.excerpt_id, []).append(ng)
+    linked: set[str] = set()
     if len(sources):
         src_el = _sub(root, "Sources")
         for row in sources.itertuples(index=False):
@@ -257,15 +283,26 @@ def project_xml(store: Store, accepted_only: bool = False) -> tuple[bytes, dict[
                     _sub(coding, "CodeRef", targetGUID=code_guid[(r.dimension, r.code_id)])
                     if r.memo:
                         ng = _guid(key, "note", str(r.coding_id))
-                        notes.append((ng, f"Memo on {sel_name} ({r.dimension}: {r.code_id})", r.memo, user_guid[r.coder]))
+                        notes.append((ng, f"Memo on {sel_name} ({r.dimension}: {r.code_id})", r.memo, user_guid[r.coder], None))
                         _sub(coding, "NoteRef", targetGUID=ng)
+                if names and names[0] in comment_notes and names[0] not in linked:
+                    linked.add(names[0])
+                    for ng in comment_notes[names[0]]:
+                        _sub(sel, "NoteRef", targetGUID=ng)
+            # quotes with a comment but no coding here: a selection of their own carries the link
+            for eid in sorted(e for e in comment_notes if e not in linked and ex.at[e, "source_id"] == row.source_id):
+                linked.add(eid)
+                sel = _sub(ts, "PlainTextSelection", guid=_guid(key, "selection", eid), name=eid,
+                           startPosition=int(ex.at[eid, "start"]), endPosition=int(ex.at[eid, "end"]))
+                for ng in comment_notes[eid]:
+                    _sub(sel, "NoteRef", targetGUID=ng)
     from .refi_import import study_notes
     for i, n in enumerate(study_notes(info)):       # project notes another tool's project brought
-        notes.append((_guid(key, "study-note", str(i)), n.get("name") or f"Note {i + 1}", n.get("text", ""), None))
+        notes.append((_guid(key, "study-note", str(i)), n.get("name") or f"Note {i + 1}", n.get("text", ""), None, None))
     if notes:
         notes_el = _sub(root, "Notes")
-        for ng, name, text, ug in notes:
-            note = _sub(notes_el, "Note", guid=ng, name=name, creatingUser=ug)     # ug None: not written
+        for ng, name, text, ug, when in notes:
+            note = _sub(notes_el, "Note", guid=ng, name=_clean(name), creatingUser=ug, creationDateTime=when)   # None: not written
             _sub(note, "PlainTextContent", _clean(text))
     ET.register_namespace("", NS)
     ET.indent(root)

@@ -11,6 +11,11 @@ that hold a match. The charts, the segment differences and the checks follow; th
 appendix, every claim with its quotes and back-links, is a collapsed section at the end. Printed
 (A3 landscape), the report is the map on one page; ``map.pdf`` is that page drawn from the map chart.
 
+Stakeholder comments (``comments=``, :mod:`workbench.comments`) are shown under their claims and quotes,
+in the panel and the appendix. A reader adds comments in the panel (a form per claim); they are listed
+at the top of the page, kept in ``localStorage`` per study when the browser allows it, and downloaded
+with "Download comments (JSON)" as one ``comments.json`` that ``workbench comments import`` takes back.
+
 All user text is HTML-escaped; chart specs and the panel data are embedded as JSON with ``<``,
 ``>`` and ``&`` escaped, so a quote can never close the script element it travels in, and the
 panel is built with DOM text nodes. No timestamps or absolute paths go into the outputs: the same
@@ -31,6 +36,8 @@ from typing import Sequence
 import pandas as pd
 
 from . import __version__, charts
+from . import report_tracking as tracking
+from .report_tracking import Changes
 from .errors import WorkbenchError
 from .files import atomic_write, atomic_write_many
 from .journey import LANE_LABELS, LANES, Claim, CurvePoint, JourneyMap, compare_maps
@@ -87,12 +94,17 @@ blockquote{margin:.6em 0;padding:.4em .8em;border-left:4px solid #3465a4;backgro
 .meta{color:#555;font-size:.85em;margin:.2em 0} .chart{margin:1em 0;overflow-x:auto} section.claim{margin:1.2em 0}
 details#evidence{margin-top:2em} details#evidence>summary{cursor:pointer} details#evidence>summary h2{display:inline;border:0}
 :target{outline:3px solid #f0b400}
+.comments{list-style:none;padding-left:0;margin:.4em 0} .comments li{margin:.3em 0;padding:.2em .6em;border-left:3px solid #8a6d00;background:#fffbea}
+.comments .meta{margin:0} .ctext{margin:0;white-space:pre-wrap;overflow-wrap:anywhere} .comments li.mine{border-left-style:dashed}
+.cform{display:grid;gap:.25em;margin:.6em 0 1em;max-width:34em} .cform input,.cform textarea{font:inherit;padding:2px 6px}
+.cform button,#comments-download,#my-comments button{font:inherit;padding:2px 10px;cursor:pointer;justify-self:start}
+#my-comments{margin:0 0 .8em;padding-left:1.4em;font-size:13px} #my-comments li{margin:.3em 0}
 @media (prefers-color-scheme: dark){body,#panel{background:#161616;color:#e6e6e6}table.map thead th,table.map tbody th{background:#2a2a2a}
 button.cell:hover{background:#22282f} button.cell[aria-expanded=true]{background:#1f2a38} button.cell.hit{background:#3a3010}
-blockquote{background:#1f2530} .meta,.n,.sub{color:#aaa} .more{color:#8fb3e0}}
+blockquote{background:#1f2530} .meta,.n,.sub{color:#aaa} .more{color:#8fb3e0} .comments li{background:#2a2614}}
 @page{size:A3 landscape;margin:10mm}
 @media print{body{max-width:none;padding:0;font-size:11px;color:#000;background:#fff} h1{font-size:16px;margin:0 0 2px}
-.notes,.legend,.tools,#search-results,#panel,.after-map{display:none!important}
+.notes,.legend,.tools,#search-results,#my-comments,#panel,.after-map{display:none!important}
 table.map{font-size:8.5px;line-height:1.2;break-inside:avoid} table.map tbody th{width:7.5em} table.map caption{display:none}
 .cell{padding:2px 4px} .c{margin-bottom:2px} .c .t{-webkit-line-clamp:2} button.cell.hit,button.cell[aria-expanded=true]{background:none;box-shadow:none}
 tr{break-inside:avoid} *{-webkit-print-color-adjust:exact;print-color-adjust:exact}}
@@ -106,7 +118,7 @@ _JS = """
   const panel = document.getElementById("panel"), title = document.getElementById("panel-title");
   const body = document.getElementById("panel-body");
   const cellButton = i => document.getElementById("cell-" + i);
-  let opener = null;
+  let opener = null, shown = null;
   function el(tag, cls, text) {
     const e = document.createElement(tag);
     if (cls) e.className = cls;
@@ -120,6 +132,7 @@ _JS = """
   }
   function openCell(i) {
     const cell = data.cells[i], button = cellButton(i);
+    shown = i;
     if (opener && opener !== button) opener.setAttribute("aria-expanded", "false");
     opener = button;
     button.setAttribute("aria-expanded", "true");
@@ -137,19 +150,147 @@ _JS = """
       meta.append(" \\u00b7 ", all);
       sec.append(meta);
       const list = el("ol", "quotes");
+      const stored = data.comments[cid] || [];
       for (const id of c.quotes) {
         const li = el("li");
         li.append(el("blockquote", null, data.quotes[id].text), quoteMeta(id));
+        const onQuote = stored.filter(k => k.excerpt_id === id);
+        if (onQuote.length) li.append(commentList(onQuote));
         list.append(li);
       }
       sec.append(list);
       if (c.quotes.length < c.n) sec.append(el("p", "meta", "Showing " + c.quotes.length + " of " + c.n + " quotes; all ids in claims.csv."));
+      sec.append(commentBox(cid, c, stored.filter(k => !k.excerpt_id || !c.quotes.includes(k.excerpt_id))));
       body.append(sec);
     }
     panel.hidden = false;
     panel.scrollTop = 0;
     title.focus();
   }
+  // comments: the study's (in the data) and the reader's own, kept in this browser (when it lets the page)
+  // and downloaded as one JSON file that `workbench comments import FILE --study S` takes back
+  const KEY = "journey-workbench-comments:" + (data.study || location.pathname);
+  let storage = null, mine = [], lastAuthor = "", forms = 0;
+  try {
+    storage = window.localStorage;
+    storage.setItem(KEY + ":probe", "1");
+    storage.removeItem(KEY + ":probe");
+  } catch (err) {
+    storage = null;
+  }
+  try {
+    const kept = storage ? JSON.parse(storage.getItem(KEY) || "[]") : [];
+    if (Array.isArray(kept)) mine = kept.filter(k => k && typeof k.claim_id === "string" && typeof k.author === "string" &&
+                                                 typeof k.created === "string" && typeof k.text === "string");
+    lastAuthor = (storage && storage.getItem(KEY + ":author")) || "";
+  } catch (err) {
+    mine = [];
+  }
+  function save() {
+    if (!storage) return false;
+    try {
+      storage.setItem(KEY, JSON.stringify(mine));
+      storage.setItem(KEY + ":author", lastAuthor);
+      return true;
+    } catch (err) {
+      return false;
+    }
+  }
+  const when = t => t.replace("T", " ").replace(/:\\d\\d(\\.\\d+)?Z$/, " UTC");
+  function commentItem(k, own) {
+    const li = el("li", own ? "mine" : null);
+    li.append(el("p", "meta", [k.author, when(k.created)].concat(k.excerpt_id ? ["on quote " + k.excerpt_id] : [],
+                                                               own ? ["added in this page"] : []).join(" \\u00b7 ")),
+              el("p", "ctext", k.text));
+    return li;
+  }
+  function commentList(items, own) {
+    const ul = el("ul", "comments");
+    items.forEach(k => ul.append(commentItem(k, own)));
+    return ul;
+  }
+  function commentBox(cid, c, stored) {
+    const box = el("div", "cbox"), ul = commentList(stored);
+    mine.filter(k => k.claim_id === cid).forEach(k => ul.append(commentItem(k, true)));
+    const form = el("form", "cform"), n = ++forms;
+    form.setAttribute("aria-label", "Comment on: " + c.text);
+    const who = el("input"), what = el("textarea"), add = el("button", null, "Add comment"), note = el("span", "meta");
+    who.type = "text";
+    who.id = "comment-author-" + n;
+    who.maxLength = 200;
+    who.autocomplete = "name";
+    who.value = lastAuthor;
+    what.id = "comment-text-" + n;
+    what.rows = 3;
+    what.maxLength = 10000;
+    add.type = "submit";
+    note.setAttribute("role", "status");
+    const la = el("label", null, "Your name"), lt = el("label", null, "Comment");
+    la.htmlFor = who.id;
+    lt.htmlFor = what.id;
+    form.append(la, who, lt, what, add, note);
+    form.addEventListener("submit", e => {
+      e.preventDefault();
+      const author = who.value.trim().split(/\\s+/).join(" "), text = what.value.trim();
+      if (!author || !text) {
+        note.textContent = author ? "Write a comment first." : "Write your name first.";
+        (author ? what : who).focus();
+        return;
+      }
+      const k = {claim_id: cid, excerpt_id: null, author: author, text: text,
+                 created: new Date().toISOString().replace(/\\.\\d+Z$/, "Z")};
+      mine.push(k);
+      lastAuthor = author;
+      const kept = save();
+      ul.append(commentItem(k, true));
+      ul.hidden = false;
+      what.value = "";
+      note.textContent = kept ? "Added, and kept in this browser. Download the comments (JSON) to send them back."
+                              : "Added to this page only (this browser does not let it keep them): download the comments (JSON) before closing it.";
+      showMine();
+    });
+    ul.hidden = ul.children.length === 0;
+    box.append(el("h4", null, "Comments"), ul, form);
+    return box;
+  }
+  const myList = document.getElementById("my-comments"), download = document.getElementById("comments-download");
+  const myStatus = document.getElementById("comments-status");
+  function showMine() {
+    myList.replaceChildren();
+    mine.forEach((k, at) => {
+      const li = commentItem(k, true), gone = el("button", null, "Remove");
+      const claim = data.claims[k.claim_id];
+      gone.type = "button";
+      gone.setAttribute("aria-label", "Remove your comment: " + k.text.slice(0, 60));
+      gone.addEventListener("click", () => {
+        mine.splice(at, 1);
+        save();
+        showMine();
+        if (!panel.hidden && shown !== null) openCell(shown);
+      });
+      li.prepend(el("p", "meta", "On: " + (claim ? claim.text : k.claim_id)));
+      li.append(gone);
+      myList.append(li);
+    });
+    myList.hidden = mine.length === 0;
+    download.disabled = mine.length === 0;
+    myStatus.textContent = mine.length ? mine.length + (mine.length === 1 ? " comment" : " comments") + " added in this page" +
+      (storage ? " (kept in this browser)" : " (not kept after closing: download them)") + "." : "";
+  }
+  download.addEventListener("click", () => {
+    const doc = {format: "journey-workbench-comments", version: 1, study: data.study,
+                 comments: mine.map(k => ({claim_id: k.claim_id, excerpt_id: k.excerpt_id || null, author: k.author,
+                                           created: k.created, text: k.text}))};
+    const a = el("a");
+    a.href = URL.createObjectURL(new Blob([JSON.stringify(doc, null, 2) + "\\n"], {type: "application/json"}));
+    a.download = "comments.json";
+    a.hidden = true;
+    document.body.append(a);
+    a.click();
+    a.remove();
+    setTimeout(() => URL.revokeObjectURL(a.href), 10000);
+  });
+  showMine();
   function closePanel() {
     panel.hidden = true;
     if (opener) {
@@ -330,7 +471,40 @@ def _cell_html(index: int, title: str, claims: list[Claim], curve: str, unrev: f
             f'aria-label="{_e(name)}">{"".join(items)}</button>')
 
 
-def render_html(jm: JourneyMap, js_bundle: str, compare: Sequence[JourneyMap] = (), differences: pd.DataFrame | None = None) -> str:
+def _comments_by_claim(comments: pd.DataFrame | None, claim_ids: set[str]) -> dict[str, list[dict]]:
+    """The stored comments on this map's claims, per claim id, oldest first: ``excerpt_id`` (or None), author, created, text."""
+    out: dict[str, list[dict]] = {}
+    if comments is None or not len(comments):
+        return out
+    cols = ["claim_id", "excerpt_id", "author", "created", "text"]
+    frame = comments[[c for c in cols if c in comments.columns]]
+    for r in frame.sort_values(["claim_id", "created"], kind="stable").to_dict("records"):
+        if r["claim_id"] in claim_ids:
+            out.setdefault(r["claim_id"], []).append({"excerpt_id": _text(r.get("excerpt_id")) or None, "author": _text(r["author"]),
+                                                      "created": _text(r["created"]), "text": _text(r["text"])})
+    return out
+
+
+def _when(created: str) -> str:
+    """A comment's UTC time as the page shows it: ``2024-05-01 09:30 UTC``."""
+    return re.sub(r":\d\d(\.\d+)?(Z|\+00:00)$", " UTC", created.replace("T", " "))
+
+
+def _comments_html(items: list[dict], quote: bool = False) -> str:
+    """Stored comments as an escaped list (``quote``: say which quote a claim-level listing's comment is on)."""
+    if not items:
+        return ""
+    li = "".join(f'<li><p class="meta">{_e(k["author"])} · {_e(_when(k["created"]))}'
+                 + (f' · on quote <code>{_e(k["excerpt_id"])}</code>' if quote and k["excerpt_id"] else "")
+                 + f'</p><p class="ctext">{_e(k["text"])}</p></li>' for k in items)
+    return f'<ul class="comments" aria-label="Comments">{li}</ul>'
+
+
+def render_html(jm: JourneyMap, js_bundle: str, compare: Sequence[JourneyMap] = (), differences: pd.DataFrame | None = None,
+                comments: pd.DataFrame | None = None, changes: "Changes | None" = None,
+                goals: pd.DataFrame | None = None) -> str:
+    """report.html of a map. ``comments`` (:func:`workbench.comments.list_comments`) are shown under their
+    claims and quotes, in the evidence appendix and the side panel."""
     labels = dict(jm.stages)
     cells: dict[tuple[str, str], list] = {}
     for c in jm.claims:
@@ -344,6 +518,7 @@ def render_html(jm: JourneyMap, js_bundle: str, compare: Sequence[JourneyMap] = 
     title = f"Journey map — {jm.segment or 'all segments'}"
     n_part = jm.evidence["participant"].nunique()
     unrev = sum(c.unreviewed * c.n_excerpts for c in jm.claims) / max(1, sum(c.n_excerpts for c in jm.claims))
+    said = _comments_by_claim(comments, {c.claim_id for c in jm.claims})
 
     # the panel's data: each quote once, claims point to them, cells to claims
     quotes: dict[str, dict] = {}
@@ -386,8 +561,11 @@ def render_html(jm: JourneyMap, js_bundle: str, compare: Sequence[JourneyMap] = 
     out.append('<section id="map" aria-label="The map">')
     out.append('<div class="tools"><label for="search">Search quotes</label>'
                '<input type="search" id="search" autocomplete="off" placeholder="a word or phrase from the quotes">'
-               '<span id="search-status" class="sub" role="status" aria-live="polite"></span></div>'
-               '<ol id="search-results" aria-label="Matching quotes" hidden></ol>')
+               '<span id="search-status" class="sub" role="status" aria-live="polite"></span>'
+               '<button type="button" id="comments-download" disabled>Download comments (JSON)</button>'
+               '<span id="comments-status" class="sub" role="status" aria-live="polite"></span></div>'
+               '<ol id="search-results" aria-label="Matching quotes" hidden></ol>'
+               '<ol id="my-comments" aria-label="Your comments, added in this page" hidden></ol>')
     out.append(f'<table class="map"><caption class="sub">{_e(title)}: stages (columns) × lanes (rows)</caption><thead><tr>'
                '<th scope="col">Lane</th>' + "".join(f'<th scope="col">{_e(lbl)}</th>' for _, lbl in jm.stages) + "</tr></thead><tbody>")
     for lane in LANES:
@@ -405,11 +583,20 @@ def render_html(jm: JourneyMap, js_bundle: str, compare: Sequence[JourneyMap] = 
              ("pain", charts.pain_heat(jm))]
     if compare and differences is not None:
         specs.append(("compare", charts.comparison_chart(compare, differences)))
+    if goals is not None and len(goals) and goals["value"].notna().any():
+        specs.append(("goals", tracking.goals_chart(goals)))
     for name, _ in specs:
         out.append(f'<div class="chart" id="chart-{name}"></div>')
     if compare and differences is not None:
-        out.append('<h2 id="differences">Differences between segments</h2>')
+        by = jm.group_by or compare[0].group_by
+        out.append('<h2 id="differences">Differences between ' + (f"groups (by {_e(by)})" if by and by != "segment" else "segments") + "</h2>")
         out.append(_differences_html(differences))
+        out.append(tracking.groups_html(compare, by))
+    if changes is not None:
+        out.append(tracking.changes_html(changes.table, changes.before, changes.after, changes.quotes,
+                                         {c.claim_id for c in jm.claims}, _claim_anchor))
+    if goals is not None and len(goals):
+        out.append(tracking.goals_html(goals))
     # the appendix: claims → quotes, quotes → the other claims they support
     out.append(f'<details id="evidence"><summary><h2>Evidence: every claim with its quotes ({len(jm.claims)} claims)</h2></summary>')
     for c in jm.claims:
@@ -419,6 +606,9 @@ def render_html(jm: JourneyMap, js_bundle: str, compare: Sequence[JourneyMap] = 
                    f'<p class="meta">{c.n_excerpts} excerpts · {c.n_participants} participants'
                    + (f" · showing {len(shown)}; all {c.n_excerpts} ids in claims.csv" if len(shown) < c.n_excerpts else "")
                    + ' · <a href="#map">back to the map</a></p>')
+        on_claim = said.get(c.claim_id, [])
+        shown_ids = {q["excerpt_id"] for q in shown}
+        out.append(_comments_html([k for k in on_claim if k["excerpt_id"] not in shown_ids], quote=True))
         for q in shown:
             i = q["excerpt_id"]
             others = [o for o in backlinks.get(i, []) if o.claim_id != c.claim_id]
@@ -426,11 +616,12 @@ def render_html(jm: JourneyMap, js_bundle: str, compare: Sequence[JourneyMap] = 
             out.append(f'<blockquote id="q-{_e(c.claim_id)}-{_e(i)}">{_e(q["quote"])}</blockquote>'
                        f'<p class="meta">{_e(q["source_name"])} · {_e(q["speaker"])} · segment {_e(_text(q["segment"]) or "—")} · '
                        f'characters {int(q["start"])}–{int(q["end"])} · <code>{_e(i)}</code>'
-                       + (f" · also supports: {links}" if links else "") + "</p>")
+                       + (f" · also supports: {links}" if links else "") + "</p>"
+                       + _comments_html([k for k in on_claim if k["excerpt_id"] == i]))
         out.append("</section>")
     out.append("</details>")
     out.append(f'<p class="meta">Made with Journey Workbench {_e(__version__)}; settings in study.json.</p></div>')
-    out.append(f'<script type="application/json" id="map-data">{_script_json({"cells": panel_cells, "claims": panel_claims, "quotes": quotes})}</script>')
+    out.append(f'<script type="application/json" id="map-data">{_script_json({"cells": panel_cells, "claims": panel_claims, "quotes": quotes, "comments": said, "study": jm.study})}</script>')
     embeds = "".join(f'vegaEmbed("#chart-{name}", {_spec_json(chart)}, {{"actions": false, "renderer": "svg", "mode": "vega-lite"}});'
                      for name, chart in specs)
     out.append(f"<script>{_JS}</script>")
@@ -566,8 +757,13 @@ def _images(spec: dict) -> dict[str, str | bytes]:
     return {"map.svg": svg, "map.png": vl_convert.vegalite_to_png(spec, scale=2), "map.pdf": map_pdf(svg)}
 
 
-def write_report(jm: JourneyMap, out: Path, compare: Sequence[JourneyMap] = (), images: bool = True) -> dict[str, Path]:
+def write_report(jm: JourneyMap, out: Path, compare: Sequence[JourneyMap] = (), images: bool = True,
+                 comments: pd.DataFrame | None = None, changes: "Changes | None" = None,
+                 goals: pd.DataFrame | None = None) -> dict[str, Path]:
     """Write report.html, map.png, map.svg, map.pdf, claims.csv, curve.csv, evidence.csv and study.json into ``out``.
+
+    ``comments``: the study's stakeholder comments (:func:`workbench.comments.for_report`), shown under their
+    claims and quotes; a reader adds more in the page and downloads them as JSON (``workbench comments import``).
 
     ``images=False`` skips the three renderings of the map chart (PNG, SVG and the one-page A3 landscape
     PDF), which take a few seconds.
@@ -576,7 +772,9 @@ def write_report(jm: JourneyMap, out: Path, compare: Sequence[JourneyMap] = (), 
     a crash or a full disk leaves the folder as it was.
     """
     out.mkdir(parents=True, exist_ok=True)
-    differences = compare_maps(compare) if compare else None
+    compare = list(compare) or list(jm.groups)
+    differences = (jm.differences if compare == list(jm.groups) and jm.differences is not None else compare_maps(compare)) \
+        if compare else None
     files = {}
     with concurrent.futures.ThreadPoolExecutor(1) as pool:
         # the images render in Rust (vl-convert, without the GIL) while the tables are written here
@@ -588,14 +786,18 @@ def write_report(jm: JourneyMap, out: Path, compare: Sequence[JourneyMap] = (), 
         files["evidence.csv"] = csv_text(evidence)
         if differences is not None:
             files["differences.csv"] = csv_text(differences)
+        if changes is not None:
+            files["changes.csv"] = csv_text(changes.table)
+        if goals is not None and len(goals):
+            files["goals.csv"] = csv_text(goals)
         files["study.json"] = json.dumps({
-            "study": jm.study, "settings": jm.settings, "compare": [m.segment for m in compare],
+            "study": jm.study, "settings": jm.settings, "compare": [m.name for m in compare],
             "stage_model": {"name": jm.stage_model, "version": jm.stage_model_version, "stages": [s for s, _ in jm.stages]},
             "codebooks": jm.codebooks, "coders": jm.coders, "workbench": __version__,
             "counts": {"excerpts": int(len(jm.evidence)), "participants": int(jm.evidence["participant"].nunique()),
                        "claims": len(jm.claims)}, "notes": jm.notes, "checks": jm.checks}, indent=2, sort_keys=True,
             ensure_ascii=False) + "\n"
-        files["report.html"] = render_html(jm, js_bundle(), compare, differences)
+        files["report.html"] = render_html(jm, js_bundle(), compare, differences, comments, changes, goals)
         if images_done is not None:
             files.update(images_done.result())
     return atomic_write_many(out, files)

@@ -1,4 +1,4 @@
-"""Map explorer: the journey map and emotion curve as interactive Altair charts; click → quotes; export."""
+"""Map explorer: the journey map and emotion curve as interactive Altair charts; click → quotes and comments; export."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -8,12 +8,20 @@ import ipywidgets as w
 import pandas as pd
 
 from .. import charts
+from ..comments import list_comments
 from ..journey import LANE_LABELS, JourneyMap, MapInputs, build_map, load_map_inputs
 from ..report import write_report
 from ..store import Store
 from ._common import STYLE, esc, message, quote_block
 
 QUOTES_SHOWN = 8      # quotes shown per claim: a sample, one per participant first (JourneyMap.sample)
+
+
+def _comment_block(k: dict, on_quote: bool = False) -> str:
+    """A stakeholder's comment, escaped: who, when (and, listed under the claim, which quote it is on)."""
+    where = f" · on quote {k['excerpt_id']}" if on_quote and k["excerpt_id"] else ""
+    return (f'<div class="wb-comment wb-meta" style="margin:2px 0 6px 12px">Comment by {esc(k["author"])} · '
+            f'{esc(str(k["created"]).replace("T", " "))}{esc(where)}: <span class="wb-text">{esc(k["text"])}</span></div>')
 
 
 def _shown(k: int, n: int) -> str:
@@ -25,18 +33,26 @@ class MapExplorer(w.VBox):
 
     Headless: ``panel.show_cell(stage, lane)`` and ``panel.show_point(stage)`` return the quotes they
     show; ``panel.export(folder)`` writes the report, PNG, SVG and CSVs.
+
+    Stakeholders' comments on a claim (``workbench comments``) are shown under it, and one on a quote
+    under that quote: ``comments`` (a :func:`workbench.comments.list_comments` frame) if given, else the
+    study's, read again with the map.
     """
 
     def __init__(self, study: str | Path, stage_model: str | None = None, segment: str | None = None,
                  include_suggested: bool = True, seed: int = 0, out: str | Path | None = None,
-                 label_language: str | None = None):
+                 label_language: str | None = None, comments: pd.DataFrame | None = None):
         self.study = Path(study)
+        self._given_comments = comments
+        self.comments = comments if comments is not None else pd.DataFrame()
         self.stage_model = stage_model
         self.options = dict(include_suggested=include_suggested, seed=seed)
         self.out = Path(out) if out else self.study.parent / "report"
         with Store.open(self.study) as s:
             segments = sorted(s.sources()["segment"].dropna().unique())
             first = load_map_inputs(s, stage_model)      # read once here; the first map is built from it
+            if comments is None:
+                self.comments = list_comments(s)
         model, books = first.stage_model, first.codebooks
         # the languages the study's codebooks label their stages and codes in (``labels: {ro: …}``)
         label_langs = sorted({lang for cb in [model, *books.values()] for c in cb.codes for lang in (c.labels or {})})
@@ -70,6 +86,8 @@ class MapExplorer(w.VBox):
         if inputs is None:              # read again: decisions made since (e.g. in the review panel) are on the map
             with Store.open(self.study) as s:
                 inputs = load_map_inputs(s, self.stage_model)
+                if self._given_comments is None:        # comments added since are shown too
+                    self.comments = list_comments(s)
         self.map = build_map(inputs, segment=self.segment.value or None, label_language=self.labels.value or None,
                              **self.options)
         self.grid.chart = charts.journey_grid(self.map, select=True)
@@ -108,10 +126,23 @@ class MapExplorer(w.VBox):
             thin = " · thin (one participant)" if c.thin else ""
             parts.append(f"<p><b>{esc(c.text)}</b> <span class='wb-meta'>{esc(c.detail)} · {c.n_excerpts} excerpts · "
                          f"{c.n_participants} participants{esc(thin)}{esc(_shown(len(q), c.n_excerpts))}</span></p>")
-            parts += [quote_block(r.quote, f"{r.source_name} · {r.speaker} · characters {r.start}–{r.end} · {r.excerpt_id}")
-                      for r in q.itertuples()]
+            said = self._comments_of(c.claim_id)
+            shown = set(q["excerpt_id"])
+            for r in q.itertuples():
+                parts.append(quote_block(r.quote, f"{r.source_name} · {r.speaker} · characters {r.start}–{r.end} · {r.excerpt_id}"))
+                parts += [_comment_block(k) for k in said if k["excerpt_id"] == r.excerpt_id]
+            parts += [_comment_block(k, on_quote=True) for k in said if k["excerpt_id"] not in shown]
         self.quotes.value = "".join(parts)
         return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+
+    def _comments_of(self, claim_id: str) -> list[dict]:
+        """The comments on one claim, oldest first: ``excerpt_id`` (None: on the claim), author, created, text."""
+        df = self.comments
+        if df is None or not len(df) or "claim_id" not in df.columns:
+            return []
+        rows = df[df["claim_id"] == claim_id].sort_values("created", kind="stable").to_dict("records")
+        return [{"excerpt_id": r.get("excerpt_id") if isinstance(r.get("excerpt_id"), str) and r.get("excerpt_id") else None,
+                 "author": r["author"], "created": r["created"], "text": r["text"]} for r in rows]
 
     def show_point(self, stage: str) -> pd.DataFrame:
         """A sample of the excerpts behind one point of the emotion curve (as :meth:`show_cell` samples)."""
@@ -131,6 +162,6 @@ class MapExplorer(w.VBox):
 
     def export(self, folder: str | Path | None = None) -> dict[str, Path]:
         """Write the report files of the map on show (HTML, PNG, SVG, CSVs, study.json)."""
-        files = write_report(self.map, Path(folder) if folder else self.out)
+        files = write_report(self.map, Path(folder) if folder else self.out, comments=self.comments)
         self.status.value = message("ok", "Exported: " + ", ".join(str(p) for p in files.values()))
         return files
