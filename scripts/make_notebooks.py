@@ -141,7 +141,7 @@ sorted(files)'''),
 ])
 
 nb("04_compare_segments.ipynb", [
-    ("md", "# 4 · Compare segments\n\nOne map per segment (loaded from the study once), and every code at every "
+    ("md", "# 4 · Compare and track\n\nOne map per segment (loaded from the study once), and every code at every "
            "stage tested between them: the unit is the participant (a call-log conversation counts as one), Fisher's "
            "exact test for codes and Mann–Whitney U for the emotion curve, Benjamini–Hochberg across the whole table. "
            "A difference is *reliable* when q < 0.05; with a handful of participants per stage, often none is."),
@@ -168,6 +168,47 @@ print(first["summary"], f"(q = {first['q_value']:.2f})")
 import pandas as pd
 
 pd.concat([m.evidence for m in maps]).set_index("excerpt_id").loc[ids, ["source_name", "speaker", "start", "end", "quote"]]'''),
+    ("md", "## Compare by any attribute\n\nAny source or conversation attribute splits the study: `outcome`, `channel`, "
+           "`agent_team`, a CSAT band (`\"csat<=2\"`, or bands `\"csat:1-2,3,4-5\"`), date waves "
+           "(`\"date:2026-02,2026-03\"`). The same tests as above, one map per group; a group with under 5 participants "
+           "is flagged thin. On the command line: `workbench map --study S --compare-by outcome --out DIR`."),
+    ("code", '''with Store.open(STUDY) as store:
+    by_outcome = build_map(store, compare_by="outcome", groups=("resolved", "unresolved"))
+d = by_outcome.differences
+print([(m.name, m.n_participants) for m in by_outcome.groups])
+print(f"{len(d)} tests, {int(d['reliable'].sum())} reliable differences")
+d[["stage", "lane", "text", "higher_in", "n_higher", "n_lower", "difference", "q_value"]].head(5)'''),
+    ("code", IGNORE + '''from IPython.display import HTML
+from workbench.report_tracking import groups_html
+
+HTML(groups_html(by_outcome.groups, by_outcome.group_by))'''),
+    ("md", "## Snapshots and what changed\n\nA snapshot stores the map in the study (claims with their evidence, the "
+           "curve, settings, codebook and coder versions, the source list). Here: the map of February's sources, and the "
+           "map of all of them, as if the study had grown between two rounds (`workbench map --study S --snapshot NAME`)."),
+    ("code", '''from workbench.snapshots import list_snapshots, save_snapshot
+
+with Store.open(STUDY) as store:
+    save_snapshot(store, "february", build_map(store, compare_by="date:2026-02", group="2026-02"), replace=True,
+                  created="2026-02-28T18:00:00+00:00")
+    save_snapshot(store, "all", build_map(store), replace=True, created="2026-03-31T18:00:00+00:00")
+    snapshots = list_snapshots(store)
+snapshots'''),
+    ("md", "The panel compares two snapshots (or a snapshot and the current map): **Show changes** lists the claims "
+           "that appeared, disappeared, grew or shrank and the curve's change per stage; a change is *reliable* only "
+           "when Fisher's exact test (Mann–Whitney U for the curve), Benjamini–Hochberg-adjusted, says so. Pick a "
+           "change to read its quotes. `workbench map diff --study S february all --out DIR` writes the same as "
+           "changes.csv and changes.html."),
+    ("code", IGNORE + '''from workbench.widgets import ChangesPanel
+
+ChangesPanel(STUDY, before="february", after="all")'''),
+    ("md", "The same diff from the Python API, its largest changes first:"),
+    ("code", '''from workbench.snapshots import diff_snapshots, diff_summary, load_snapshot
+
+with Store.open(STUDY) as store:
+    changes = diff_snapshots(load_snapshot(store, "february"), load_snapshot(store, "all"))
+print(diff_summary(changes))
+changes.reindex(changes["difference"].abs().sort_values(ascending=False, kind="stable").index)[
+    ["change", "reliable", "stage", "summary", "q_value"]].head(6)'''),
 ])
 nb("05_themes.ipynb", [
     ("md", "# 5 · Themes\n\nThemes the codebook does not have yet, found in the customers' pain-point excerpts with "

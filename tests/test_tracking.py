@@ -3,6 +3,7 @@ snapshots and what changed between them (reliable only when a test says so), and
 every snapshot."""
 from __future__ import annotations
 
+from html import unescape
 import json
 import shutil
 
@@ -189,3 +190,53 @@ def test_goals_are_measured_in_every_snapshot_and_reported(waves, tmp_path, cli)
     code, out, err = cli("map", "--study", waves / "study.db", "--out", tmp_path / "r")
     html = (tmp_path / "r" / "report.html").read_text()
     assert "Goals across snapshots" in html and 'id="chart-goals"' in html
+
+
+def test_changes_panel_shows_a_diff_its_quotes_and_stores_snapshots(waves, tmp_path):
+    from workbench.widgets import ChangesPanel
+
+    path = tmp_path / "study.db"
+    shutil.copy(waves / "study.db", path)
+    with Store.create(tmp_path / "empty.db"):
+        pass
+    empty = ChangesPanel(tmp_path / "empty.db")
+    assert empty.show_button.disabled and "No snapshots yet" in empty.status.value
+
+    panel = ChangesPanel(path, before="interviews", after="with calls")
+    assert panel.summary.value == "" and [v for _, v in panel.after.options] == ["", "interviews", "with calls"]
+    panel.show_button.click()
+    with Store.open(path) as s:
+        expected = diff_snapshots(load_snapshot(s, "interviews"), load_snapshot(s, "with calls"))
+    pd.testing.assert_frame_equal(panel.diff, expected)
+    n = diff_summary(expected)
+    assert f"{n['appeared']} claims appeared" in panel.summary.value and f"{n['reliable']} reliable" in panel.summary.value
+    listed = len(panel.shown)
+    assert listed == min(40, int((expected["change"] != "same").sum())) == len(panel.pick.options)
+    # picking a change that gained evidence shows those new quotes, verbatim, with where they are
+    i = next(i for i, r in enumerate(panel.shown.itertuples()) if r.new_evidence_ids)
+    panel.pick.value = i
+    ids = panel.shown.iloc[i]["new_evidence_ids"].split(";")
+    with Store.open(path) as s:
+        texts = s.excerpts_of(ids)
+    assert panel.quotes.value.count('class="wb-quote"') == min(8, len(ids))
+    first = texts.iloc[0]
+    assert first["source_name"] in panel.quotes.value and f"characters {first['start']}–{first['end']}" in panel.quotes.value
+    assert set(panel.quotes_of(i)) <= set(texts["text"])
+    panel.reliable_only.value = True
+    assert len(panel.shown) == int(expected["reliable"].sum()) and panel.shown["reliable"].all()
+    with pytest.raises(ValueError, match="no listed change 99"):
+        panel.quotes_of(99)
+    # the current map as a third snapshot, from the panel; the same name again is refused, not overwritten
+    panel.name.value = "third"
+    panel.snapshot_button.click()
+    assert "Stored the current map as snapshot 'third'" in unescape(panel.status.value) and "third" in dict(panel.before.options).values()
+    with Store.open(path) as s:
+        stored = load_snapshot(s, "third")["created"]
+    panel.snapshot_button.click()
+    assert "already has a snapshot 'third'" in unescape(panel.status.value)
+    with Store.open(path) as s:
+        assert load_snapshot(s, "third")["created"] == stored and len(list_snapshots(s)) == 3
+    # before and after a redesign: the other study's snapshot against this study's current map
+    across = ChangesPanel(path, against=waves / "before.db", before="interviews")
+    d = across.show("interviews")
+    assert "interviews (before.db) → the current map" in across.summary.value and diff_summary(d)["appeared"] > 0

@@ -124,7 +124,7 @@ def journey_grid(jm: JourneyMap, select: bool = False) -> alt.LayerChart:
                       .add_params(cell))
     chart = alt.layer(*layers).transform_calculate(lines_text="join(datum.lines, '\\n')")
     return chart.properties(width=alt.Step(210), height=alt.Step(96),
-                            title=f"Journey map — {jm.segment or 'all segments'} ({jm.stage_model})")
+                            title=f"Journey map — {jm.group or jm.segment or 'all segments'} ({jm.stage_model})")
 
 
 def curve_data(jm: JourneyMap, name: str | None = None) -> pd.DataFrame:
@@ -132,7 +132,7 @@ def curve_data(jm: JourneyMap, name: str | None = None) -> pd.DataFrame:
     labels = dict(jm.stages)
     for order, p in enumerate(jm.curve):
         moment = f"{'▼' if p.moment == 'drop' else '▲'} largest {p.moment} {p.change:+.2f}" if p.moment else ""
-        rows.append({"stage": p.stage, "stage_label": labels[p.stage], "order": order, "segment": name or jm.segment or "all",
+        rows.append({"stage": p.stage, "stage_label": labels[p.stage], "order": order, "segment": name or jm.name,
                      "mean": p.mean, "low": p.low, "high": p.high, "n": p.n, "n_all": p.n_all,
                      "share_negative": p.share_negative, "negative_low": p.negative_low, "negative_high": p.negative_high,
                      "share_positive": p.share_positive, "positive_low": p.positive_low, "positive_high": p.positive_high,

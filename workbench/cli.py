@@ -444,6 +444,7 @@ def _print_changes(d, before: str, after: str) -> None:
         print(f"  reliable  {r.summary} (q = {r.q_value:.3f})")
     pains = d[(d["lane"] == "pain_points") & d["change"].isin(["grew", "appeared", "shrank", "disappeared"])
               & ~d["reliable"].astype(bool)]
+    pains = pains.reindex(pains["difference"].abs().fillna(0).sort_values(ascending=False, kind="stable").index)
     for r in pains.head(5).itertuples():
         print(f"  pain {r.change:<11} {r.summary} (not reliable" + (f", q = {r.q_value:.2f})" if r.q_value == r.q_value else ")"))
     for r in d[d["kind"] == "curve"].itertuples():

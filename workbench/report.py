@@ -515,7 +515,7 @@ def render_html(jm: JourneyMap, js_bundle: str, compare: Sequence[JourneyMap] = 
             backlinks.setdefault(i, []).append(c)
     rows = {c.claim_id: jm.evidence_rows(c.evidence[:QUOTES_PER_CLAIM]).to_dict("records") for c in jm.claims}
     curve = {p.stage: p for p in jm.curve}
-    title = f"Journey map — {jm.segment or 'all segments'}"
+    title = f"Journey map — {jm.group or jm.segment or 'all segments'}"
     n_part = jm.evidence["participant"].nunique()
     unrev = sum(c.unreviewed * c.n_excerpts for c in jm.claims) / max(1, sum(c.n_excerpts for c in jm.claims))
     said = _comments_by_claim(comments, {c.claim_id for c in jm.claims})

@@ -93,6 +93,7 @@ def changes_html(d: pd.DataFrame, before: str, after: str, quotes: dict[str, str
                    + "".join(line(r) for r in rest.itertuples()) + "</ul>")
     pains = d[(d["lane"] == "pain_points") & d["change"].isin(["grew", "appeared", "shrank", "disappeared"])]
     if len(pains):
+        pains = pains.reindex(pains["difference"].abs().fillna(0).sort_values(ascending=False, kind="stable").index)
         rose = pains[pains["change"].isin(["grew", "appeared"])].head(5)
         fell = pains[pains["change"].isin(["shrank", "disappeared"])].head(5)
         out.append("<h3>Pain points that rose or fell</h3><ul class='changes'>"
