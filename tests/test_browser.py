@@ -3,7 +3,8 @@
 The test starts JupyterLab on 127.0.0.1 (random port, token) over a copy of the notebooks, runs
 each notebook from the browser and checks what a researcher sees: the ingest preview shows turns,
 "Accept all" on a review card saves every dimension of its excerpt (read back through the store) and the
-count drops by one excerpt, clicking a map cell shows that cell's quotes, the panels follow the dark theme, and
+count drops by one excerpt, clicking a map cell shows that cell's quotes, "Show changes" lists what changed
+between two snapshots and a picked change shows its quotes, the panels follow the dark theme, and
 every chart renders with the page cut off from the internet (requests outside 127.0.0.1 are aborted). Screenshots go to
 ``out/browser/``. Needs ``/usr/bin/chromium`` (``apt-get install chromium``; ``.ci/run`` installs
 it): without it the tests skip, except under CI, where they fail.
@@ -52,6 +53,11 @@ def lab(tmp_path_factory):
     for nb in sorted((ROOT / "notebooks").glob("*.ipynb")):
         shutil.copy(nb, root / "notebooks" / nb.name)
     (root / "corpora").symlink_to(ROOT / "corpora")
+    # every cell in the page, not only those in view (JupyterLab 4 renders a long notebook's visible cells only),
+    # so a test can read any output and the panels stay attached while "run all" scrolls on
+    tracker = root / "config" / "lab" / "user-settings" / "@jupyterlab" / "notebook-extension"
+    tracker.mkdir(parents=True)
+    (tracker / "tracker.jupyterlab-settings").write_text('{"windowingMode": "none"}')
     port, token = _free_port(), secrets.token_hex(16)
     env = dict(os.environ, JUPYTER_RUNTIME_DIR=str(root / "runtime"), JUPYTER_CONFIG_DIR=str(root / "config"),
                JUPYTERLAB_WORKSPACES_DIR=str(root / "workspaces"))
@@ -223,10 +229,35 @@ def test_04_compare_segments_runs_and_its_chart_renders_offline(lab):
     page = _run(lab, "04_compare_segments.ipynb")
     page.wait_for_function("() => document.body.innerText.includes('reliable (q < 0.05)')", timeout=240_000)
     page.locator(".jp-OutputArea-output[data-mime-type='image/svg+xml'] :is(img, svg)").first.wait_for(timeout=120_000)
-    page.wait_for_function("() => document.body.innerText.includes('(q = ')", timeout=120_000)   # the last cell ran
+    page.wait_for_function("() => document.body.innerText.includes(\"'disappeared'\")", timeout=240_000)   # the last cell ran
     _assert_charts_render_offline(page, expected=1)
     _shot(page, "04_compare.png")
+    _diff_panel_shows_changes_and_their_quotes(lab, page)
     page.close()
+
+
+def _diff_panel_shows_changes_and_their_quotes(lab, page):
+    """The notebook's diff panel: "Show changes" lists what changed between the two snapshots the notebook
+    stored, and picking a change shows its quotes (the same the headless panel gives)."""
+    from workbench.snapshots import diff_summary
+    from workbench.widgets import ChangesPanel
+    panel = page.locator(".wb-changes").first
+    panel.wait_for(state="attached", timeout=60_000)
+    assert "claims appeared" not in panel.inner_text()          # nothing shown before the click
+    panel.scroll_into_view_if_needed()
+    panel.get_by_role("button", name="Show changes").click()
+    page.wait_for_function("() => document.querySelector('.wb-changes').innerText.includes('claims appeared')",
+                           timeout=120_000)
+    here = ChangesPanel(lab["root"] / "out" / "notebooks" / "study.db", before="february", after="all")
+    d = here.show("february", "all")
+    n = diff_summary(d)["appeared"]
+    assert f"february → all: {n} claims appeared" in panel.inner_text()
+    expected = here.quotes_of(1)
+    panel.locator("select").last.select_option(index=1)
+    panel.locator(".wb-quote").first.wait_for(timeout=30_000)
+    shown = panel.locator(".wb-quote").all_inner_texts()
+    assert shown == expected and len(shown) >= 1, (shown[:2], expected[:2])
+    _shot(page, "04_changes.png", panel)
 
 
 def test_report_notebook_charts_render_offline(lab):

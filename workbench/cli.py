@@ -413,8 +413,10 @@ def cmd_map(args: argparse.Namespace) -> int:
           f"stage model {main_map.stage_model}.")
     if main_map.groups:
         d = main_map.differences
-        print(f"Compared by {main_map.group_by}: " + ", ".join(f"{m.name} ({m.n_participants} participants)"
-                                                              for m in main_map.groups)
+        min_group = main_map.settings.get("min_group", 5)
+        print(f"Compared by {main_map.group_by}: " + ", ".join(
+            f"{m.name} ({m.n_participants} participant{'s' * (m.n_participants != 1)}"
+            + (", thin" if m.n_participants < min_group else "") + ")" for m in main_map.groups)
               + f"; {len(d)} differences tested, {int(d['reliable'].sum()) if len(d) else 0} reliable (BH q < 0.05).")
         for r in d[d["reliable"].astype(bool)].head(8).itertuples() if len(d) else ():
             print(f"  {r.summary} (q = {r.q_value:.3f})")

@@ -47,7 +47,7 @@ class ChangesPanel(w.VBox):
                                     tooltip="What changed from Before to After, tested")
         self.name = w.Text(placeholder="snapshot name, e.g. 2026-Q1", layout=w.Layout(width="240px"))
         self.replace = w.Checkbox(value=False, description="replace", indent=False, layout=w.Layout(width="90px"))
-        self.snapshot_button = w.Button(description="Snapshot current map", icon="camera",
+        self.snapshot_button = w.Button(description="Snapshot current map", icon="camera", layout=w.Layout(width="200px"),
                                         tooltip="Store the study's current map under this name")
         self.status = w.HTML()
         self.summary = w.HTML()
