@@ -208,13 +208,15 @@ def _box(page, claim):
     return page.locator("#panel .cbox").filter(has=page.get_by_role("form", name=f"Comment on: {claim.text}"))
 
 
-def _add_comment(page, jm, claim, author: str, text: str) -> None:
+def _add_comment(page, jm, claim, author: str, text: str, quote: int | None = None) -> None:
     cell, _ = _cell(page, jm, claim)
     cell.click()
     page.locator("#panel").wait_for(state="visible")
     form = page.get_by_role("form", name=f"Comment on: {claim.text}")
     form.get_by_label("Your name").fill(author)
-    form.get_by_label("Comment").fill(text)
+    if quote is not None:                     # on one of the claim's quotes shown (0: the first), not the whole claim
+        form.get_by_label("On", exact=True).select_option(index=quote + 1)
+    form.get_by_label("Comment", exact=True).fill(text)
     form.get_by_role("button", name="Add comment").click()
 
 
@@ -259,6 +261,18 @@ def test_a_reader_adds_a_comment_in_the_panel_and_downloads_it_as_json(site, pag
     page.locator("#my-comments").get_by_role("button").first.click()
     assert page.locator("#my-comments").is_hidden() and download.is_disabled()
     page.wait_for_timeout(200)                                               # an onerror would have fired by now
+
+
+def test_a_comment_on_one_quote_names_that_quote(site, page, tmp_path):
+    jm = site["jm"]
+    claim = _top_claim(jm, "pain_points")
+    _add_comment(page, jm, claim, "Marta", "This one is the clearest example.", quote=1)
+    shown = page.evaluate("cid => JSON.parse(document.getElementById('map-data').textContent).claims[cid].quotes",
+                          claim.claim_id)
+    assert len(shown) >= 2 and set(shown) <= set(claim.evidence)
+    assert f"on quote {shown[1]}" in _box(page, claim).locator(".comments").inner_text()
+    (c,) = read_comments_file(_download(page, tmp_path))
+    assert (c["claim_id"], c["excerpt_id"], c["author"]) == (claim.claim_id, shown[1], "Marta")
 
 
 def test_the_comments_work_when_local_storage_throws(site, tmp_path):

@@ -12,7 +12,7 @@ appendix, every claim with its quotes and back-links, is a collapsed section at 
 (A3 landscape), the report is the map on one page; ``map.pdf`` is that page drawn from the map chart.
 
 Stakeholder comments (``comments=``, :mod:`workbench.comments`) are shown under their claims and quotes,
-in the panel and the appendix. A reader adds comments in the panel (a form per claim); they are listed
+in the panel and the appendix. A reader adds comments in the panel (a form per claim, on the claim or one of its quotes); they are listed
 at the top of the page, kept in ``localStorage`` per study when the browser allows it, and downloaded
 with "Download comments (JSON)" as one ``comments.json`` that ``workbench comments import`` takes back.
 
@@ -228,7 +228,16 @@ _JS = """
     const la = el("label", null, "Your name"), lt = el("label", null, "Comment");
     la.htmlFor = who.id;
     lt.htmlFor = what.id;
-    form.append(la, who, lt, what, add, note);
+    // a comment is on the whole claim, or on one of its quotes shown above
+    const on = el("select"), lo = el("label", null, "On");
+    on.id = "comment-on-" + n;
+    lo.htmlFor = on.id;
+    on.append(new Option("the whole claim", ""));
+    c.quotes.forEach((id, i) => {
+      const t = data.quotes[id].text;
+      on.append(new Option("quote " + (i + 1) + ": " + (t.length > 70 ? t.slice(0, 70) + "\u2026" : t), id));
+    });
+    form.append(la, who, lo, on, lt, what, add, note);
     form.addEventListener("submit", e => {
       e.preventDefault();
       const author = who.value.trim().split(/\\s+/).join(" "), text = what.value.trim();
@@ -237,7 +246,7 @@ _JS = """
         (author ? what : who).focus();
         return;
       }
-      const k = {claim_id: cid, excerpt_id: null, author: author, text: text,
+      const k = {claim_id: cid, excerpt_id: on.value || null, author: author, text: text,
                  created: new Date().toISOString().replace(/\\.\\d+Z$/, "Z")};
       mine.push(k);
       lastAuthor = author;
