@@ -73,10 +73,13 @@ class ChangesPanel(w.VBox):
     # ------------------------------------------------------------------ headless API
     def refresh(self) -> pd.DataFrame:
         """Read the snapshots again (both studies) and fill the dropdowns; returns the "before" side's list."""
-        with Store.open(self.against or self.study) as s:
-            before = list_snapshots(s)
         with Store.open(self.study) as s:
-            after = list_snapshots(s) if self.against else before
+            after = list_snapshots(s)
+        if self.against:
+            with Store.open(self.against) as s:
+                before = list_snapshots(s)
+        else:
+            before = after
         keep_b, keep_a = self.before.value, self.after.value
         self.before.options = [(f"{r.name} ({r.participants} participants)", r.name) for r in before.itertuples()]
         self.after.options = [("current map", CURRENT)] + [(f"{r.name} ({r.participants} participants)", r.name)
