@@ -185,14 +185,24 @@ HTML(groups_html(by_outcome.groups, by_outcome.group_by))'''),
     ("md", "## Snapshots and what changed\n\nA snapshot stores the map in the study (claims with their evidence, the "
            "curve, settings, codebook and coder versions, the source list). Here: the map of February's sources, and the "
            "map of all of them, as if the study had grown between two rounds (`workbench map --study S --snapshot NAME`)."),
-    ("code", '''from workbench.snapshots import list_snapshots, save_snapshot
+    ("code", '''from workbench.snapshots import add_goal, list_goals, list_snapshots, save_snapshot
 
 with Store.open(STUDY) as store:
+    if list_goals(store).empty:      # goals: each snapshot measures them (workbench goals add)
+        add_goal(store, "Fewer waits in service", "service", "pain:waiting", better="lower")
+        add_goal(store, "Better CSAT in service", "service", "metric:csat", better="higher")
     save_snapshot(store, "february", build_map(store, compare_by="date:2026-02", group="2026-02"), replace=True,
                   created="2026-02-28T18:00:00+00:00")
     save_snapshot(store, "all", build_map(store), replace=True, created="2026-03-31T18:00:00+00:00")
     snapshots = list_snapshots(store)
 snapshots'''),
+    ("md", "The goals as each snapshot measured them, with 95 % intervals (Wilson for a share, a seeded bootstrap "
+           "for a mean); the report shows them as a small chart:"),
+    ("code", '''from workbench.snapshots import goal_history
+
+with Store.open(STUDY) as store:
+    goals = goal_history(store)
+goals[["snapshot", "name", "measure", "value", "low", "high", "n"]].round(3)'''),
     ("md", "The panel compares two snapshots (or a snapshot and the current map): **Show changes** lists the claims "
            "that appeared, disappeared, grew or shrank and the curve's change per stage; a change is *reliable* only "
            "when Fisher's exact test (Mann–Whitney U for the curve), Benjamini–Hochberg-adjusted, says so. Pick a "
